@@ -1,0 +1,535 @@
+//! The snapshot file format: JSON Lines, a header line, then one resource a line.
+//!
+//! ```text
+//! {"format":"iot-crr-snapshot","formatVersion":1,"region":"us-east-1","accountId":"123456789012"}
+//! {"kind":"thingType","thingTypeName":"sensor","searchableAttributes":["model"]}
+//! {"kind":"thing","thingName":"dev-1","thingTypeName":"sensor","attributes":{"model":"a"}}
+//! ```
+//!
+//! Lines are sorted by kind (dependency order) and then by name, and every collection
+//! inside a line is sorted, so two snapshots of the same registry are byte-identical and
+//! diff well in git. See `docs/snapshot-format.md` for the full description.
+//!
+//! Reading parses lines in parallel and either returns the whole registry or the first
+//! error with its line number; it never returns part of a file.
+
+use std::io::Write;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::resource::{
+    BillingGroup, Certificate, Kind, Name, Policy, Resource, Thing, ThingGroup, ThingType,
+};
+use crate::snapshot::{Origin, Snapshot};
+
+/// The `format` value of the header line.
+pub const SNAPSHOT_FORMAT: &str = "iot-crr-snapshot";
+/// The current `formatVersion`.
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+
+/// The first line of a snapshot file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Header {
+    /// Always [`SNAPSHOT_FORMAT`].
+    pub format: String,
+    /// [`SNAPSHOT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Region of the registry, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Account of the registry, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+/// Why a snapshot could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is malformed.
+    #[error("{path}:{line}: {reason}")]
+    Parse {
+        /// The file (or `<input>`).
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl SnapshotError {
+    fn parse(path: &str, line: usize, reason: impl Into<String>) -> Self {
+        SnapshotError::Parse {
+            path: path.to_string(),
+            line,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Reads a snapshot file.
+pub fn read_file(path: &Path) -> Result<Snapshot, SnapshotError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    parse(bytes, &name)
+}
+
+/// Parses snapshot bytes. `path` names the input in errors.
+pub fn parse(mut bytes: Vec<u8>, path: &str) -> Result<Snapshot, SnapshotError> {
+    // The lines, as mutable slices so that the fast path can rewrite a line's prefix in
+    // place instead of copying it.
+    let mut lines: Vec<(usize, &mut [u8])> = bytes
+        .split_mut(|b| *b == b'\n')
+        .enumerate()
+        .map(|(i, l)| {
+            let l = match l.last() {
+                Some(b'\r') => {
+                    let n = l.len() - 1;
+                    &mut l[..n]
+                }
+                _ => l,
+            };
+            (i + 1, l)
+        })
+        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    if lines.is_empty() {
+        return Err(SnapshotError::parse(
+            path,
+            1,
+            "the file is empty; a snapshot starts with a header line like \
+             {\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}",
+        ));
+    }
+    let (hline, hbytes) = &lines[0];
+    let header: Header = serde_json::from_slice(hbytes).map_err(|e| {
+        SnapshotError::parse(
+            path,
+            *hline,
+            format!("invalid header line: {e}; expected {{\"format\":\"{SNAPSHOT_FORMAT}\",\"formatVersion\":{SNAPSHOT_FORMAT_VERSION}}}"),
+        )
+    })?;
+    if header.format != SNAPSHOT_FORMAT {
+        return Err(SnapshotError::parse(
+            path,
+            *hline,
+            format!(
+                "not an iot-crr snapshot: format is {:?}, expected {SNAPSHOT_FORMAT:?}",
+                header.format
+            ),
+        ));
+    }
+    if header.format_version != SNAPSHOT_FORMAT_VERSION {
+        return Err(SnapshotError::parse(
+            path,
+            *hline,
+            format!(
+                "unsupported snapshot format version {} (this build reads version {SNAPSHOT_FORMAT_VERSION})",
+                header.format_version
+            ),
+        ));
+    }
+
+    let parsed: Vec<Result<(usize, Resource), SnapshotError>> = lines[1..]
+        .par_iter_mut()
+        .with_min_len(1024)
+        .map(|(n, l)| {
+            parse_line(l)
+                .map(|r| (*n, r))
+                .map_err(|e| SnapshotError::parse(path, *n, e))
+        })
+        .collect();
+
+    let mut snap = Snapshot {
+        origin: Origin {
+            region: header.region,
+            account_id: header.account_id,
+        },
+        ..Snapshot::default()
+    };
+    let mut tt: Vec<(usize, ThingType)> = Vec::new();
+    let mut bg: Vec<(usize, BillingGroup)> = Vec::new();
+    let mut tg: Vec<(usize, ThingGroup)> = Vec::new();
+    let mut po: Vec<(usize, Policy)> = Vec::new();
+    let mut ce: Vec<(usize, Certificate)> = Vec::new();
+    let mut th: Vec<(usize, Thing)> = Vec::with_capacity(parsed.len());
+    for r in parsed {
+        let (n, res) = r?;
+        validate(&res).map_err(|e| SnapshotError::parse(path, n, e))?;
+        match res {
+            Resource::ThingType(r) => tt.push((n, r)),
+            Resource::BillingGroup(r) => bg.push((n, r)),
+            Resource::ThingGroup(r) => tg.push((n, r)),
+            Resource::Policy(r) => po.push((n, r)),
+            Resource::Certificate(r) => ce.push((n, r)),
+            Resource::Thing(r) => th.push((n, r)),
+        }
+    }
+    snap.thing_types = collect_unique(tt, Kind::ThingType, |r| &r.thing_type_name, path)?;
+    snap.billing_groups = collect_unique(bg, Kind::BillingGroup, |r| &r.billing_group_name, path)?;
+    snap.thing_groups = collect_unique(tg, Kind::ThingGroup, |r| &r.thing_group_name, path)?;
+    snap.policies = collect_unique(po, Kind::Policy, |r| &r.policy_name, path)?;
+    snap.certificates = collect_unique(ce, Kind::Certificate, |r| &r.certificate_id, path)?;
+    snap.things = collect_unique(th, Kind::Thing, |r| &r.thing_name, path)?;
+    Ok(snap)
+}
+
+fn collect_unique<T>(
+    mut items: Vec<(usize, T)>,
+    kind: Kind,
+    name: impl Fn(&T) -> &Name,
+    path: &str,
+) -> Result<std::collections::BTreeMap<Name, T>, SnapshotError> {
+    let sorted = items.windows(2).all(|w| name(&w[0].1) < name(&w[1].1));
+    if !sorted {
+        items.sort_by(|a, b| name(&a.1).cmp(name(&b.1)).then(a.0.cmp(&b.0)));
+        if let Some(w) = items.windows(2).find(|w| name(&w[0].1) == name(&w[1].1)) {
+            return Err(SnapshotError::parse(
+                path,
+                w[1].0,
+                format!(
+                    "duplicate {kind} {:?} (first defined on line {})",
+                    name(&w[1].1).as_str(),
+                    w[0].0
+                ),
+            ));
+        }
+    }
+    // Sorted and unique: the map is built in bulk.
+    Ok(items
+        .into_iter()
+        .map(|(_, r)| (name(&r).clone(), r))
+        .collect())
+}
+
+/// Parses one resource line. Lines written by [`write`] start with the kind, which lets
+/// the common kinds skip serde's buffering of internally tagged enums.
+fn parse_line(line: &mut [u8]) -> Result<Resource, String> {
+    const FAST: [(&[u8], Kind); 2] = [
+        (b"{\"kind\":\"thing\",", Kind::Thing),
+        (b"{\"kind\":\"certificate\",", Kind::Certificate),
+    ];
+    for (prefix, kind) in FAST {
+        if line.starts_with(prefix) {
+            let start = prefix.len() - 1;
+            line[start] = b'{';
+            let body = &line[start..];
+            let r = match kind {
+                Kind::Thing => serde_json::from_slice::<Thing>(body).map(Resource::Thing),
+                _ => serde_json::from_slice::<Certificate>(body).map(Resource::Certificate),
+            };
+            return r.map_err(|e| describe_json_error(&e, start));
+        }
+    }
+    let r: Resource = serde_json::from_slice(line).map_err(|e| describe_json_error(&e, 0))?;
+    Ok(r)
+}
+
+fn describe_json_error(e: &serde_json::Error, offset: usize) -> String {
+    let msg = e.to_string();
+    // serde_json appends " at line L column C"; within a single line only the column
+    // matters, shifted by what the fast path skipped.
+    match msg.rfind(" at line ") {
+        Some(i) if e.column() > 0 => format!("{} (column {})", &msg[..i], e.column() + offset),
+        _ => msg,
+    }
+}
+
+/// Checks what serde cannot: names are non-empty, certificate ids look like ids, the
+/// default policy version exists.
+fn validate(r: &Resource) -> Result<(), String> {
+    if r.name().is_empty() {
+        return Err(format!("{} with an empty name", r.kind()));
+    }
+    match r {
+        Resource::Certificate(c) => {
+            let id = c.certificate_id.as_str();
+            if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "certificate id {id:?} is not 64 hexadecimal digits"
+                ));
+            }
+            if !c.certificate_pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(format!(
+                    "certificate {id}: certificatePem is not a PEM certificate"
+                ));
+            }
+        }
+        Resource::Policy(p) => {
+            if p.versions.is_empty() {
+                return Err(format!("policy {} has no versions", p.policy_name));
+            }
+            if p.default_index().is_none() {
+                return Err(format!(
+                    "policy {}: defaultVersionId {:?} is not one of its versions",
+                    p.policy_name, p.default_version_id
+                ));
+            }
+            let mut ids: Vec<&str> = p.versions.iter().map(|v| v.version_id.as_str()).collect();
+            ids.sort();
+            if ids.windows(2).any(|w| w[0] == w[1]) {
+                return Err(format!("policy {} has a repeated versionId", p.policy_name));
+            }
+        }
+        Resource::ThingGroup(g) => {
+            if g.parent_group_name.as_ref() == Some(&g.thing_group_name) {
+                return Err(format!(
+                    "thing group {} is its own parent",
+                    g.thing_group_name
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Serialises a snapshot to bytes (header and sorted lines).
+pub fn to_bytes(s: &Snapshot) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + s.things.len() * 160);
+    write_to(s, &mut out).expect("writing to memory cannot fail");
+    out
+}
+
+/// Writes a snapshot to a writer.
+pub fn write_to(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
+    let header = Header {
+        format: SNAPSHOT_FORMAT.into(),
+        format_version: SNAPSHOT_FORMAT_VERSION,
+        region: s.origin.region.clone(),
+        account_id: s.origin.account_id.clone(),
+    };
+    serde_json::to_writer(&mut *w, &header)?;
+    w.write_all(b"\n")?;
+    write_kind(w, &s.thing_types, Resource::ThingType)?;
+    write_kind(w, &s.billing_groups, Resource::BillingGroup)?;
+    write_kind(w, &s.thing_groups, Resource::ThingGroup)?;
+    write_kind(w, &s.policies, Resource::Policy)?;
+    write_kind(w, &s.certificates, Resource::Certificate)?;
+    write_kind(w, &s.things, Resource::Thing)?;
+    Ok(())
+}
+
+/// Serialises one kind in parallel chunks, then writes the chunks in order.
+fn write_kind<T: Clone + Sync>(
+    w: &mut impl Write,
+    map: &std::collections::BTreeMap<Name, T>,
+    wrap: fn(T) -> Resource,
+) -> std::io::Result<()> {
+    let items: Vec<&T> = map.values().collect();
+    let chunks: Vec<Vec<u8>> = items
+        .par_chunks(4096)
+        .map(|chunk| {
+            let mut buf = Vec::with_capacity(chunk.len() * 160);
+            for item in chunk {
+                serde_json::to_writer(&mut buf, &wrap((*item).clone()))
+                    .expect("resources always serialise");
+                buf.push(b'\n');
+            }
+            buf
+        })
+        .collect();
+    for c in chunks {
+        w.write_all(&c)?;
+    }
+    Ok(())
+}
+
+/// Writes a snapshot file atomically: to a temporary file beside it, synced, then renamed
+/// over the destination. A crash leaves either the old or the new file, never half of one.
+pub fn write_file(s: &Snapshot, path: &Path) -> Result<(), SnapshotError> {
+    let io = |source| SnapshotError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "snapshot".into());
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        write_to(s, &mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::{CertificateStatus, PolicyVersion};
+
+    fn sample() -> Snapshot {
+        let mut s = Snapshot::new();
+        s.origin.region = Some("us-east-1".into());
+        s.insert(Resource::ThingType(ThingType {
+            thing_type_name: "sensor".into(),
+            searchable_attributes: ["model"].into_iter().collect(),
+            ..Default::default()
+        }));
+        s.insert(Resource::Thing(Thing {
+            thing_name: "b".into(),
+            thing_type_name: Some("sensor".into()),
+            attributes: [("model", "x"), ("a", "1")].into_iter().collect(),
+            thing_groups: ["g2", "g1"].into_iter().collect(),
+            ..Default::default()
+        }));
+        s.insert(Resource::Thing(Thing {
+            thing_name: "a".into(),
+            ..Default::default()
+        }));
+        s.insert(Resource::Policy(Policy {
+            policy_name: "p".into(),
+            default_version_id: "2".into(),
+            versions: vec![
+                PolicyVersion {
+                    version_id: "1".into(),
+                    policy_document: "{}".into(),
+                },
+                PolicyVersion {
+                    version_id: "2".into(),
+                    policy_document: "{\"Version\":\"2012-10-17\"}".into(),
+                },
+            ],
+            ..Default::default()
+        }));
+        s.insert(Resource::Certificate(Certificate {
+            certificate_id: "a".repeat(64).into(),
+            certificate_pem: "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n".into(),
+            status: CertificateStatus::Active,
+            ca_certificate_id: None,
+            policies: ["p"].into_iter().collect(),
+        }));
+        s
+    }
+
+    #[test]
+    fn round_trip_is_byte_identical() {
+        let s = sample();
+        let bytes = to_bytes(&s);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with(
+            "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1,\"region\":\"us-east-1\"}\n"
+        ));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("{\"kind\":\"thingType\""));
+        assert!(lines[lines.len() - 2].starts_with("{\"kind\":\"thing\",\"thingName\":\"a\""));
+        assert!(text.contains(r#""attributes":{"a":"1","model":"x"},"thingGroups":["g1","g2"]"#));
+        let back = parse(bytes.clone(), "t").unwrap();
+        assert_eq!(back, s);
+        assert_eq!(to_bytes(&back), bytes);
+    }
+
+    #[test]
+    fn unsorted_input_is_accepted_and_sorted() {
+        let text = "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}\n\
+                    {\"kind\":\"thing\",\"thingName\":\"z\"}\r\n\
+                    \n\
+                    {\"thingName\":\"a\",\"kind\":\"thing\"}\n";
+        let s = parse(text.as_bytes().to_vec(), "t").unwrap();
+        assert_eq!(s.things.keys().collect::<Vec<_>>(), ["a", "z"]);
+    }
+
+    fn err(text: &str) -> String {
+        parse(text.as_bytes().to_vec(), "f.jsonl")
+            .unwrap_err()
+            .to_string()
+    }
+
+    const H: &str = "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}\n";
+
+    #[test]
+    fn malformed_inputs_name_file_line_and_reason() {
+        assert!(err("").starts_with("f.jsonl:1: the file is empty"));
+        assert!(err("not json\n").starts_with("f.jsonl:1: invalid header line"));
+        assert!(
+            err("{\"format\":\"x\",\"formatVersion\":1}\n").contains("not an iot-crr snapshot")
+        );
+        assert!(
+            err("{\"format\":\"iot-crr-snapshot\",\"formatVersion\":7}\n")
+                .contains("unsupported snapshot format version 7")
+        );
+        let e = err(&format!(
+            "{H}{{\"kind\":\"thing\",\"thingName\":\"a\"}}\n{{\"kind\":\"thing\",\"thingName\":\"a\"}}\n"
+        ));
+        assert!(
+            e.starts_with("f.jsonl:3: duplicate thing \"a\" (first defined on line 2)"),
+            "{e}"
+        );
+        let e = err(&format!("{H}{{\"kind\":\"gadget\",\"name\":\"a\"}}\n"));
+        assert!(e.starts_with("f.jsonl:2: unknown variant `gadget`"), "{e}");
+        let e = err(&format!(
+            "{H}{{\"kind\":\"thing\",\"thingName\":\"a\",\"attributes\":{{\"k\":1}}}}\n"
+        ));
+        assert!(e.starts_with("f.jsonl:2: invalid type: integer"), "{e}");
+        let e = err(&format!("{H}{{\"kind\":\"thing\",\"thingNme\":\"a\"}}\n"));
+        assert!(e.contains("unknown field `thingNme`"), "{e}");
+        let e = err(&format!("{H}{{\"kind\":\"thing\",\"thingName\":\"\"}}\n"));
+        assert!(e.contains("empty name"), "{e}");
+        let e = err(&format!("{H}{{\"kind\":\"thing\",\"thingName\":\"a\"\n"));
+        assert!(e.starts_with("f.jsonl:2: EOF while parsing"), "{e}");
+        let e = err(&format!(
+            "{H}{{\"kind\":\"certificate\",\"certificateId\":\"xyz\",\"certificatePem\":\"p\",\"status\":\"ACTIVE\"}}\n"
+        ));
+        assert!(e.contains("not 64 hexadecimal digits"), "{e}");
+        let e = err(&format!(
+            "{H}{{\"kind\":\"policy\",\"policyName\":\"p\",\"defaultVersionId\":\"3\",\"versions\":[{{\"versionId\":\"1\",\"policyDocument\":\"{{}}\"}}]}}\n"
+        ));
+        assert!(
+            e.contains("defaultVersionId \"3\" is not one of its versions"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{H}{{\"kind\":\"thingGroup\",\"thingGroupName\":\"g\",\"parentGroupName\":\"g\"}}\n"
+        ));
+        assert!(e.contains("its own parent"), "{e}");
+    }
+
+    #[test]
+    fn the_first_error_wins() {
+        let mut text = String::from(H);
+        for i in 0..5000 {
+            text.push_str(&format!("{{\"kind\":\"thing\",\"thingName\":\"t{i}\"}}\n"));
+        }
+        text.push_str("{bad\n{bad\n");
+        let e = err(&text);
+        assert!(e.starts_with("f.jsonl:5002:"), "{e}");
+    }
+
+    #[test]
+    fn atomic_write_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        write_file(&sample(), &p).unwrap();
+        assert_eq!(read_file(&p).unwrap(), sample());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let e = read_file(&dir.path().join("missing.jsonl")).unwrap_err();
+        assert!(e.to_string().contains("missing.jsonl"));
+    }
+}

@@ -1,0 +1,42 @@
+//! The AWS IoT registry model of iot-crr.
+//!
+//! A registry is a set of resources; replication makes the target's set equal to the
+//! source's. This crate is the pure heart of that: no network, no AWS SDK, no async.
+//!
+//! - [`resource`]: the resource kinds a device needs to fail over (things, thing types,
+//!   thing groups, billing groups, policies with their versions, certificates) with
+//!   their relations (memberships, principals, policy attachments) and tags.
+//! - [`Snapshot`]: a whole registry in deterministic order; [`format`] reads and writes
+//!   it as a JSON Lines snapshot file.
+//! - [`diff`](diff::diff): turns (desired, actual, options) into a [`Plan`], an ordered,
+//!   staged list of [`Change`]s that respects dependencies and AWS IoT's rules.
+//! - [`apply_change`]: the reference semantics of every change, with AWS IoT's
+//!   preconditions, used by the embedded registries and by the property tests.
+//! - [`Filter`] and [`ArnRewrite`]: which resources take part, and how region- and
+//!   account-specific ARNs are rewritten for the target.
+
+pub mod apply;
+pub mod collections;
+pub mod diff;
+pub mod filter;
+pub mod fingerprint;
+pub mod format;
+pub mod plan;
+pub mod resource;
+pub mod rewrite;
+pub mod snapshot;
+
+pub use apply::{ApplyError, ApplyErrorKind, MAX_POLICY_VERSIONS, Outcome, apply_change};
+pub use collections::{NameSet, StringMap};
+pub use diff::diff;
+pub use filter::{DiffOptions, Filter, PatternError};
+pub use fingerprint::fingerprint;
+pub use format::SnapshotError;
+pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
+pub use resource::{
+    BillingGroup, CERT_PRINCIPAL_PREFIX, Certificate, CertificateStatus, Kind, Name, Policy,
+    PolicyVersion, Resource, ResourceKey, Thing, ThingGroup, ThingType, cert_principal,
+    principal_certificate_id,
+};
+pub use rewrite::ArnRewrite;
+pub use snapshot::{Counts, Origin, Snapshot};

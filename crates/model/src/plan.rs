@@ -1,0 +1,764 @@
+//! Changes and plans: the reviewable, serialisable result of a diff.
+//!
+//! A [`Change`] is one registry write, named after the AWS IoT API call that performs it
+//! (one call for most changes). A [`Plan`] is an ordered list of changes, each with a
+//! *stage*: changes of one stage do not depend on each other and may run concurrently;
+//! a stage starts once every earlier stage has finished.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::collections::{NameSet, StringMap};
+use crate::filter::DiffOptions;
+use crate::resource::{
+    BillingGroup, CertificateStatus, Kind, Name, ResourceKey, ThingGroup, ThingType,
+    principal_certificate_id,
+};
+use crate::snapshot::Counts;
+
+/// The current version of the plan file format.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// What a policy is attached to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PolicyTarget {
+    /// A certificate, by id.
+    Certificate(Name),
+    /// A thing group, by name.
+    ThingGroup(Name),
+}
+
+impl PolicyTarget {
+    /// The key of the target resource.
+    pub fn key(&self) -> ResourceKey {
+        match self {
+            PolicyTarget::Certificate(id) => ResourceKey::new(Kind::Certificate, id.clone()),
+            PolicyTarget::ThingGroup(n) => ResourceKey::new(Kind::ThingGroup, n.clone()),
+        }
+    }
+}
+
+impl fmt::Display for PolicyTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.key())
+    }
+}
+
+/// One registry write. Field names are camelCase in JSON, like the AWS API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Change {
+    /// `CreateThingType`, with its tags. The type is created not deprecated; a
+    /// deprecated source type gets a [`Change::DeprecateThingType`] after it.
+    CreateThingType {
+        /// The type as it should be (its `deprecated` flag is not part of creation).
+        thing_type: ThingType,
+    },
+    /// `UpdateThingType`: description and searchable attributes.
+    UpdateThingType {
+        /// Type name.
+        thing_type_name: Name,
+        /// The new description.
+        thing_type_description: Option<String>,
+        /// The new searchable attributes.
+        searchable_attributes: NameSet,
+    },
+    /// `DeprecateThingType` (with `undoDeprecate` to undeprecate).
+    DeprecateThingType {
+        /// Type name.
+        thing_type_name: Name,
+        /// `true` to undeprecate.
+        undo_deprecate: bool,
+    },
+    /// `DeleteThingType`; AWS requires the type to have been deprecated five minutes
+    /// before.
+    DeleteThingType {
+        /// Type name.
+        thing_type_name: Name,
+    },
+    /// `CreateBillingGroup`, with its tags.
+    CreateBillingGroup {
+        /// The group as it should be.
+        billing_group: BillingGroup,
+    },
+    /// `UpdateBillingGroup`.
+    UpdateBillingGroup {
+        /// Group name.
+        billing_group_name: Name,
+        /// The new description.
+        billing_group_description: Option<String>,
+    },
+    /// `DeleteBillingGroup`.
+    DeleteBillingGroup {
+        /// Group name.
+        billing_group_name: Name,
+    },
+    /// `CreateThingGroup` or, for a group with a query, `CreateDynamicThingGroup`, with
+    /// its tags in the same call. Policies are attached by their own changes.
+    CreateThingGroup {
+        /// The group as it should be.
+        thing_group: ThingGroup,
+    },
+    /// `UpdateThingGroup` (or `UpdateDynamicThingGroup`): description, attributes (the
+    /// full set, merge off) and, for a dynamic group, its query.
+    UpdateThingGroup {
+        /// The group as it should be; parent, policies and tags are not updated here.
+        thing_group: ThingGroup,
+    },
+    /// `DeleteThingGroup` (or `DeleteDynamicThingGroup`).
+    DeleteThingGroup {
+        /// Group name.
+        thing_group_name: Name,
+    },
+    /// `CreatePolicy` with the first version's document.
+    CreatePolicy {
+        /// Policy name.
+        policy_name: Name,
+        /// The document of its first version.
+        policy_document: String,
+        /// Tags.
+        tags: StringMap,
+    },
+    /// `CreatePolicyVersion`.
+    CreatePolicyVersion {
+        /// Policy name.
+        policy_name: Name,
+        /// The new version's document.
+        policy_document: String,
+        /// `setAsDefault`.
+        set_as_default: bool,
+    },
+    /// `SetDefaultPolicyVersion` to a version the target already has.
+    SetDefaultPolicyVersion {
+        /// Policy name.
+        policy_name: Name,
+        /// The target's version id.
+        policy_version_id: Name,
+    },
+    /// `DeletePolicyVersion` (never the default version).
+    DeletePolicyVersion {
+        /// Policy name.
+        policy_name: Name,
+        /// The target's version id.
+        policy_version_id: Name,
+    },
+    /// `DeletePolicy` (after its non-default versions and attachments are gone).
+    DeletePolicy {
+        /// Policy name.
+        policy_name: Name,
+    },
+    /// `RegisterCertificateWithoutCA` or `RegisterCertificate`, depending on the
+    /// backend's certificate strategy. The id stays the same in every region.
+    RegisterCertificate {
+        /// The certificate id (SHA-256 of the DER).
+        certificate_id: Name,
+        /// The PEM.
+        certificate_pem: String,
+        /// Initial status.
+        status: CertificateStatus,
+        /// The CA that signed it, when known.
+        ca_certificate_id: Option<Name>,
+    },
+    /// `UpdateCertificate` (status).
+    UpdateCertificate {
+        /// Certificate id.
+        certificate_id: Name,
+        /// New status.
+        new_status: CertificateStatus,
+    },
+    /// `DeleteCertificate` (after its attachments are gone and it is not active).
+    DeleteCertificate {
+        /// Certificate id.
+        certificate_id: Name,
+    },
+    /// `CreateThing`, with its type, attributes and billing group in the same call.
+    CreateThing {
+        /// Thing name.
+        thing_name: Name,
+        /// Type name.
+        thing_type_name: Option<Name>,
+        /// Attributes.
+        attributes: StringMap,
+        /// Billing group.
+        billing_group_name: Option<Name>,
+    },
+    /// `UpdateThing` with the full attribute set (merge off) and type (removed when
+    /// `None`).
+    UpdateThing {
+        /// Thing name.
+        thing_name: Name,
+        /// Type name; `None` removes the type.
+        thing_type_name: Option<Name>,
+        /// The complete attribute set.
+        attributes: StringMap,
+    },
+    /// `DeleteThing` (after its principals are detached).
+    DeleteThing {
+        /// Thing name.
+        thing_name: Name,
+    },
+    /// `AddThingToThingGroup`.
+    AddThingToThingGroup {
+        /// Thing name.
+        thing_name: Name,
+        /// Group name.
+        thing_group_name: Name,
+    },
+    /// `RemoveThingFromThingGroup`.
+    RemoveThingFromThingGroup {
+        /// Thing name.
+        thing_name: Name,
+        /// Group name.
+        thing_group_name: Name,
+    },
+    /// `AddThingToBillingGroup`.
+    AddThingToBillingGroup {
+        /// Thing name.
+        thing_name: Name,
+        /// Billing group name.
+        billing_group_name: Name,
+    },
+    /// `RemoveThingFromBillingGroup`.
+    RemoveThingFromBillingGroup {
+        /// Thing name.
+        thing_name: Name,
+        /// Billing group name.
+        billing_group_name: Name,
+    },
+    /// `AttachPolicy` to a certificate or a thing group.
+    AttachPolicy {
+        /// Policy name.
+        policy_name: Name,
+        /// Target.
+        target: PolicyTarget,
+    },
+    /// `DetachPolicy`.
+    DetachPolicy {
+        /// Policy name.
+        policy_name: Name,
+        /// Target.
+        target: PolicyTarget,
+    },
+    /// `AttachThingPrincipal`.
+    AttachThingPrincipal {
+        /// Thing name.
+        thing_name: Name,
+        /// Principal (`cert/<id>` for a certificate).
+        principal: Name,
+    },
+    /// `DetachThingPrincipal`.
+    DetachThingPrincipal {
+        /// Thing name.
+        thing_name: Name,
+        /// Principal.
+        principal: Name,
+    },
+    /// `TagResource`: sets these tags (others are left alone).
+    TagResource {
+        /// The tagged resource (a taggable kind).
+        resource: ResourceKey,
+        /// Tags to set.
+        tags: StringMap,
+    },
+    /// `UntagResource`.
+    UntagResource {
+        /// The tagged resource.
+        resource: ResourceKey,
+        /// Keys to remove.
+        tag_keys: NameSet,
+    },
+}
+
+/// The broad effect of a change, for summaries and the apply report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// A resource is created.
+    Create,
+    /// A resource or relation is modified.
+    Update,
+    /// A resource or relation is removed.
+    Delete,
+}
+
+impl Change {
+    /// The AWS IoT API operation that performs this change (the first one, where a
+    /// backend needs more than one).
+    pub fn api(&self) -> &'static str {
+        match self {
+            Change::CreateThingType { .. } => "CreateThingType",
+            Change::UpdateThingType { .. } => "UpdateThingType",
+            Change::DeprecateThingType { .. } => "DeprecateThingType",
+            Change::DeleteThingType { .. } => "DeleteThingType",
+            Change::CreateBillingGroup { .. } => "CreateBillingGroup",
+            Change::UpdateBillingGroup { .. } => "UpdateBillingGroup",
+            Change::DeleteBillingGroup { .. } => "DeleteBillingGroup",
+            Change::CreateThingGroup { thing_group } if thing_group.is_dynamic() => {
+                "CreateDynamicThingGroup"
+            }
+            Change::CreateThingGroup { .. } => "CreateThingGroup",
+            Change::UpdateThingGroup { thing_group } if thing_group.is_dynamic() => {
+                "UpdateDynamicThingGroup"
+            }
+            Change::UpdateThingGroup { .. } => "UpdateThingGroup",
+            Change::DeleteThingGroup { .. } => "DeleteThingGroup",
+            Change::CreatePolicy { .. } => "CreatePolicy",
+            Change::CreatePolicyVersion { .. } => "CreatePolicyVersion",
+            Change::SetDefaultPolicyVersion { .. } => "SetDefaultPolicyVersion",
+            Change::DeletePolicyVersion { .. } => "DeletePolicyVersion",
+            Change::DeletePolicy { .. } => "DeletePolicy",
+            Change::RegisterCertificate { .. } => "RegisterCertificate",
+            Change::UpdateCertificate { .. } => "UpdateCertificate",
+            Change::DeleteCertificate { .. } => "DeleteCertificate",
+            Change::CreateThing { .. } => "CreateThing",
+            Change::UpdateThing { .. } => "UpdateThing",
+            Change::DeleteThing { .. } => "DeleteThing",
+            Change::AddThingToThingGroup { .. } => "AddThingToThingGroup",
+            Change::RemoveThingFromThingGroup { .. } => "RemoveThingFromThingGroup",
+            Change::AddThingToBillingGroup { .. } => "AddThingToBillingGroup",
+            Change::RemoveThingFromBillingGroup { .. } => "RemoveThingFromBillingGroup",
+            Change::AttachPolicy { .. } => "AttachPolicy",
+            Change::DetachPolicy { .. } => "DetachPolicy",
+            Change::AttachThingPrincipal { .. } => "AttachThingPrincipal",
+            Change::DetachThingPrincipal { .. } => "DetachThingPrincipal",
+            Change::TagResource { .. } => "TagResource",
+            Change::UntagResource { .. } => "UntagResource",
+        }
+    }
+
+    /// The resource this change is about. Relation changes are about their owning side
+    /// (the thing for memberships and principals, the target for policy attachments).
+    pub fn key(&self) -> ResourceKey {
+        use Kind::*;
+        match self {
+            Change::CreateThingType { thing_type } => {
+                ResourceKey::new(ThingType, thing_type.thing_type_name.clone())
+            }
+            Change::UpdateThingType {
+                thing_type_name, ..
+            }
+            | Change::DeprecateThingType {
+                thing_type_name, ..
+            }
+            | Change::DeleteThingType { thing_type_name } => {
+                ResourceKey::new(ThingType, thing_type_name.clone())
+            }
+            Change::CreateBillingGroup { billing_group } => {
+                ResourceKey::new(BillingGroup, billing_group.billing_group_name.clone())
+            }
+            Change::UpdateBillingGroup {
+                billing_group_name, ..
+            }
+            | Change::DeleteBillingGroup { billing_group_name } => {
+                ResourceKey::new(BillingGroup, billing_group_name.clone())
+            }
+            Change::CreateThingGroup { thing_group } | Change::UpdateThingGroup { thing_group } => {
+                ResourceKey::new(ThingGroup, thing_group.thing_group_name.clone())
+            }
+            Change::DeleteThingGroup { thing_group_name } => {
+                ResourceKey::new(ThingGroup, thing_group_name.clone())
+            }
+            Change::CreatePolicy { policy_name, .. }
+            | Change::CreatePolicyVersion { policy_name, .. }
+            | Change::SetDefaultPolicyVersion { policy_name, .. }
+            | Change::DeletePolicyVersion { policy_name, .. }
+            | Change::DeletePolicy { policy_name } => ResourceKey::new(Policy, policy_name.clone()),
+            Change::RegisterCertificate { certificate_id, .. }
+            | Change::UpdateCertificate { certificate_id, .. }
+            | Change::DeleteCertificate { certificate_id } => {
+                ResourceKey::new(Certificate, certificate_id.clone())
+            }
+            Change::CreateThing { thing_name, .. }
+            | Change::UpdateThing { thing_name, .. }
+            | Change::DeleteThing { thing_name }
+            | Change::AddThingToThingGroup { thing_name, .. }
+            | Change::RemoveThingFromThingGroup { thing_name, .. }
+            | Change::AddThingToBillingGroup { thing_name, .. }
+            | Change::RemoveThingFromBillingGroup { thing_name, .. }
+            | Change::AttachThingPrincipal { thing_name, .. }
+            | Change::DetachThingPrincipal { thing_name, .. } => {
+                ResourceKey::new(Thing, thing_name.clone())
+            }
+            Change::AttachPolicy { target, .. } | Change::DetachPolicy { target, .. } => {
+                target.key()
+            }
+            Change::TagResource { resource, .. } | Change::UntagResource { resource, .. } => {
+                resource.clone()
+            }
+        }
+    }
+
+    /// The broad effect of the change.
+    pub fn action(&self) -> Action {
+        match self {
+            Change::CreateThingType { .. }
+            | Change::CreateBillingGroup { .. }
+            | Change::CreateThingGroup { .. }
+            | Change::CreatePolicy { .. }
+            | Change::RegisterCertificate { .. }
+            | Change::CreateThing { .. } => Action::Create,
+            Change::DeleteThingType { .. }
+            | Change::DeleteBillingGroup { .. }
+            | Change::DeleteThingGroup { .. }
+            | Change::DeletePolicy { .. }
+            | Change::DeletePolicyVersion { .. }
+            | Change::DeleteCertificate { .. }
+            | Change::DeleteThing { .. }
+            | Change::RemoveThingFromThingGroup { .. }
+            | Change::RemoveThingFromBillingGroup { .. }
+            | Change::DetachPolicy { .. }
+            | Change::DetachThingPrincipal { .. }
+            | Change::UntagResource { .. } => Action::Delete,
+            _ => Action::Update,
+        }
+    }
+
+    /// The resources that must exist in the target for this change to succeed, other
+    /// than [`Change::key`] itself. When one of them failed to be created, the change is
+    /// skipped instead of sent.
+    pub fn requires(&self) -> Vec<ResourceKey> {
+        let mut out = Vec::new();
+        match self {
+            Change::CreateThingGroup { thing_group } => {
+                if let Some(p) = &thing_group.parent_group_name {
+                    out.push(ResourceKey::new(Kind::ThingGroup, p.clone()));
+                }
+            }
+            Change::CreateThing {
+                thing_type_name,
+                billing_group_name,
+                ..
+            } => {
+                if let Some(t) = thing_type_name {
+                    out.push(ResourceKey::new(Kind::ThingType, t.clone()));
+                }
+                if let Some(b) = billing_group_name {
+                    out.push(ResourceKey::new(Kind::BillingGroup, b.clone()));
+                }
+            }
+            Change::UpdateThing {
+                thing_type_name: Some(t),
+                ..
+            } => out.push(ResourceKey::new(Kind::ThingType, t.clone())),
+            Change::AddThingToThingGroup {
+                thing_group_name, ..
+            } => out.push(ResourceKey::new(Kind::ThingGroup, thing_group_name.clone())),
+            Change::AddThingToBillingGroup {
+                billing_group_name, ..
+            } => out.push(ResourceKey::new(
+                Kind::BillingGroup,
+                billing_group_name.clone(),
+            )),
+            Change::AttachPolicy { policy_name, .. } => {
+                out.push(ResourceKey::new(Kind::Policy, policy_name.clone()))
+            }
+            Change::AttachThingPrincipal { principal, .. } => {
+                if let Some(id) = principal_certificate_id(principal) {
+                    out.push(ResourceKey::new(Kind::Certificate, id))
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::CreateThingType { thing_type } => {
+                write!(f, "create thing type {}", thing_type.thing_type_name)
+            }
+            Change::UpdateThingType {
+                thing_type_name, ..
+            } => write!(f, "update thing type {thing_type_name}"),
+            Change::DeprecateThingType {
+                thing_type_name,
+                undo_deprecate,
+            } => {
+                let verb = if *undo_deprecate {
+                    "undeprecate"
+                } else {
+                    "deprecate"
+                };
+                write!(f, "{verb} thing type {thing_type_name}")
+            }
+            Change::DeleteThingType { thing_type_name } => {
+                write!(f, "delete thing type {thing_type_name}")
+            }
+            Change::CreateBillingGroup { billing_group } => {
+                write!(
+                    f,
+                    "create billing group {}",
+                    billing_group.billing_group_name
+                )
+            }
+            Change::UpdateBillingGroup {
+                billing_group_name, ..
+            } => write!(f, "update billing group {billing_group_name}"),
+            Change::DeleteBillingGroup { billing_group_name } => {
+                write!(f, "delete billing group {billing_group_name}")
+            }
+            Change::CreateThingGroup { thing_group } => {
+                let dynamic = if thing_group.is_dynamic() {
+                    "dynamic "
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "create {dynamic}thing group {}",
+                    thing_group.thing_group_name
+                )?;
+                if let Some(p) = &thing_group.parent_group_name {
+                    write!(f, " under {p}")?;
+                }
+                Ok(())
+            }
+            Change::UpdateThingGroup { thing_group } => {
+                write!(f, "update thing group {}", thing_group.thing_group_name)
+            }
+            Change::DeleteThingGroup { thing_group_name } => {
+                write!(f, "delete thing group {thing_group_name}")
+            }
+            Change::CreatePolicy { policy_name, .. } => write!(f, "create policy {policy_name}"),
+            Change::CreatePolicyVersion {
+                policy_name,
+                set_as_default,
+                ..
+            } => {
+                write!(f, "create a version of policy {policy_name}")?;
+                if *set_as_default {
+                    write!(f, " (default)")?;
+                }
+                Ok(())
+            }
+            Change::SetDefaultPolicyVersion {
+                policy_name,
+                policy_version_id,
+            } => write!(
+                f,
+                "set default version of policy {policy_name} to {policy_version_id}"
+            ),
+            Change::DeletePolicyVersion {
+                policy_name,
+                policy_version_id,
+            } => write!(
+                f,
+                "delete version {policy_version_id} of policy {policy_name}"
+            ),
+            Change::DeletePolicy { policy_name } => write!(f, "delete policy {policy_name}"),
+            Change::RegisterCertificate {
+                certificate_id,
+                status,
+                ..
+            } => write!(f, "register certificate {certificate_id} ({status})"),
+            Change::UpdateCertificate {
+                certificate_id,
+                new_status,
+            } => write!(f, "set certificate {certificate_id} to {new_status}"),
+            Change::DeleteCertificate { certificate_id } => {
+                write!(f, "delete certificate {certificate_id}")
+            }
+            Change::CreateThing { thing_name, .. } => write!(f, "create thing {thing_name}"),
+            Change::UpdateThing { thing_name, .. } => write!(f, "update thing {thing_name}"),
+            Change::DeleteThing { thing_name } => write!(f, "delete thing {thing_name}"),
+            Change::AddThingToThingGroup {
+                thing_name,
+                thing_group_name,
+            } => write!(f, "add thing {thing_name} to group {thing_group_name}"),
+            Change::RemoveThingFromThingGroup {
+                thing_name,
+                thing_group_name,
+            } => write!(f, "remove thing {thing_name} from group {thing_group_name}"),
+            Change::AddThingToBillingGroup {
+                thing_name,
+                billing_group_name,
+            } => write!(
+                f,
+                "add thing {thing_name} to billing group {billing_group_name}"
+            ),
+            Change::RemoveThingFromBillingGroup {
+                thing_name,
+                billing_group_name,
+            } => write!(
+                f,
+                "remove thing {thing_name} from billing group {billing_group_name}"
+            ),
+            Change::AttachPolicy {
+                policy_name,
+                target,
+            } => write!(f, "attach policy {policy_name} to {target}"),
+            Change::DetachPolicy {
+                policy_name,
+                target,
+            } => write!(f, "detach policy {policy_name} from {target}"),
+            Change::AttachThingPrincipal {
+                thing_name,
+                principal,
+            } => write!(f, "attach {principal} to thing {thing_name}"),
+            Change::DetachThingPrincipal {
+                thing_name,
+                principal,
+            } => write!(f, "detach {principal} from thing {thing_name}"),
+            Change::TagResource { resource, tags } => {
+                write!(f, "tag {resource} with {} tag(s)", tags.len())
+            }
+            Change::UntagResource { resource, tag_keys } => {
+                write!(f, "remove {} tag(s) from {resource}", tag_keys.len())
+            }
+        }
+    }
+}
+
+/// A change with its stage in the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedChange {
+    /// Changes of one stage are independent of each other; stages run in order.
+    pub stage: u32,
+    /// The change.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// A reviewable plan: the ordered changes that make a target equal to the desired state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Plan {
+    /// Plan file format version ([`PLAN_FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Where the desired state was read (for people).
+    pub source: String,
+    /// Where the target was read (for people).
+    pub target: String,
+    /// The fingerprint of the target (after filtering) the plan was computed against.
+    pub target_fingerprint: String,
+    /// The options the plan was computed with.
+    pub options: DiffOptions,
+    /// Resource counts of the desired state and the target, after filtering.
+    pub desired_counts: Counts,
+    /// Resource counts of the target, after filtering.
+    pub target_counts: Counts,
+    /// The changes, in order.
+    pub changes: Vec<PlannedChange>,
+    /// Things the plan deliberately does not do, with the reason (e.g. a certificate
+    /// kept by `--prune` because a thing that stays still uses it).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Number of changes per (kind, action), sorted.
+    pub fn summary(&self) -> Vec<(Kind, Action, usize)> {
+        let mut m: std::collections::BTreeMap<(Kind, Action), usize> = Default::default();
+        for c in &self.changes {
+            *m.entry((c.change.key().kind, c.change.action()))
+                .or_default() += 1;
+        }
+        m.into_iter().map(|((k, a), n)| (k, a, n)).collect()
+    }
+
+    /// The plan as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan always serialises")
+    }
+
+    /// Parses a plan file, checking its format version.
+    pub fn from_json(text: &str) -> Result<Plan, PlanFileError> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| PlanFileError::Json {
+            line: e.line(),
+            column: e.column(),
+            reason: e.to_string(),
+        })?;
+        match v.get("formatVersion").and_then(|x| x.as_u64()) {
+            Some(n) if n == u64::from(PLAN_FORMAT_VERSION) => {}
+            Some(n) => return Err(PlanFileError::Version(n)),
+            None => return Err(PlanFileError::NotAPlan),
+        }
+        serde_json::from_value(v).map_err(|e| PlanFileError::Json {
+            line: 0,
+            column: 0,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Why a plan file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    /// The text is not valid JSON or not a valid plan.
+    #[error("invalid plan JSON{}: {reason}", if *line > 0 { format!(" at line {line}, column {column}") } else { String::new() })]
+    Json {
+        /// Line (1-based; 0 when unknown).
+        line: usize,
+        /// Column (1-based).
+        column: usize,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The JSON has no `formatVersion` field.
+    #[error("not an iot-crr plan: the JSON has no \"formatVersion\" field")]
+    NotAPlan,
+    /// The plan was written by a newer or older incompatible version.
+    #[error("unsupported plan format version {0} (this build reads version {PLAN_FORMAT_VERSION})")]
+    Version(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_json_is_camel_case_with_op_tag() {
+        let c = Change::AddThingToThingGroup {
+            thing_name: "t1".into(),
+            thing_group_name: "g1".into(),
+        };
+        let j = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            j,
+            r#"{"op":"addThingToThingGroup","thingName":"t1","thingGroupName":"g1"}"#
+        );
+        assert_eq!(serde_json::from_str::<Change>(&j).unwrap(), c);
+        assert_eq!(c.api(), "AddThingToThingGroup");
+        assert_eq!(c.key(), ResourceKey::new(Kind::Thing, "t1"));
+        assert_eq!(c.action(), Action::Update);
+    }
+
+    #[test]
+    fn requires_lists_dependencies() {
+        let c = Change::AttachThingPrincipal {
+            thing_name: "t".into(),
+            principal: "cert/abc".into(),
+        };
+        assert_eq!(
+            c.requires(),
+            vec![ResourceKey::new(Kind::Certificate, "abc")]
+        );
+    }
+
+    #[test]
+    fn plan_file_errors_are_specific() {
+        assert!(matches!(
+            Plan::from_json("{").unwrap_err(),
+            PlanFileError::Json { .. }
+        ));
+        assert!(matches!(
+            Plan::from_json("{}").unwrap_err(),
+            PlanFileError::NotAPlan
+        ));
+        assert!(matches!(
+            Plan::from_json(r#"{"formatVersion": 99}"#).unwrap_err(),
+            PlanFileError::Version(99)
+        ));
+        let e = Plan::from_json(r#"{"formatVersion": 1, "source": 3}"#).unwrap_err();
+        assert!(e.to_string().contains("invalid plan"), "{e}");
+    }
+}

@@ -1,0 +1,408 @@
+//! The resource kinds of an AWS IoT registry that a device needs to fail over.
+//!
+//! Field names follow the AWS IoT API (camelCase) so that a snapshot line reads like the
+//! API's own JSON. Collections are kept sorted and deduplicated ([`StringMap`],
+//! [`NameSet`]) so that equality is structural and serialisation is deterministic.
+
+use std::fmt;
+
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+use crate::collections::{NameSet, StringMap};
+
+/// A resource name or short string value. Short strings (up to 24 bytes) live inline,
+/// which keeps a million-thing registry compact in memory.
+pub type Name = CompactString;
+
+/// The kinds of resource the model knows, in dependency order (a kind may refer to the
+/// kinds before it, never to those after it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    /// A thing type (`CreateThingType`).
+    ThingType,
+    /// A billing group (`CreateBillingGroup`).
+    BillingGroup,
+    /// A static or dynamic thing group (`CreateThingGroup`, `CreateDynamicThingGroup`).
+    ThingGroup,
+    /// A policy with its versions (`CreatePolicy`, `CreatePolicyVersion`).
+    Policy,
+    /// A device certificate (`RegisterCertificate*`).
+    Certificate,
+    /// A thing (`CreateThing`).
+    Thing,
+}
+
+impl Kind {
+    /// Every kind, in dependency order.
+    pub const ALL: [Kind; 6] = [
+        Kind::ThingType,
+        Kind::BillingGroup,
+        Kind::ThingGroup,
+        Kind::Policy,
+        Kind::Certificate,
+        Kind::Thing,
+    ];
+
+    /// The `kind` field value used in snapshot files and plans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ThingType => "thingType",
+            Kind::BillingGroup => "billingGroup",
+            Kind::ThingGroup => "thingGroup",
+            Kind::Policy => "policy",
+            Kind::Certificate => "certificate",
+            Kind::Thing => "thing",
+        }
+    }
+
+    /// Parses a kind from its snapshot name, also accepting kebab-case and plurals
+    /// (`thing-group`, `thingGroups`, `things`) as typed on a command line.
+    pub fn parse(s: &str) -> Option<Kind> {
+        let norm: String = s
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let norm = norm.strip_suffix('s').unwrap_or(&norm);
+        Some(match norm {
+            "thingtype" => Kind::ThingType,
+            "billinggroup" => Kind::BillingGroup,
+            "thinggroup" | "group" => Kind::ThingGroup,
+            "policy" | "policie" => Kind::Policy,
+            "certificate" | "cert" => Kind::Certificate,
+            "thing" => Kind::Thing,
+            _ => return None,
+        })
+    }
+
+    /// Whether AWS IoT lets this kind carry tags (`TagResource`).
+    pub fn is_taggable(self) -> bool {
+        matches!(
+            self,
+            Kind::ThingType | Kind::BillingGroup | Kind::ThingGroup | Kind::Policy
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies one resource: its kind and its name (the certificate id for certificates).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ResourceKey {
+    /// The resource kind.
+    pub kind: Kind,
+    /// The resource name, or the certificate id.
+    pub name: Name,
+}
+
+impl ResourceKey {
+    /// Builds a key.
+    pub fn new(kind: Kind, name: impl Into<Name>) -> Self {
+        ResourceKey {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for ResourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)
+    }
+}
+
+/// A thing type. AWS IoT lets a type be created, deprecated, undeprecated and deleted
+/// (five minutes after deprecation); its properties are otherwise fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThingType {
+    /// `thingTypeName`.
+    pub thing_type_name: Name,
+    /// `thingTypeDescription`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thing_type_description: Option<String>,
+    /// `searchableAttributes` (at most three attribute names).
+    #[serde(default, skip_serializing_if = "NameSet::is_empty")]
+    pub searchable_attributes: NameSet,
+    /// Whether the type is deprecated (`thingTypeMetadata.deprecated`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deprecated: bool,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub tags: StringMap,
+}
+
+/// A billing group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BillingGroup {
+    /// `billingGroupName`.
+    pub billing_group_name: Name,
+    /// `billingGroupDescription` (from `billingGroupProperties`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_group_description: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub tags: StringMap,
+}
+
+/// A thing group: static (with an optional parent) or dynamic (with a query, no parent,
+/// no static members).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThingGroup {
+    /// `thingGroupName`.
+    pub thing_group_name: Name,
+    /// `parentGroupName`; fixed at creation in AWS IoT, so a change means re-creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_group_name: Option<Name>,
+    /// `thingGroupDescription`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thing_group_description: Option<String>,
+    /// `attributes` of the group's `attributePayload`.
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub attributes: StringMap,
+    /// `queryString` of a dynamic thing group (a fleet-indexing query); `None` for a
+    /// static group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_string: Option<String>,
+    /// `indexName` of a dynamic thing group (AWS uses `AWS_Things` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_name: Option<Name>,
+    /// `queryVersion` of a dynamic thing group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_version: Option<Name>,
+    /// Names of the policies attached to the group (`AttachPolicy` with the group ARN).
+    #[serde(default, skip_serializing_if = "NameSet::is_empty")]
+    pub policies: NameSet,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub tags: StringMap,
+}
+
+impl ThingGroup {
+    /// Whether this is a dynamic thing group.
+    pub fn is_dynamic(&self) -> bool {
+        self.query_string.is_some()
+    }
+}
+
+/// One version of a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyVersion {
+    /// `versionId`, as assigned by the registry that holds it (a decimal number).
+    pub version_id: Name,
+    /// `policyDocument`, the JSON text.
+    pub policy_document: String,
+}
+
+/// A policy with every version, oldest first.
+///
+/// Version ids are assigned by each registry and differ between regions, so two policies
+/// are equal when their documents, in order, and the position of the default are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Policy {
+    /// `policyName`.
+    pub policy_name: Name,
+    /// `defaultVersionId`.
+    pub default_version_id: Name,
+    /// Every version, in ascending version order.
+    pub versions: Vec<PolicyVersion>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub tags: StringMap,
+}
+
+impl Policy {
+    /// The index of the default version in [`Policy::versions`].
+    pub fn default_index(&self) -> Option<usize> {
+        self.versions
+            .iter()
+            .position(|v| v.version_id == self.default_version_id)
+    }
+
+    /// The default version's document.
+    pub fn default_document(&self) -> Option<&str> {
+        self.default_index()
+            .map(|i| self.versions[i].policy_document.as_str())
+    }
+
+    /// The highest version id as a number (0 when there are no versions).
+    pub fn max_version_number(&self) -> u64 {
+        self.versions
+            .iter()
+            .filter_map(|v| v.version_id.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// The status of a certificate (`CertificateStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CertificateStatus {
+    /// Devices may connect with it.
+    Active,
+    /// Registered but not usable.
+    Inactive,
+    /// Revoked.
+    Revoked,
+    /// Being transferred to another account.
+    PendingTransfer,
+    /// Registered, waiting for activation.
+    RegisterInactive,
+    /// Waiting for activation.
+    PendingActivation,
+}
+
+impl CertificateStatus {
+    /// The AWS API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateStatus::Active => "ACTIVE",
+            CertificateStatus::Inactive => "INACTIVE",
+            CertificateStatus::Revoked => "REVOKED",
+            CertificateStatus::PendingTransfer => "PENDING_TRANSFER",
+            CertificateStatus::RegisterInactive => "REGISTER_INACTIVE",
+            CertificateStatus::PendingActivation => "PENDING_ACTIVATION",
+        }
+    }
+
+    /// Parses the AWS API spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ACTIVE" => CertificateStatus::Active,
+            "INACTIVE" => CertificateStatus::Inactive,
+            "REVOKED" => CertificateStatus::Revoked,
+            "PENDING_TRANSFER" => CertificateStatus::PendingTransfer,
+            "REGISTER_INACTIVE" => CertificateStatus::RegisterInactive,
+            "PENDING_ACTIVATION" => CertificateStatus::PendingActivation,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for CertificateStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A device certificate. Its id is the SHA-256 of its DER bytes, the same in every
+/// region; the private key is never seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Certificate {
+    /// `certificateId` (64 lowercase hex digits).
+    pub certificate_id: Name,
+    /// `certificatePem`.
+    pub certificate_pem: String,
+    /// `status`.
+    pub status: CertificateStatus,
+    /// `caCertificateId` of the CA that signed it, when registered with a CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate_id: Option<Name>,
+    /// Names of the policies attached to the certificate.
+    #[serde(default, skip_serializing_if = "NameSet::is_empty")]
+    pub policies: NameSet,
+}
+
+/// A thing. Its static group memberships, billing group and principals are part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Thing {
+    /// `thingName`.
+    pub thing_name: Name,
+    /// `thingTypeName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thing_type_name: Option<Name>,
+    /// `attributes`.
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub attributes: StringMap,
+    /// Names of the static thing groups the thing is a direct member of.
+    #[serde(default, skip_serializing_if = "NameSet::is_empty")]
+    pub thing_groups: NameSet,
+    /// `billingGroupName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_group_name: Option<Name>,
+    /// Attached principals. A certificate is written `cert/<certificateId>` (the
+    /// region-neutral tail of its ARN); any other principal is kept as given.
+    #[serde(default, skip_serializing_if = "NameSet::is_empty")]
+    pub principals: NameSet,
+    /// `version` in the registry it was read from; informational, never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+/// The prefix of a certificate principal in [`Thing::principals`].
+pub const CERT_PRINCIPAL_PREFIX: &str = "cert/";
+
+/// The principal string of a certificate id (`cert/<id>`).
+pub fn cert_principal(certificate_id: &str) -> Name {
+    let mut s = Name::with_capacity(CERT_PRINCIPAL_PREFIX.len() + certificate_id.len());
+    s.push_str(CERT_PRINCIPAL_PREFIX);
+    s.push_str(certificate_id);
+    s
+}
+
+/// The certificate id of a principal, if it names a certificate.
+pub fn principal_certificate_id(principal: &str) -> Option<&str> {
+    principal.strip_prefix(CERT_PRINCIPAL_PREFIX)
+}
+
+/// One resource of any kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Resource {
+    /// A thing type.
+    ThingType(ThingType),
+    /// A billing group.
+    BillingGroup(BillingGroup),
+    /// A thing group.
+    ThingGroup(ThingGroup),
+    /// A policy.
+    Policy(Policy),
+    /// A certificate.
+    Certificate(Certificate),
+    /// A thing.
+    Thing(Thing),
+}
+
+impl Resource {
+    /// The resource's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Resource::ThingType(_) => Kind::ThingType,
+            Resource::BillingGroup(_) => Kind::BillingGroup,
+            Resource::ThingGroup(_) => Kind::ThingGroup,
+            Resource::Policy(_) => Kind::Policy,
+            Resource::Certificate(_) => Kind::Certificate,
+            Resource::Thing(_) => Kind::Thing,
+        }
+    }
+
+    /// The resource's name (certificate id for a certificate).
+    pub fn name(&self) -> &Name {
+        match self {
+            Resource::ThingType(r) => &r.thing_type_name,
+            Resource::BillingGroup(r) => &r.billing_group_name,
+            Resource::ThingGroup(r) => &r.thing_group_name,
+            Resource::Policy(r) => &r.policy_name,
+            Resource::Certificate(r) => &r.certificate_id,
+            Resource::Thing(r) => &r.thing_name,
+        }
+    }
+
+    /// The resource's key.
+    pub fn key(&self) -> ResourceKey {
+        ResourceKey::new(self.kind(), self.name().clone())
+    }
+}

@@ -1,0 +1,294 @@
+//! A whole registry in memory: every resource of every kind, in deterministic order.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::resource::{
+    BillingGroup, Certificate, Kind, Name, Policy, Resource, ResourceKey, Thing, ThingGroup,
+    ThingType,
+};
+
+/// Where a snapshot came from: the region and account its ARNs name. Used to rewrite
+/// ARNs for another region or account. Both are optional (a hand-written file may have
+/// neither).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Origin {
+    /// The AWS region, e.g. `us-east-1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The 12-digit AWS account id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+/// A whole registry. Each kind is kept in a map ordered by name, so iteration (and the
+/// snapshot file) is deterministic.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    /// Region and account of the registry, when known.
+    pub origin: Origin,
+    /// Thing types by name.
+    pub thing_types: BTreeMap<Name, ThingType>,
+    /// Billing groups by name.
+    pub billing_groups: BTreeMap<Name, BillingGroup>,
+    /// Thing groups by name.
+    pub thing_groups: BTreeMap<Name, ThingGroup>,
+    /// Policies by name.
+    pub policies: BTreeMap<Name, Policy>,
+    /// Certificates by id.
+    pub certificates: BTreeMap<Name, Certificate>,
+    /// Things by name.
+    pub things: BTreeMap<Name, Thing>,
+}
+
+/// Resource counts per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    /// Thing types.
+    pub thing_types: usize,
+    /// Billing groups.
+    pub billing_groups: usize,
+    /// Thing groups.
+    pub thing_groups: usize,
+    /// Policies.
+    pub policies: usize,
+    /// Certificates.
+    pub certificates: usize,
+    /// Things.
+    pub things: usize,
+}
+
+impl Counts {
+    /// The count for one kind.
+    pub fn get(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::ThingType => self.thing_types,
+            Kind::BillingGroup => self.billing_groups,
+            Kind::ThingGroup => self.thing_groups,
+            Kind::Policy => self.policies,
+            Kind::Certificate => self.certificates,
+            Kind::Thing => self.things,
+        }
+    }
+
+    /// The total over all kinds.
+    pub fn total(&self) -> usize {
+        Kind::ALL.iter().map(|k| self.get(*k)).sum()
+    }
+}
+
+impl Snapshot {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Snapshot::default()
+    }
+
+    /// Inserts (or replaces) a resource.
+    pub fn insert(&mut self, resource: Resource) {
+        match resource {
+            Resource::ThingType(r) => {
+                self.thing_types.insert(r.thing_type_name.clone(), r);
+            }
+            Resource::BillingGroup(r) => {
+                self.billing_groups.insert(r.billing_group_name.clone(), r);
+            }
+            Resource::ThingGroup(r) => {
+                self.thing_groups.insert(r.thing_group_name.clone(), r);
+            }
+            Resource::Policy(r) => {
+                self.policies.insert(r.policy_name.clone(), r);
+            }
+            Resource::Certificate(r) => {
+                self.certificates.insert(r.certificate_id.clone(), r);
+            }
+            Resource::Thing(r) => {
+                self.things.insert(r.thing_name.clone(), r);
+            }
+        }
+    }
+
+    /// A copy of one resource.
+    pub fn get(&self, key: &ResourceKey) -> Option<Resource> {
+        let n = &key.name;
+        match key.kind {
+            Kind::ThingType => self.thing_types.get(n).cloned().map(Resource::ThingType),
+            Kind::BillingGroup => self
+                .billing_groups
+                .get(n)
+                .cloned()
+                .map(Resource::BillingGroup),
+            Kind::ThingGroup => self.thing_groups.get(n).cloned().map(Resource::ThingGroup),
+            Kind::Policy => self.policies.get(n).cloned().map(Resource::Policy),
+            Kind::Certificate => self.certificates.get(n).cloned().map(Resource::Certificate),
+            Kind::Thing => self.things.get(n).cloned().map(Resource::Thing),
+        }
+    }
+
+    /// Whether a resource with this key exists.
+    pub fn contains(&self, key: &ResourceKey) -> bool {
+        let n = &key.name;
+        match key.kind {
+            Kind::ThingType => self.thing_types.contains_key(n),
+            Kind::BillingGroup => self.billing_groups.contains_key(n),
+            Kind::ThingGroup => self.thing_groups.contains_key(n),
+            Kind::Policy => self.policies.contains_key(n),
+            Kind::Certificate => self.certificates.contains_key(n),
+            Kind::Thing => self.things.contains_key(n),
+        }
+    }
+
+    /// Removes a resource, returning it.
+    pub fn remove(&mut self, key: &ResourceKey) -> Option<Resource> {
+        let n = &key.name;
+        match key.kind {
+            Kind::ThingType => self.thing_types.remove(n).map(Resource::ThingType),
+            Kind::BillingGroup => self.billing_groups.remove(n).map(Resource::BillingGroup),
+            Kind::ThingGroup => self.thing_groups.remove(n).map(Resource::ThingGroup),
+            Kind::Policy => self.policies.remove(n).map(Resource::Policy),
+            Kind::Certificate => self.certificates.remove(n).map(Resource::Certificate),
+            Kind::Thing => self.things.remove(n).map(Resource::Thing),
+        }
+    }
+
+    /// Resource counts per kind.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            thing_types: self.thing_types.len(),
+            billing_groups: self.billing_groups.len(),
+            thing_groups: self.thing_groups.len(),
+            policies: self.policies.len(),
+            certificates: self.certificates.len(),
+            things: self.things.len(),
+        }
+    }
+
+    /// Every resource, cloned, in snapshot-file order (kind in dependency order, then
+    /// name).
+    pub fn resources(&self) -> impl Iterator<Item = Resource> + '_ {
+        self.thing_types
+            .values()
+            .cloned()
+            .map(Resource::ThingType)
+            .chain(
+                self.billing_groups
+                    .values()
+                    .cloned()
+                    .map(Resource::BillingGroup),
+            )
+            .chain(
+                self.thing_groups
+                    .values()
+                    .cloned()
+                    .map(Resource::ThingGroup),
+            )
+            .chain(self.policies.values().cloned().map(Resource::Policy))
+            .chain(
+                self.certificates
+                    .values()
+                    .cloned()
+                    .map(Resource::Certificate),
+            )
+            .chain(self.things.values().cloned().map(Resource::Thing))
+    }
+
+    /// The depth of a thing group in its hierarchy (0 for a root). A cycle or a missing
+    /// parent ends the walk, so this always terminates.
+    pub fn group_depth(&self, name: &str) -> usize {
+        let mut depth = 0;
+        let mut cur = self
+            .thing_groups
+            .get(name)
+            .and_then(|g| g.parent_group_name.clone());
+        while let Some(p) = cur {
+            depth += 1;
+            if depth > self.thing_groups.len() {
+                break;
+            }
+            cur = self
+                .thing_groups
+                .get(&p)
+                .and_then(|g| g.parent_group_name.clone());
+        }
+        depth
+    }
+
+    /// Names of the groups whose parent chain reaches `name` (all descendants), not
+    /// including `name` itself.
+    pub fn group_descendants(&self, name: &str) -> Vec<Name> {
+        let mut children: BTreeMap<&str, Vec<&Name>> = BTreeMap::new();
+        for g in self.thing_groups.values() {
+            if let Some(p) = &g.parent_group_name {
+                children
+                    .entry(p.as_str())
+                    .or_default()
+                    .push(&g.thing_group_name);
+            }
+        }
+        let mut out = Vec::new();
+        let mut stack = vec![name];
+        while let Some(n) = stack.pop() {
+            if let Some(cs) = children.get(n) {
+                for c in cs {
+                    if out.len() > self.thing_groups.len() {
+                        return out;
+                    }
+                    out.push((*c).clone());
+                    stack.push(c.as_str());
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(name: &str, parent: Option<&str>) -> Resource {
+        Resource::ThingGroup(ThingGroup {
+            thing_group_name: name.into(),
+            parent_group_name: parent.map(Into::into),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn depth_and_descendants() {
+        let mut s = Snapshot::new();
+        s.insert(group("a", None));
+        s.insert(group("b", Some("a")));
+        s.insert(group("c", Some("b")));
+        s.insert(group("d", Some("a")));
+        assert_eq!(s.group_depth("a"), 0);
+        assert_eq!(s.group_depth("c"), 2);
+        let mut d = s.group_descendants("a");
+        d.sort();
+        assert_eq!(d, ["b", "c", "d"]);
+        assert!(s.group_descendants("c").is_empty());
+    }
+
+    #[test]
+    fn depth_survives_a_cycle() {
+        let mut s = Snapshot::new();
+        s.insert(group("a", Some("b")));
+        s.insert(group("b", Some("a")));
+        assert!(s.group_depth("a") <= 3);
+        assert!(s.group_descendants("a").len() <= 3);
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut s = Snapshot::new();
+        s.insert(group("a", None));
+        let k = ResourceKey::new(Kind::ThingGroup, "a");
+        assert!(s.contains(&k));
+        assert_eq!(s.get(&k).unwrap().name(), "a");
+        assert_eq!(s.counts().total(), 1);
+        assert!(s.remove(&k).is_some());
+        assert!(!s.contains(&k));
+    }
+}

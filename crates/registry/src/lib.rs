@@ -1,0 +1,183 @@
+//! The [`Registry`] trait of iot-crr and its embedded backends.
+//!
+//! A registry is anything that holds AWS IoT registry resources: the real AWS IoT
+//! control plane of one region (crate `iot-crr-aws`), a snapshot file ([`FileRegistry`],
+//! the embedded default, also used for backup and export) or memory ([`MemoryRegistry`],
+//! for tests, with fault injection).
+//!
+//! The trait is async and fallible per change so that a remote, rate-limited backend
+//! fits it: reads return a whole (filtered) [`Snapshot`], paginated inside the backend;
+//! writes are one [`Change`] at a time, each with its own outcome, so one failure never
+//! hides the others.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use iot_crr_model::{Change, Filter, Kind, Outcome, Resource, ResourceKey, Snapshot};
+
+mod file;
+mod location;
+mod memory;
+
+pub use file::FileRegistry;
+pub use location::{Location, LocationError};
+pub use memory::{Fault, MemoryRegistry};
+
+/// How an error should be handled: the engine retries [`ErrorClass::Throttled`] and
+/// [`ErrorClass::Transient`] and reports the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorClass {
+    /// The API's rate limit was hit: back off and retry.
+    Throttled,
+    /// A fault that may go away (timeout, 5xx, connection reset): retry.
+    Transient,
+    /// The target's state conflicts with the change (a version mismatch, a resource in
+    /// use, already exists with other properties).
+    Conflict,
+    /// A resource the change needs does not exist.
+    NotFound,
+    /// The request is invalid for this registry (a bad name, a limit exceeded).
+    Invalid,
+    /// The credentials lack a permission.
+    AccessDenied,
+    /// The registry cannot do this at all (e.g. an API that an emulator lacks).
+    Unsupported,
+    /// Anything else: a local I/O error, an unparsable response.
+    Other,
+}
+
+impl ErrorClass {
+    /// Whether a retry may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorClass::Throttled | ErrorClass::Transient)
+    }
+
+    /// A short label for reports and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorClass::Throttled => "throttled",
+            ErrorClass::Transient => "transient",
+            ErrorClass::Conflict => "conflict",
+            ErrorClass::NotFound => "not_found",
+            ErrorClass::Invalid => "invalid",
+            ErrorClass::AccessDenied => "access_denied",
+            ErrorClass::Unsupported => "unsupported",
+            ErrorClass::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// An error of a registry operation, classified for retry decisions.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}{message}", match api { Some(a) => format!("{a}: "), None => String::new() })]
+pub struct RegistryError {
+    /// How to handle it.
+    pub class: ErrorClass,
+    /// The API operation that failed, when there is one (`CreateThing`).
+    pub api: Option<String>,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl RegistryError {
+    /// Builds an error.
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        RegistryError {
+            class,
+            api: None,
+            message: message.into(),
+        }
+    }
+
+    /// Sets the API operation.
+    pub fn with_api(mut self, api: impl Into<String>) -> Self {
+        self.api = Some(api.into());
+        self
+    }
+}
+
+impl From<iot_crr_model::ApplyError> for RegistryError {
+    fn from(e: iot_crr_model::ApplyError) -> Self {
+        use iot_crr_model::ApplyErrorKind as K;
+        let class = match e.kind {
+            K::NotFound => ErrorClass::NotFound,
+            K::Conflict => ErrorClass::Conflict,
+            K::Invalid => ErrorClass::Invalid,
+        };
+        RegistryError::new(class, e.message)
+    }
+}
+
+/// The result type of registry operations.
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// Receives progress of a long read (resources read so far, per kind).
+pub trait ReadProgress: Send + Sync {
+    /// `n` more resources of `kind` were read.
+    fn read(&self, kind: Kind, n: u64);
+}
+
+/// What to read.
+#[derive(Clone, Default)]
+pub struct ReadRequest {
+    /// Only resources this filter selects are needed; a backend may read more and let
+    /// the caller filter, but should skip kinds that are not selected.
+    pub filter: Filter,
+    /// Where to report progress.
+    pub progress: Option<Arc<dyn ReadProgress>>,
+}
+
+impl fmt::Debug for ReadRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadRequest")
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadRequest {
+    /// Reports progress, if anyone listens.
+    pub fn report(&self, kind: Kind, n: u64) {
+        if let Some(p) = &self.progress {
+            p.read(kind, n);
+        }
+    }
+}
+
+/// A registry of AWS IoT resources: read it whole or one resource at a time, change it
+/// one [`Change`] at a time.
+#[async_trait]
+pub trait Registry: Send + Sync {
+    /// The location string of this registry (`file:fleet.jsonl`, `aws:eu-west-1`).
+    fn location(&self) -> String;
+
+    /// Reads every resource the request's filter selects. Relations (memberships,
+    /// principals, policy attachments) are read with their owning resource.
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot>;
+
+    /// Reads one resource with its relations, or `None` when it does not exist.
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>>;
+
+    /// Applies one change. Idempotent: a change whose effect is already in place returns
+    /// [`Outcome::AlreadyInState`] instead of failing.
+    async fn apply(&self, change: &Change) -> Result<Outcome>;
+
+    /// Makes applied changes durable where the backend buffers them (the file backend
+    /// writes its file here, atomically). A no-op for backends that write through.
+    async fn commit(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Calls made per API operation so far, sorted by name (for `--stats`). Backends
+    /// without an API return nothing.
+    fn api_calls(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,175 @@
+//! An in-memory registry with AWS IoT's rules and fault injection, for tests.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use iot_crr_model::{Change, Outcome, Resource, ResourceKey, Snapshot, apply_change};
+
+use crate::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
+
+/// A fault to inject into the next matching write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// The API operation it applies to (`CreateThing`), or `None` for any.
+    pub api: Option<String>,
+    /// The error class returned.
+    pub class: ErrorClass,
+}
+
+/// A registry held in memory. Changes follow [`apply_change`], so AWS IoT's ordering
+/// rules are enforced; queued [`Fault`]s make the next matching writes fail first.
+#[derive(Debug, Default)]
+pub struct MemoryRegistry {
+    state: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    snapshot: Snapshot,
+    faults: VecDeque<Fault>,
+    calls: BTreeMap<String, u64>,
+}
+
+impl MemoryRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registry holding `snapshot`.
+    pub fn with_snapshot(snapshot: Snapshot) -> Self {
+        MemoryRegistry {
+            state: Mutex::new(Inner {
+                snapshot,
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Queues a fault: the next write whose API matches fails with `class` (once).
+    pub fn inject(&self, fault: Fault) {
+        self.lock().faults.push_back(fault);
+    }
+
+    /// A copy of the current content.
+    pub fn snapshot(&self) -> Snapshot {
+        self.lock().snapshot.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the snapshot half-changed
+        // (apply_change checks before it writes), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Copies the resources a filter selects (and the origin) out of a snapshot.
+pub(crate) fn filtered(s: &Snapshot, request: &ReadRequest) -> Snapshot {
+    let f = &request.filter;
+    if f.is_all() {
+        return s.clone();
+    }
+    let mut out = Snapshot {
+        origin: s.origin.clone(),
+        ..Default::default()
+    };
+    for r in s.resources() {
+        if f.matches(r.kind(), r.name()) {
+            out.insert(r);
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl Registry for MemoryRegistry {
+    fn location(&self) -> String {
+        "memory:".into()
+    }
+
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot> {
+        let inner = self.lock();
+        let s = filtered(&inner.snapshot, request);
+        for k in iot_crr_model::Kind::ALL {
+            request.report(k, s.counts().get(k) as u64);
+        }
+        Ok(s)
+    }
+
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>> {
+        Ok(self.lock().snapshot.get(key))
+    }
+
+    async fn apply(&self, change: &Change) -> Result<Outcome> {
+        let mut inner = self.lock();
+        *inner.calls.entry(change.api().to_string()).or_default() += 1;
+        if let Some(i) = inner
+            .faults
+            .iter()
+            .position(|f| f.api.as_deref().is_none_or(|a| a == change.api()))
+        {
+            let f = inner.faults.remove(i).expect("index is in range");
+            return Err(RegistryError::new(f.class, "injected fault").with_api(change.api()));
+        }
+        apply_change(&mut inner.snapshot, change)
+            .map_err(|e| RegistryError::from(e).with_api(change.api()))
+    }
+
+    fn api_calls(&self) -> Vec<(String, u64)> {
+        self.lock()
+            .calls
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iot_crr_model::{Kind, Thing};
+
+    #[tokio::test]
+    async fn faults_fire_once_then_writes_succeed() {
+        let r = MemoryRegistry::new();
+        r.inject(Fault {
+            api: Some("CreateThing".into()),
+            class: ErrorClass::Throttled,
+        });
+        let c = Change::CreateThing {
+            thing_name: "t".into(),
+            thing_type_name: None,
+            attributes: Default::default(),
+            billing_group_name: None,
+        };
+        let e = r.apply(&c).await.unwrap_err();
+        assert_eq!(e.class, ErrorClass::Throttled);
+        assert_eq!(r.apply(&c).await.unwrap(), Outcome::Applied);
+        assert_eq!(r.apply(&c).await.unwrap(), Outcome::AlreadyInState);
+        assert_eq!(r.api_calls(), vec![("CreateThing".to_string(), 3)]);
+        let got = r
+            .read_resource(&ResourceKey::new(Kind::Thing, "t"))
+            .await
+            .unwrap();
+        assert!(matches!(got, Some(Resource::Thing(Thing { .. }))));
+    }
+
+    #[tokio::test]
+    async fn rules_are_enforced() {
+        let r = MemoryRegistry::new();
+        let e = r
+            .apply(&Change::AddThingToThingGroup {
+                thing_name: "t".into(),
+                thing_group_name: "g".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::NotFound);
+        assert!(
+            e.to_string()
+                .starts_with("AddThingToThingGroup: thing group g"),
+            "{e}"
+        );
+    }
+}
