@@ -286,13 +286,11 @@ fn validate(r: &Resource) -> Result<(), String> {
                 return Err(format!("policy {} has a repeated versionId", p.policy_name));
             }
         }
-        Resource::ThingGroup(g) => {
-            if g.parent_group_name.as_ref() == Some(&g.thing_group_name) {
-                return Err(format!(
-                    "thing group {} is its own parent",
-                    g.thing_group_name
-                ));
-            }
+        Resource::ThingGroup(g) if g.parent_group_name.as_ref() == Some(&g.thing_group_name) => {
+            return Err(format!(
+                "thing group {} is its own parent",
+                g.thing_group_name
+            ));
         }
         _ => {}
     }

@@ -1,0 +1,344 @@
+//! Property tests of diff and the reference apply:
+//! - applying `diff(a, b)` to `b` succeeds change by change (so the plan respects every
+//!   dependency AWS IoT enforces) and yields `a`;
+//! - a second diff plans nothing;
+//! - stages never go backwards, and deletes of a kind run children first.
+
+use iot_crr_model::{
+    BillingGroup, Certificate, CertificateStatus, DiffOptions, Policy, PolicyVersion, Resource,
+    Snapshot, Thing, ThingGroup, ThingType, apply_change, cert_principal, diff,
+};
+use proptest::prelude::*;
+
+const DOCS: [&str; 4] = [
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}"#,
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"*"}]}"#,
+    r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iot:*", "Resource": "*"}]}"#,
+    r#"{"Version":"2012-10-17","Statement":[]}"#,
+];
+
+fn cert_id(i: usize) -> String {
+    format!("{i:x}").repeat(64)[..64].to_string()
+}
+
+/// Raw random choices, turned into a consistent registry by `build`.
+#[derive(Debug, Clone)]
+struct Spec {
+    types: Vec<(bool, bool, u8)>, // present, deprecated, description
+    billing: Vec<(bool, u8)>,     // present, description
+    groups: Vec<(bool, u8, bool, u8, u8)>, // present, parent choice, dynamic, attr, policies mask
+    policies: Vec<(bool, Vec<u8>, u8, u8)>, // present, docs, default choice, id gap
+    certs: Vec<(bool, u8, u8)>,   // present, status, policies mask
+    things: Vec<(bool, u8, u8, u8, u8, u8)>, // present, type, attrs, groups mask, billing, certs mask
+    tags: u8,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        prop::collection::vec((any::<bool>(), prop::bool::weighted(0.3), 0u8..3), 3),
+        prop::collection::vec((any::<bool>(), 0u8..3), 2),
+        prop::collection::vec(
+            (
+                prop::bool::weighted(0.7),
+                any::<u8>(),
+                prop::bool::weighted(0.15),
+                0u8..3,
+                any::<u8>(),
+            ),
+            6,
+        ),
+        prop::collection::vec(
+            (
+                any::<bool>(),
+                prop::collection::vec(0u8..4, 1..=5),
+                any::<u8>(),
+                0u8..3,
+            ),
+            3,
+        ),
+        prop::collection::vec((any::<bool>(), 0u8..4, any::<u8>()), 4),
+        prop::collection::vec(
+            (
+                prop::bool::weighted(0.7),
+                any::<u8>(),
+                0u8..4,
+                any::<u8>(),
+                any::<u8>(),
+                any::<u8>(),
+            ),
+            6,
+        ),
+        any::<u8>(),
+    )
+        .prop_map(
+            |(types, billing, groups, policies, certs, things, tags)| Spec {
+                types,
+                billing,
+                groups,
+                policies,
+                certs,
+                things,
+                tags,
+            },
+        )
+}
+
+fn build(s: &Spec) -> Snapshot {
+    let mut snap = Snapshot::new();
+    let tags = |salt: u8| -> iot_crr_model::StringMap {
+        let v = s.tags.wrapping_add(salt);
+        match v % 3 {
+            0 => Default::default(),
+            1 => [("env", "prod")].into_iter().collect(),
+            _ => [("env", "dev"), ("team", "a")].into_iter().collect(),
+        }
+    };
+    for (i, (present, deprecated, desc)) in s.types.iter().enumerate() {
+        if *present {
+            snap.insert(Resource::ThingType(ThingType {
+                thing_type_name: format!("type{i}").into(),
+                thing_type_description: (*desc > 0).then(|| format!("desc {desc}")),
+                searchable_attributes: if *desc == 2 {
+                    ["model"].into_iter().collect()
+                } else {
+                    Default::default()
+                },
+                deprecated: *deprecated,
+                tags: tags(i as u8),
+            }));
+        }
+    }
+    for (i, (present, desc)) in s.billing.iter().enumerate() {
+        if *present {
+            snap.insert(Resource::BillingGroup(BillingGroup {
+                billing_group_name: format!("bill{i}").into(),
+                billing_group_description: (*desc > 0).then(|| format!("d{desc}")),
+                tags: tags(i as u8 + 1),
+            }));
+        }
+    }
+    let mut policy_names = Vec::new();
+    for (i, (present, docs, default, gap)) in s.policies.iter().enumerate() {
+        if *present {
+            let start = 1 + *gap as usize;
+            let versions: Vec<PolicyVersion> = docs
+                .iter()
+                .enumerate()
+                .map(|(j, d)| PolicyVersion {
+                    version_id: (start + j * (1 + *gap as usize)).to_string().into(),
+                    policy_document: DOCS[*d as usize].to_string(),
+                })
+                .collect();
+            let default_version_id = versions[*default as usize % versions.len()]
+                .version_id
+                .clone();
+            let name = format!("pol{i}");
+            policy_names.push(name.clone());
+            snap.insert(Resource::Policy(Policy {
+                policy_name: name.into(),
+                default_version_id,
+                versions,
+                tags: tags(i as u8 + 2),
+            }));
+        }
+    }
+    let pick = |mask: u8, names: &[String]| -> iot_crr_model::NameSet {
+        names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << (i % 8)) != 0)
+            .map(|(_, n)| n.as_str())
+            .collect()
+    };
+    let mut static_groups: Vec<String> = Vec::new();
+    for (i, (present, parent, dynamic, attr, pmask)) in s.groups.iter().enumerate() {
+        if !*present {
+            continue;
+        }
+        let name = format!("grp{i}");
+        let parent = if *dynamic || static_groups.is_empty() || parent % 3 == 0 {
+            None
+        } else {
+            Some(static_groups[*parent as usize % static_groups.len()].clone())
+        };
+        snap.insert(Resource::ThingGroup(ThingGroup {
+            thing_group_name: name.clone().into(),
+            parent_group_name: parent.map(Into::into),
+            thing_group_description: (*attr == 1).then(|| "a group".to_string()),
+            attributes: (0..*attr)
+                .map(|k| (format!("k{k}"), format!("v{attr}")))
+                .collect(),
+            query_string: dynamic.then(|| format!("attributes.k:{attr}")),
+            index_name: None,
+            query_version: None,
+            policies: pick(*pmask, &policy_names),
+            tags: tags(i as u8 + 3),
+        }));
+        if !*dynamic {
+            static_groups.push(name);
+        }
+    }
+    let mut cert_ids = Vec::new();
+    for (i, (present, status, pmask)) in s.certs.iter().enumerate() {
+        if *present {
+            let id = cert_id(i + 1);
+            cert_ids.push(id.clone());
+            snap.insert(Resource::Certificate(Certificate {
+                certificate_id: id.into(),
+                certificate_pem: format!(
+                    "-----BEGIN CERTIFICATE-----\n{i}\n-----END CERTIFICATE-----\n"
+                ),
+                status: match status {
+                    0 | 1 => CertificateStatus::Active,
+                    2 => CertificateStatus::Inactive,
+                    _ => CertificateStatus::Revoked,
+                },
+                ca_certificate_id: None,
+                policies: pick(*pmask, &policy_names),
+            }));
+        }
+    }
+    let types: Vec<String> = snap.thing_types.keys().map(|k| k.to_string()).collect();
+    let billing: Vec<String> = snap.billing_groups.keys().map(|k| k.to_string()).collect();
+    for (i, (present, ty, attrs, gmask, bill, cmask)) in s.things.iter().enumerate() {
+        if !*present {
+            continue;
+        }
+        snap.insert(Resource::Thing(Thing {
+            thing_name: format!("thing{i}").into(),
+            thing_type_name: if types.is_empty() || ty % 4 == 0 {
+                None
+            } else {
+                Some(types[*ty as usize % types.len()].clone().into())
+            },
+            attributes: (0..*attrs)
+                .map(|k| (format!("a{k}"), format!("{}", (*ty as u32 + k as u32) % 3)))
+                .collect(),
+            thing_groups: pick(*gmask, &static_groups),
+            billing_group_name: if billing.is_empty() || bill % 3 == 0 {
+                None
+            } else {
+                Some(billing[*bill as usize % billing.len()].clone().into())
+            },
+            principals: cert_ids
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| cmask & (1 << j) != 0)
+                .map(|(_, id)| cert_principal(id))
+                .chain((cmask & 0x80 != 0).then(|| "us-east-1:cognito-identity".into()))
+                .collect(),
+            version: None,
+        }));
+    }
+    snap
+}
+
+/// The registry as the diff compares it: policy version ids and thing versions are per
+/// registry, documents are compared as JSON.
+fn normalized(s: &Snapshot) -> Snapshot {
+    let mut s = s.clone();
+    for t in s.things.values_mut() {
+        t.version = None;
+    }
+    for p in s.policies.values_mut() {
+        let default = p.default_index().unwrap();
+        let mut versions: Vec<PolicyVersion> = p.versions.clone();
+        versions.sort_by_key(|v| v.version_id.parse::<u64>().unwrap());
+        let default_doc_pos = versions
+            .iter()
+            .position(|v| v.version_id == p.versions[default].version_id)
+            .unwrap();
+        for (i, v) in versions.iter_mut().enumerate() {
+            v.version_id = (i + 1).to_string().into();
+            v.policy_document = serde_json::from_str::<serde_json::Value>(&v.policy_document)
+                .unwrap()
+                .to_string();
+        }
+        p.default_version_id = (default_doc_pos + 1).to_string().into();
+        p.versions = versions;
+    }
+    s
+}
+
+fn apply_all(plan: &iot_crr_model::Plan, target: &mut Snapshot) {
+    for (i, c) in plan.changes.iter().enumerate() {
+        if let Err(e) = apply_change(target, &c.change) {
+            panic!(
+                "change {i} ({}) failed: {e}\nplan:\n{}",
+                c.change,
+                plan.changes
+                    .iter()
+                    .map(|c| format!("  [{}] {}", c.stage, c.change))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn prune_sync_converges_exactly(a in spec(), b in spec()) {
+        let (desired, mut target) = (build(&a), build(&b));
+        let opts = DiffOptions { prune: true, ..Default::default() };
+        let plan = diff(&desired, &target, &opts);
+        prop_assert!(plan.changes.windows(2).all(|w| w[0].stage <= w[1].stage));
+        apply_all(&plan, &mut target);
+        let again = diff(&desired, &target, &opts);
+        prop_assert!(again.changes.is_empty(), "second plan: {:?}", again.changes);
+        if plan.warnings.is_empty() {
+            prop_assert_eq!(normalized(&target), normalized(&desired));
+        } else {
+            // Only kept (protected) resources may differ: everything desired is there.
+            for r in desired.resources() {
+                prop_assert!(target.contains(&r.key()), "missing {}", r.key());
+            }
+        }
+    }
+
+    #[test]
+    fn additive_sync_converges_and_keeps_target_only_resources(a in spec(), b in spec()) {
+        let (desired, mut target) = (build(&a), build(&b));
+        let before = target.clone();
+        let opts = DiffOptions::default();
+        let plan = diff(&desired, &target, &opts);
+        let deletes_resource = plan.changes.iter().any(|c| matches!(c.change,
+            iot_crr_model::Change::DeleteThing { .. }
+            | iot_crr_model::Change::DeleteCertificate { .. }
+            | iot_crr_model::Change::DeletePolicy { .. }
+            | iot_crr_model::Change::DeleteThingType { .. }
+            | iot_crr_model::Change::DeleteBillingGroup { .. }));
+        prop_assert!(!deletes_resource);
+        apply_all(&plan, &mut target);
+        let again = diff(&desired, &target, &opts);
+        prop_assert!(again.changes.is_empty(), "second plan: {:?}", again.changes);
+        for r in before.resources() {
+            let k = r.key();
+            let kept = target.contains(&k);
+            // A target-only group may only vanish... never: without prune nothing that
+            // only the target has is deleted.
+            if !desired.contains(&k) {
+                prop_assert!(kept, "target-only {} was deleted", k);
+            }
+        }
+    }
+
+    #[test]
+    fn diff_of_equal_registries_is_empty(a in spec()) {
+        let s = build(&a);
+        let plan = diff(&s, &s.clone(), &DiffOptions { prune: true, ..Default::default() });
+        prop_assert!(plan.changes.is_empty());
+        prop_assert!(plan.warnings.is_empty());
+    }
+
+    #[test]
+    fn snapshot_files_round_trip(a in spec()) {
+        let s = build(&a);
+        let bytes = iot_crr_model::format::to_bytes(&s);
+        let back = iot_crr_model::format::parse(bytes.clone(), "p").unwrap();
+        prop_assert_eq!(&back, &s);
+        prop_assert_eq!(iot_crr_model::format::to_bytes(&back), bytes);
+    }
+}
