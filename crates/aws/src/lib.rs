@@ -1,0 +1,33 @@
+//! The `aws:REGION` registry backend of iot-crr: the AWS IoT Core registry of one region,
+//! read and written through the official AWS SDK for Rust.
+//!
+//! [`AwsRegistry`] implements [`iot_crr_registry::Registry`]:
+//! - [`Registry::read`](iot_crr_registry::Registry::read) reads every kind of the model
+//!   with pagination and the fewest calls (see [`read`](mod@read) for the calls per
+//!   resource), honouring the request's filter, with bounded concurrency;
+//! - [`Registry::apply`](iot_crr_registry::Registry::apply) performs one
+//!   [`Change`](iot_crr_model::Change) with the semantics of
+//!   [`iot_crr_model::apply_change`] (idempotent);
+//! - every SDK call is paced by a per-API token bucket with adaptive back-off and retried
+//!   on throttling and transient faults ([`rate`]); failures are classified into
+//!   [`ErrorClass`](iot_crr_registry::ErrorClass)es ([`error`]).
+//!
+//! The standard AWS configuration is honoured (credentials chain, `AWS_PROFILE`,
+//! `AWS_ENDPOINT_URL`, shared config files), with explicit overrides in [`AwsOptions`].
+//!
+//! Differences of moto (the emulator the tests run against) are noted where the code
+//! works around them: it lacks the tag API, `CreateDynamicThingGroup` and
+//! `UpdateThingType` (HTTP 500 with an HTML page, classified as
+//! [`ErrorClass::Unsupported`](iot_crr_registry::ErrorClass::Unsupported)).
+
+pub mod arn;
+pub mod error;
+mod options;
+pub mod rate;
+pub mod read;
+mod registry;
+mod write;
+
+pub use options::{AwsOptions, CertStrategy, OptionError, TagMode};
+pub use rate::{QuotaError, Quotas, RetryPolicy};
+pub use registry::{AwsRegistry, DEFAULT_READ_CONCURRENCY};

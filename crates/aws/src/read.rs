@@ -1,0 +1,950 @@
+//! Reading a registry: the whole (filtered) registry with the fewest calls, or one
+//! resource with its relations.
+//!
+//! Calls per full read (N things, G thing groups, B billing groups, T types, P policies
+//! with V versions each, C certificates; list calls are paged 250 a page):
+//! - things: `ListThings` pages only (it returns type, attributes and version);
+//!   principals: `ListThingPrincipals` per thing, or `ListPrincipalThings` per
+//!   certificate when there are fewer certificates than things (see [`read_all`]);
+//! - thing types: `ListThingTypes` pages (properties and deprecation included) and
+//!   `ListTagsForResource` per type;
+//! - thing groups: `ListThingGroups` pages, then per group `DescribeThingGroup`,
+//!   `ListTagsForResource`, and for static groups `ListThingsInThingGroup` (inverted onto
+//!   the things: one call per group instead of one per thing);
+//! - billing groups: `ListBillingGroups` pages, then per group `DescribeBillingGroup`,
+//!   `ListTagsForResource`, `ListThingsInBillingGroup` (inverted onto the things);
+//! - policies: `ListPolicies` pages, then per policy `ListPolicyVersions`, one
+//!   `GetPolicyVersion` per version, `ListTagsForResource`, and `ListTargetsForPolicy`
+//!   (which gives the attachments to certificates and thing groups at once);
+//! - certificates: `ListCertificates` pages and `DescribeCertificate` per certificate
+//!   (the PEM is only there).
+//!
+//! Per-resource calls run concurrently ([`AwsRegistry::with_read_concurrency`]); every
+//! call is paced by its API's token bucket.
+//!
+//! [`read_all`]: AwsRegistry::read_all
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_sdk_iot::types::{ThingTypeMetadata, ThingTypeProperties};
+use futures::{StreamExt, TryStreamExt, stream};
+use iot_crr_model::{
+    BillingGroup, Certificate, CertificateStatus, Kind, Name, NameSet, Policy, PolicyVersion,
+    Resource, Snapshot, StringMap, Thing, ThingGroup, ThingType, cert_principal,
+};
+use iot_crr_registry::{ErrorClass, ReadRequest, Result};
+
+use crate::arn;
+use crate::registry::AwsRegistry;
+
+/// The largest page the IoT list APIs accept.
+const PAGE: i32 = 250;
+
+/// Calls `$req` (a fluent builder expression) for every page, setting the page token
+/// with `$set` and reading the next one with `$next`; `$body` sees each page as `$out`.
+macro_rules! paginate {
+    ($self:ident, $api:literal, $req:expr, $set:ident, $next:ident, |$out:ident| $body:block) => {{
+        let mut token: Option<String> = None;
+        loop {
+            let t = token.clone();
+            let $out = $self.call($api, || $req.$set(t.clone()).send()).await?;
+            $body
+            token = $out
+                .$next()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }};
+}
+
+/// `Some(text)` unless it is empty (AWS and moto send "" for an unset description).
+pub(crate) fn non_empty(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+pub(crate) fn string_map(m: Option<&std::collections::HashMap<String, String>>) -> StringMap {
+    m.map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+        .unwrap_or_default()
+}
+
+pub(crate) fn thing_type_from(
+    name: &str,
+    props: Option<&ThingTypeProperties>,
+    meta: Option<&ThingTypeMetadata>,
+) -> ThingType {
+    ThingType {
+        thing_type_name: name.into(),
+        thing_type_description: non_empty(props.and_then(|p| p.thing_type_description())),
+        searchable_attributes: props
+            .map(|p| {
+                p.searchable_attributes()
+                    .iter()
+                    .map(String::as_str)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        deprecated: meta.is_some_and(|m| m.deprecated()),
+        tags: StringMap::new(),
+    }
+}
+
+pub(crate) fn status_from(s: Option<&aws_sdk_iot::types::CertificateStatus>) -> CertificateStatus {
+    s.and_then(|s| CertificateStatus::parse(s.as_str()))
+        .unwrap_or(CertificateStatus::Inactive)
+}
+
+/// The model's form of a principal: `cert/<id>` for a certificate ARN, else as given.
+pub(crate) fn principal_from_arn(p: &str) -> Name {
+    match arn::certificate_id(p) {
+        Some(id) => cert_principal(id),
+        None => p.into(),
+    }
+}
+
+impl AwsRegistry {
+    /// Runs `f` over `items` with bounded concurrency.
+    async fn each<I, T, F, Fut>(&self, items: Vec<I>, f: F) -> Result<Vec<T>>
+    where
+        F: Fn(I) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        stream::iter(items)
+            .map(f)
+            .buffer_unordered(self.read_concurrency)
+            .try_collect()
+            .await
+    }
+
+    /// The tags of a resource, or none when tags are off.
+    pub(crate) async fn tags_of(&self, resource_arn: &str) -> Result<StringMap> {
+        if !self.tags_enabled() {
+            return Ok(StringMap::new());
+        }
+        let mut tags = StringMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let t = token.clone();
+            let out = match self
+                .call("ListTagsForResource", || {
+                    self.client
+                        .list_tags_for_resource()
+                        .resource_arn(resource_arn)
+                        .set_next_token(t.clone())
+                        .send()
+                })
+                .await
+            {
+                Ok(out) => out,
+                Err(e) if self.tags_unsupported(&e) => return Ok(StringMap::new()),
+                Err(e) => return Err(e),
+            };
+            self.tags_work();
+            for tag in out.tags() {
+                tags.insert(tag.key(), tag.value().unwrap_or(""));
+            }
+            token = out
+                .next_token()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(tags)
+    }
+
+    /// Reads every resource the filter selects, with its relations.
+    pub(crate) async fn read_all(&self, req: &ReadRequest) -> Result<Snapshot> {
+        let f = &req.filter;
+        let want_types = f.selects_kind(Kind::ThingType);
+        let want_billing = f.selects_kind(Kind::BillingGroup);
+        let want_groups = f.selects_kind(Kind::ThingGroup);
+        let want_policies = f.selects_kind(Kind::Policy);
+        let want_certs = f.selects_kind(Kind::Certificate);
+        let want_things = f.selects_kind(Kind::Thing);
+        let mut snap = Snapshot::default();
+
+        if want_types {
+            for t in self.read_thing_types(req).await? {
+                snap.thing_types.insert(t.thing_type_name.clone(), t);
+            }
+            req.report(Kind::ThingType, snap.thing_types.len() as u64);
+        }
+
+        // Billing groups: needed for themselves, and for the things' billing group even
+        // when the kind is filtered out (relations are kept, see `Filter`).
+        let mut billing_of: HashMap<Name, Name> = HashMap::new();
+        if want_billing || want_things {
+            for (group, members) in self
+                .read_billing_groups(req, want_billing, want_things)
+                .await?
+            {
+                let name = group.billing_group_name.clone();
+                for t in members {
+                    billing_of.insert(t, name.clone());
+                }
+                if want_billing && f.matches(Kind::BillingGroup, &name) {
+                    snap.billing_groups.insert(name, group);
+                }
+            }
+            req.report(Kind::BillingGroup, snap.billing_groups.len() as u64);
+        }
+
+        let mut groups_of: HashMap<Name, NameSet> = HashMap::new();
+        if want_groups || want_things {
+            for (group, members) in self
+                .read_thing_groups(req, want_groups, want_things)
+                .await?
+            {
+                for t in members {
+                    groups_of
+                        .entry(t)
+                        .or_default()
+                        .insert(group.thing_group_name.clone());
+                }
+                if want_groups && f.matches(Kind::ThingGroup, &group.thing_group_name) {
+                    snap.thing_groups
+                        .insert(group.thing_group_name.clone(), group);
+                }
+            }
+        }
+
+        // Policies, and their targets when certificates or groups need their attached
+        // policies (ListTargetsForPolicy per policy covers both at once).
+        let need_targets = want_certs || want_groups;
+        let mut cert_policies: HashMap<Name, NameSet> = HashMap::new();
+        if want_policies || need_targets {
+            for (name, policy, targets) in
+                self.read_policies(req, want_policies, need_targets).await?
+            {
+                for target in targets {
+                    if let Some(id) = arn::certificate_id(&target) {
+                        cert_policies
+                            .entry(id.into())
+                            .or_default()
+                            .insert(name.clone());
+                    } else if let Some(g) = arn::thing_group_name(&target) {
+                        if let Some(group) = snap.thing_groups.get_mut(g) {
+                            group.policies.insert(name.clone());
+                        }
+                    } else {
+                        // Cognito identities and other principals: not modelled.
+                        tracing::debug!(policy = %name, %target, "ignoring policy target");
+                    }
+                }
+                if let Some(p) = policy {
+                    snap.policies.insert(name, p);
+                }
+            }
+            req.report(Kind::Policy, snap.policies.len() as u64);
+        }
+        req.report(Kind::ThingGroup, snap.thing_groups.len() as u64);
+
+        // Things (one ListThings page per 250 things, nothing per thing).
+        let mut things: Vec<Thing> = Vec::new();
+        if want_things {
+            paginate!(
+                self,
+                "ListThings",
+                self.client.list_things().max_results(PAGE),
+                set_next_token,
+                next_token,
+                |out| {
+                    let before = things.len();
+                    for t in out.things() {
+                        let Some(name) = t.thing_name() else { continue };
+                        if let Some(a) = t.thing_arn() {
+                            self.note_arn(a);
+                        }
+                        if !f.matches(Kind::Thing, name) {
+                            continue;
+                        }
+                        let name: Name = name.into();
+                        things.push(Thing {
+                            thing_type_name: t
+                                .thing_type_name()
+                                .filter(|s| !s.is_empty())
+                                .map(Name::from),
+                            attributes: string_map(t.attributes()),
+                            thing_groups: groups_of.remove(&name).unwrap_or_default(),
+                            billing_group_name: billing_of.remove(&name),
+                            principals: NameSet::new(),
+                            version: Some(t.version()),
+                            thing_name: name,
+                        });
+                    }
+                    req.report(Kind::Thing, (things.len() - before) as u64);
+                }
+            );
+        }
+
+        // Certificates: the list gives id and ARN; the PEM needs DescribeCertificate.
+        let mut cert_list: Vec<(Name, String)> = Vec::new();
+        if want_certs {
+            paginate!(
+                self,
+                "ListCertificates",
+                self.client.list_certificates().page_size(PAGE),
+                set_marker,
+                next_marker,
+                |out| {
+                    for c in out.certificates() {
+                        if let (Some(id), Some(a)) = (c.certificate_id(), c.certificate_arn()) {
+                            self.note_arn(a);
+                            cert_list.push((id.into(), a.to_string()));
+                        }
+                    }
+                }
+            );
+            let wanted: Vec<Name> = cert_list
+                .iter()
+                .filter(|(id, _)| f.matches(Kind::Certificate, id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            let certs = self
+                .each(
+                    wanted,
+                    |id| async move { self.describe_certificate(&id).await },
+                )
+                .await?;
+            for mut c in certs.into_iter().flatten() {
+                c.policies = cert_policies.remove(&c.certificate_id).unwrap_or_default();
+                snap.certificates.insert(c.certificate_id.clone(), c);
+            }
+            req.report(Kind::Certificate, snap.certificates.len() as u64);
+        }
+
+        // Thing principals. Per thing (ListThingPrincipals) costs one call per selected
+        // thing; per certificate (ListPrincipalThings) one call per certificate. Take the
+        // cheaper one when the certificate list is at hand anyway. Per certificate sees
+        // certificate principals only: a thing's Cognito or IAM principals are then not
+        // read (they are rare on device fleets; read with fewer certificates than things
+        // to see them, or replicate them by hand).
+        if want_things && !things.is_empty() {
+            let by_cert = want_certs && cert_list.len() < things.len();
+            if by_cert {
+                let found = self
+                    .each(cert_list.clone(), |(id, cert_arn)| async move {
+                        let mut names = Vec::new();
+                        paginate!(
+                            self,
+                            "ListPrincipalThings",
+                            self.client
+                                .list_principal_things()
+                                .principal(cert_arn.as_str())
+                                .max_results(PAGE),
+                            set_next_token,
+                            next_token,
+                            |out| {
+                                names.extend(out.things().iter().cloned());
+                            }
+                        );
+                        Ok((id, names))
+                    })
+                    .await?;
+                let mut principals_of: HashMap<String, NameSet> = HashMap::new();
+                for (id, names) in found {
+                    for n in names {
+                        principals_of
+                            .entry(n)
+                            .or_default()
+                            .insert(cert_principal(&id));
+                    }
+                }
+                for t in &mut things {
+                    if let Some(p) = principals_of.remove(t.thing_name.as_str()) {
+                        t.principals = p;
+                    }
+                }
+            } else {
+                let names: Vec<Name> = things.iter().map(|t| t.thing_name.clone()).collect();
+                let found = self
+                    .each(names, |name| async move {
+                        let p = self.thing_principals(&name).await?;
+                        Ok((name, p))
+                    })
+                    .await?;
+                let mut map: HashMap<Name, NameSet> = found.into_iter().collect();
+                for t in &mut things {
+                    if let Some(p) = map.remove(&t.thing_name) {
+                        t.principals = p;
+                    }
+                }
+            }
+        }
+        for t in things {
+            snap.things.insert(t.thing_name.clone(), t);
+        }
+        Ok(snap)
+    }
+
+    async fn read_thing_types(&self, req: &ReadRequest) -> Result<Vec<ThingType>> {
+        let mut found: Vec<(String, ThingType)> = Vec::new();
+        paginate!(
+            self,
+            "ListThingTypes",
+            self.client.list_thing_types().max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                for d in out.thing_types() {
+                    let Some(name) = d.thing_type_name() else {
+                        continue;
+                    };
+                    let type_arn = d.thing_type_arn().unwrap_or_default().to_string();
+                    self.note_arn(&type_arn);
+                    if req.filter.matches(Kind::ThingType, name) {
+                        found.push((
+                            type_arn,
+                            thing_type_from(
+                                name,
+                                d.thing_type_properties(),
+                                d.thing_type_metadata(),
+                            ),
+                        ));
+                    }
+                }
+            }
+        );
+        self.each(found, |(type_arn, mut t)| async move {
+            t.tags = self.tags_of(&type_arn).await?;
+            Ok(t)
+        })
+        .await
+    }
+
+    /// Billing groups with their member things. Members are read only when `members`.
+    async fn read_billing_groups(
+        &self,
+        req: &ReadRequest,
+        details: bool,
+        members: bool,
+    ) -> Result<Vec<(BillingGroup, Vec<Name>)>> {
+        let mut list: Vec<(String, String)> = Vec::new();
+        paginate!(
+            self,
+            "ListBillingGroups",
+            self.client.list_billing_groups().max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                for g in out.billing_groups() {
+                    if let (Some(n), Some(a)) = (g.group_name(), g.group_arn()) {
+                        self.note_arn(a);
+                        list.push((n.to_string(), a.to_string()));
+                    }
+                }
+            }
+        );
+        self.each(list, |(name, group_arn)| async move {
+            let selected = details && req.filter.matches(Kind::BillingGroup, &name);
+            let mut group = BillingGroup {
+                billing_group_name: name.as_str().into(),
+                ..Default::default()
+            };
+            if selected {
+                let d = self
+                    .call("DescribeBillingGroup", || {
+                        self.client
+                            .describe_billing_group()
+                            .billing_group_name(&name)
+                            .send()
+                    })
+                    .await?;
+                group.billing_group_description = non_empty(
+                    d.billing_group_properties()
+                        .and_then(|p| p.billing_group_description()),
+                );
+                group.tags = self.tags_of(&group_arn).await?;
+            }
+            let mut things = Vec::new();
+            if members {
+                paginate!(
+                    self,
+                    "ListThingsInBillingGroup",
+                    self.client
+                        .list_things_in_billing_group()
+                        .billing_group_name(&name)
+                        .max_results(PAGE),
+                    set_next_token,
+                    next_token,
+                    |out| {
+                        things.extend(out.things().iter().map(|s| Name::from(s.as_str())));
+                    }
+                );
+            }
+            Ok((group, things))
+        })
+        .await
+    }
+
+    /// Thing groups with their static member things (read only when `members`). Every
+    /// group is described when members are wanted, to tell static from dynamic groups
+    /// (the members of a dynamic group are not memberships to replicate).
+    async fn read_thing_groups(
+        &self,
+        req: &ReadRequest,
+        details: bool,
+        members: bool,
+    ) -> Result<Vec<(ThingGroup, Vec<Name>)>> {
+        let mut list: Vec<(String, String)> = Vec::new();
+        paginate!(
+            self,
+            "ListThingGroups",
+            self.client.list_thing_groups().max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                for g in out.thing_groups() {
+                    if let (Some(n), Some(a)) = (g.group_name(), g.group_arn()) {
+                        self.note_arn(a);
+                        list.push((n.to_string(), a.to_string()));
+                    }
+                }
+            }
+        );
+        let found = self
+            .each(list, |(name, group_arn)| async move {
+                let selected = details && req.filter.matches(Kind::ThingGroup, &name);
+                if !selected && !members {
+                    return Ok(None);
+                }
+                let Some(mut group) = self.describe_thing_group(&name).await? else {
+                    // Deleted between the list and the describe.
+                    return Ok(None);
+                };
+                if selected {
+                    group.tags = self.tags_of(&group_arn).await?;
+                }
+                let mut things = Vec::new();
+                if members && !group.is_dynamic() {
+                    // Non-recursive: direct members only (moto ignores recursive=true
+                    // anyway and returns nothing for it).
+                    paginate!(
+                        self,
+                        "ListThingsInThingGroup",
+                        self.client
+                            .list_things_in_thing_group()
+                            .thing_group_name(&name)
+                            .recursive(false)
+                            .max_results(PAGE),
+                        set_next_token,
+                        next_token,
+                        |out| {
+                            things.extend(out.things().iter().map(|s| Name::from(s.as_str())));
+                        }
+                    );
+                }
+                Ok(Some((group, things)))
+            })
+            .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Policies (with every version when `details` selects them) and their targets
+    /// (when `targets`).
+    #[allow(clippy::type_complexity)]
+    async fn read_policies(
+        &self,
+        req: &ReadRequest,
+        details: bool,
+        targets: bool,
+    ) -> Result<Vec<(Name, Option<Policy>, Vec<String>)>> {
+        let mut list: Vec<(String, String)> = Vec::new();
+        paginate!(
+            self,
+            "ListPolicies",
+            self.client.list_policies().page_size(PAGE),
+            set_marker,
+            next_marker,
+            |out| {
+                for p in out.policies() {
+                    if let (Some(n), Some(a)) = (p.policy_name(), p.policy_arn()) {
+                        self.note_arn(a);
+                        list.push((n.to_string(), a.to_string()));
+                    }
+                }
+            }
+        );
+        self.each(list, |(name, policy_arn)| async move {
+            let policy = if details && req.filter.matches(Kind::Policy, &name) {
+                match self.policy_versions(&name).await? {
+                    Some(mut p) => {
+                        p.tags = self.tags_of(&policy_arn).await?;
+                        Some(p)
+                    }
+                    None => None,
+                }
+            } else {
+                None
+            };
+            let mut t = Vec::new();
+            if targets {
+                match self.policy_targets(&name).await {
+                    Ok(found) => t = found,
+                    Err(e) if e.class == ErrorClass::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok((Name::from(name.as_str()), policy, t))
+        })
+        .await
+    }
+
+    async fn policy_targets(&self, name: &str) -> Result<Vec<String>> {
+        let mut t = Vec::new();
+        paginate!(
+            self,
+            "ListTargetsForPolicy",
+            self.client
+                .list_targets_for_policy()
+                .policy_name(name)
+                .page_size(PAGE),
+            set_marker,
+            next_marker,
+            |out| {
+                t.extend(out.targets().iter().cloned());
+            }
+        );
+        Ok(t)
+    }
+
+    /// A policy with every version and document (no tags), `None` when it does not
+    /// exist. One `ListPolicyVersions` and one `GetPolicyVersion` per version.
+    pub(crate) async fn policy_versions(&self, name: &str) -> Result<Option<Policy>> {
+        let list = match self
+            .call("ListPolicyVersions", || {
+                self.client.list_policy_versions().policy_name(name).send()
+            })
+            .await
+        {
+            Ok(l) => l,
+            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut ids: Vec<(u64, String, bool)> = list
+            .policy_versions()
+            .iter()
+            .filter_map(|v| {
+                let id = v.version_id()?;
+                Some((
+                    id.parse().unwrap_or(u64::MAX),
+                    id.to_string(),
+                    v.is_default_version(),
+                ))
+            })
+            .collect();
+        ids.sort();
+        let mut policy = Policy {
+            policy_name: name.into(),
+            ..Default::default()
+        };
+        for (_, id, is_default) in ids {
+            let v = match self
+                .call("GetPolicyVersion", || {
+                    self.client
+                        .get_policy_version()
+                        .policy_name(name)
+                        .policy_version_id(&id)
+                        .send()
+                })
+                .await
+            {
+                Ok(v) => v,
+                // Deleted between the list and the get.
+                Err(e) if e.class == ErrorClass::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if let Some(a) = v.policy_arn() {
+                self.note_arn(a);
+            }
+            if is_default {
+                policy.default_version_id = id.as_str().into();
+            }
+            policy.versions.push(PolicyVersion {
+                version_id: id.as_str().into(),
+                policy_document: v.policy_document().unwrap_or_default().to_string(),
+            });
+        }
+        Ok(Some(policy))
+    }
+
+    /// A certificate without its policies, `None` when it does not exist.
+    pub(crate) async fn describe_certificate(&self, id: &str) -> Result<Option<Certificate>> {
+        let out = match self
+            .call("DescribeCertificate", || {
+                self.client.describe_certificate().certificate_id(id).send()
+            })
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(d) = out.certificate_description() else {
+            return Ok(None);
+        };
+        if let Some(a) = d.certificate_arn() {
+            self.note_arn(a);
+        }
+        Ok(Some(Certificate {
+            certificate_id: id.into(),
+            certificate_pem: d.certificate_pem().unwrap_or_default().to_string(),
+            status: status_from(d.status()),
+            ca_certificate_id: d
+                .ca_certificate_id()
+                .filter(|s| !s.is_empty())
+                .map(Name::from),
+            policies: NameSet::new(),
+        }))
+    }
+
+    /// A thing group without policies and tags, `None` when it does not exist.
+    pub(crate) async fn describe_thing_group(&self, name: &str) -> Result<Option<ThingGroup>> {
+        Ok(self.describe_thing_group_arn(name).await?.map(|(g, _)| g))
+    }
+
+    /// A thing group (without policies and tags) and its ARN.
+    pub(crate) async fn describe_thing_group_arn(
+        &self,
+        name: &str,
+    ) -> Result<Option<(ThingGroup, String)>> {
+        let d = match self
+            .call("DescribeThingGroup", || {
+                self.client
+                    .describe_thing_group()
+                    .thing_group_name(name)
+                    .send()
+            })
+            .await
+        {
+            Ok(d) => d,
+            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let group_arn = d.thing_group_arn().unwrap_or_default().to_string();
+        self.note_arn(&group_arn);
+        let props = d.thing_group_properties();
+        let group = ThingGroup {
+            thing_group_name: name.into(),
+            parent_group_name: d
+                .thing_group_metadata()
+                .and_then(|m| m.parent_group_name())
+                .filter(|s| !s.is_empty())
+                .map(Name::from),
+            thing_group_description: non_empty(props.and_then(|p| p.thing_group_description())),
+            attributes: string_map(
+                props
+                    .and_then(|p| p.attribute_payload())
+                    .and_then(|a| a.attributes()),
+            ),
+            query_string: non_empty(d.query_string()),
+            index_name: d
+                .query_string()
+                .and(d.index_name())
+                .filter(|s| !s.is_empty())
+                .map(Name::from),
+            query_version: d
+                .query_string()
+                .and(d.query_version())
+                .filter(|s| !s.is_empty())
+                .map(Name::from),
+            policies: NameSet::new(),
+            tags: StringMap::new(),
+        };
+        Ok(Some((group, group_arn)))
+    }
+
+    /// The principals of a thing, certificates as `cert/<id>`.
+    pub(crate) async fn thing_principals(&self, thing: &str) -> Result<NameSet> {
+        let mut set = NameSet::new();
+        paginate!(
+            self,
+            "ListThingPrincipals",
+            self.client
+                .list_thing_principals()
+                .thing_name(thing)
+                .max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                for p in out.principals() {
+                    self.note_arn(p);
+                    set.insert(principal_from_arn(p));
+                }
+            }
+        );
+        Ok(set)
+    }
+
+    /// Names of the policies attached to a target ARN (a certificate or thing group).
+    async fn attached_policies(&self, target: &str) -> Result<NameSet> {
+        let mut set = NameSet::new();
+        paginate!(
+            self,
+            "ListAttachedPolicies",
+            self.client
+                .list_attached_policies()
+                .target(target)
+                .recursive(false)
+                .page_size(PAGE),
+            set_marker,
+            next_marker,
+            |out| {
+                for p in out.policies() {
+                    if let Some(n) = p.policy_name() {
+                        set.insert(n);
+                    }
+                }
+            }
+        );
+        Ok(set)
+    }
+
+    pub(crate) async fn read_thing_type(&self, name: &str) -> Result<Option<Resource>> {
+        let d = match self
+            .call("DescribeThingType", || {
+                self.client
+                    .describe_thing_type()
+                    .thing_type_name(name)
+                    .send()
+            })
+            .await
+        {
+            Ok(d) => d,
+            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut t = thing_type_from(name, d.thing_type_properties(), d.thing_type_metadata());
+        if let Some(a) = d.thing_type_arn() {
+            self.note_arn(a);
+            t.tags = self.tags_of(a).await?;
+        }
+        Ok(Some(Resource::ThingType(t)))
+    }
+
+    pub(crate) async fn read_billing_group(&self, name: &str) -> Result<Option<Resource>> {
+        let d = match self
+            .call("DescribeBillingGroup", || {
+                self.client
+                    .describe_billing_group()
+                    .billing_group_name(name)
+                    .send()
+            })
+            .await
+        {
+            Ok(d) => d,
+            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut g = BillingGroup {
+            billing_group_name: name.into(),
+            billing_group_description: non_empty(
+                d.billing_group_properties()
+                    .and_then(|p| p.billing_group_description()),
+            ),
+            tags: StringMap::new(),
+        };
+        if let Some(a) = d.billing_group_arn() {
+            self.note_arn(a);
+            g.tags = self.tags_of(a).await?;
+        }
+        Ok(Some(Resource::BillingGroup(g)))
+    }
+
+    pub(crate) async fn read_thing_group(&self, name: &str) -> Result<Option<Resource>> {
+        let Some((mut g, group_arn)) = self.describe_thing_group_arn(name).await? else {
+            return Ok(None);
+        };
+        g.policies = self.attached_policies(&group_arn).await?;
+        g.tags = self.tags_of(&group_arn).await?;
+        Ok(Some(Resource::ThingGroup(g)))
+    }
+
+    pub(crate) async fn read_policy(&self, name: &str) -> Result<Option<Resource>> {
+        let Some(mut p) = self.policy_versions(name).await? else {
+            return Ok(None);
+        };
+        if self.tags_enabled()
+            && let Some(b) = self.arns()
+        {
+            p.tags = self.tags_of(&b.arn(Kind::Policy, name)).await?;
+        }
+        Ok(Some(Resource::Policy(p)))
+    }
+
+    pub(crate) async fn read_certificate(&self, id: &str) -> Result<Option<Resource>> {
+        let Some(mut c) = self.describe_certificate(id).await? else {
+            return Ok(None);
+        };
+        if let Some(b) = self.arns() {
+            c.policies = self
+                .attached_policies(&b.arn(Kind::Certificate, id))
+                .await?;
+        }
+        Ok(Some(Resource::Certificate(c)))
+    }
+
+    pub(crate) async fn read_thing(&self, name: &str) -> Result<Option<Resource>> {
+        let d = match self
+            .call("DescribeThing", || {
+                self.client.describe_thing().thing_name(name).send()
+            })
+            .await
+        {
+            Ok(d) => d,
+            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if let Some(a) = d.thing_arn() {
+            self.note_arn(a);
+        }
+        let mut group_names: Vec<String> = Vec::new();
+        paginate!(
+            self,
+            "ListThingGroupsForThing",
+            self.client
+                .list_thing_groups_for_thing()
+                .thing_name(name)
+                .max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                group_names.extend(
+                    out.thing_groups()
+                        .iter()
+                        .filter_map(|g| g.group_name().map(str::to_string)),
+                );
+            }
+        );
+        // ListThingGroupsForThing also names dynamic groups; keep the static ones.
+        let groups = self
+            .each(group_names, |g| async move {
+                Ok(self
+                    .describe_thing_group(&g)
+                    .await?
+                    .filter(|d| !d.is_dynamic())
+                    .map(|d| d.thing_group_name))
+            })
+            .await?;
+        Ok(Some(Resource::Thing(Thing {
+            thing_name: name.into(),
+            thing_type_name: d
+                .thing_type_name()
+                .filter(|s| !s.is_empty())
+                .map(Name::from),
+            attributes: string_map(d.attributes()),
+            thing_groups: groups.into_iter().flatten().collect(),
+            billing_group_name: d
+                .billing_group_name()
+                .filter(|s| !s.is_empty())
+                .map(Name::from),
+            principals: self.thing_principals(name).await?,
+            version: Some(d.version()),
+        })))
+    }
+}
