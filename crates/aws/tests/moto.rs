@@ -1,0 +1,1125 @@
+//! Integration tests of the AWS backend against a moto server (two regions in one
+//! server: us-east-1 and eu-west-1 are separate registries).
+//!
+//! The server's URL comes from `IOT_CRR_MOTO_ENDPOINT` (`scripts/test.sh` starts moto
+//! and sets it). The tests share the server and reset it, so they run one at a time
+//! (a global lock).
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_iot::Client;
+use aws_sdk_iot::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_iot::types::{AttributePayload, ThingGroupProperties, ThingTypeProperties};
+use iot_crr_aws::{AwsOptions, AwsRegistry, CertStrategy};
+use iot_crr_model::{
+    BillingGroup, CertificateStatus, Change, DiffOptions, Filter, Kind, NameSet, Outcome,
+    PolicyTarget, ResourceKey, Snapshot, StringMap, ThingGroup, ThingType, cert_principal,
+};
+use iot_crr_registry::{ErrorClass, ReadRequest, Registry};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Mutex;
+
+const SOURCE: &str = "us-east-1";
+const TARGET: &str = "eu-west-1";
+
+static LOCK: Mutex<()> = Mutex::const_new(());
+
+fn endpoint() -> String {
+    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
+        _ => panic!(
+            "IOT_CRR_MOTO_ENDPOINT is not set: these tests need a moto server. Run \
+             `scripts/test.sh` (it starts `moto_server` on loopback and sets the variable), \
+             or start `moto_server -H 127.0.0.1 -p 5055` yourself and set \
+             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
+        ),
+    }
+}
+
+fn sdk_config(region: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint())
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "moto-test",
+        )))
+        .build()
+}
+
+fn client(region: &str) -> Client {
+    Client::new(&sdk_config(region))
+}
+
+fn registry(region: &str) -> AwsRegistry {
+    registry_with(region, CertStrategy::WithoutCa)
+}
+
+fn registry_with(region: &str, cert_strategy: CertStrategy) -> AwsRegistry {
+    let mut opts = AwsOptions::new(region);
+    opts.endpoint_url = Some(endpoint());
+    opts.cert_strategy = cert_strategy;
+    opts.max_attempts = 2;
+    AwsRegistry::from_sdk_config(&sdk_config(region), opts)
+}
+
+/// `POST /moto-api/reset`: clears every region of the server.
+async fn reset() {
+    let ep = endpoint();
+    let host = ep
+        .strip_prefix("http://")
+        .expect("the moto endpoint is plain http://HOST:PORT");
+    let mut s = tokio::net::TcpStream::connect(host)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach moto at {ep}: {e}"));
+    let req = format!(
+        "POST /moto-api/reset HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).await.unwrap();
+    let head = String::from_utf8_lossy(&resp);
+    assert!(head.starts_with("HTTP/1.1 200"), "reset failed: {head}");
+}
+
+fn map(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn doc(action: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+    )
+}
+
+/// What the rich fixture created: the certificate ids and PEMs.
+struct Fixture {
+    active_cert: String,
+    inactive_cert: String,
+}
+
+/// Builds a rich registry in `region` directly through the SDK.
+async fn build_rich_registry(region: &str) -> Fixture {
+    let c = client(region);
+    // Thing types, one deprecated.
+    c.create_thing_type()
+        .thing_type_name("sensor")
+        .thing_type_properties(
+            ThingTypeProperties::builder()
+                .thing_type_description("temperature sensor")
+                .searchable_attributes("model")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.create_thing_type()
+        .thing_type_name("gateway")
+        .send()
+        .await
+        .unwrap();
+    c.create_thing_type()
+        .thing_type_name("legacy")
+        .send()
+        .await
+        .unwrap();
+    c.deprecate_thing_type()
+        .thing_type_name("legacy")
+        .send()
+        .await
+        .unwrap();
+    // A hierarchy four levels deep, and a standalone group with attributes.
+    let mut parent: Option<&str> = None;
+    for (name, desc) in [
+        ("site", "the site"),
+        ("building", "building A"),
+        ("floor", "floor 1"),
+        ("room", "room 101"),
+    ] {
+        c.create_thing_group()
+            .thing_group_name(name)
+            .set_parent_group_name(parent.map(str::to_string))
+            .thing_group_properties(
+                ThingGroupProperties::builder()
+                    .thing_group_description(desc)
+                    .attribute_payload(
+                        AttributePayload::builder()
+                            .set_attributes(Some(map(&[("level", name)])))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        parent = Some(name);
+    }
+    c.create_thing_group()
+        .thing_group_name("fleet-b")
+        .send()
+        .await
+        .unwrap();
+    c.create_billing_group()
+        .billing_group_name("billing-a")
+        .billing_group_properties(
+            aws_sdk_iot::types::BillingGroupProperties::builder()
+                .billing_group_description("cost centre A")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Things.
+    c.create_thing()
+        .thing_name("t1")
+        .thing_type_name("sensor")
+        .attribute_payload(
+            AttributePayload::builder()
+                .set_attributes(Some(map(&[("model", "x1"), ("color", "red")])))
+                .build(),
+        )
+        .billing_group_name("billing-a")
+        .send()
+        .await
+        .unwrap();
+    c.create_thing()
+        .thing_name("t2")
+        .thing_type_name("gateway")
+        .send()
+        .await
+        .unwrap();
+    c.create_thing()
+        .thing_name("t3")
+        .attribute_payload(
+            AttributePayload::builder()
+                .set_attributes(Some(map(&[("serial", "0003")])))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.create_thing().thing_name("t4").send().await.unwrap();
+    for (thing, group) in [("t1", "room"), ("t1", "fleet-b"), ("t2", "floor")] {
+        c.add_thing_to_thing_group()
+            .thing_name(thing)
+            .thing_group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Policies: one with three versions and the middle one default.
+    c.create_policy()
+        .policy_name("p-multi")
+        .policy_document(doc("iot:Connect"))
+        .send()
+        .await
+        .unwrap();
+    c.create_policy_version()
+        .policy_name("p-multi")
+        .policy_document(doc("iot:Publish"))
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    c.create_policy_version()
+        .policy_name("p-multi")
+        .policy_document(doc("iot:Subscribe"))
+        .set_as_default(false)
+        .send()
+        .await
+        .unwrap();
+    c.create_policy()
+        .policy_name("p-single")
+        .policy_document(doc("iot:Receive"))
+        .send()
+        .await
+        .unwrap();
+    // Certificates: one active, one inactive, with policies and things attached.
+    let active = c
+        .create_keys_and_certificate()
+        .set_as_active(true)
+        .send()
+        .await
+        .unwrap();
+    let inactive = c
+        .create_keys_and_certificate()
+        .set_as_active(false)
+        .send()
+        .await
+        .unwrap();
+    let (a_id, a_arn) = (
+        active.certificate_id().unwrap().to_string(),
+        active.certificate_arn().unwrap().to_string(),
+    );
+    let (i_id, i_arn) = (
+        inactive.certificate_id().unwrap().to_string(),
+        inactive.certificate_arn().unwrap().to_string(),
+    );
+    let building_arn = c
+        .describe_thing_group()
+        .thing_group_name("building")
+        .send()
+        .await
+        .unwrap()
+        .thing_group_arn()
+        .unwrap()
+        .to_string();
+    for (policy, target) in [
+        ("p-multi", a_arn.as_str()),
+        ("p-single", i_arn.as_str()),
+        ("p-single", building_arn.as_str()),
+    ] {
+        c.attach_policy()
+            .policy_name(policy)
+            .target(target)
+            .send()
+            .await
+            .unwrap();
+    }
+    for (thing, principal) in [("t1", a_arn.as_str()), ("t2", i_arn.as_str())] {
+        c.attach_thing_principal()
+            .thing_name(thing)
+            .principal(principal)
+            .send()
+            .await
+            .unwrap();
+    }
+    Fixture {
+        active_cert: a_id,
+        inactive_cert: i_id,
+    }
+}
+
+fn names<'a>(it: impl IntoIterator<Item = &'a iot_crr_model::Name>) -> Vec<&'a str> {
+    it.into_iter().map(|n| n.as_str()).collect()
+}
+
+fn calls(r: &AwsRegistry, api: &str) -> u64 {
+    r.api_calls()
+        .into_iter()
+        .find(|(a, _)| a == api)
+        .map(|(_, n)| n)
+        .unwrap_or(0)
+}
+
+fn check_rich_snapshot(s: &Snapshot, fx: &Fixture, with_principals: bool) {
+    // Types.
+    assert_eq!(names(s.thing_types.keys()), ["gateway", "legacy", "sensor"]);
+    let sensor = &s.thing_types["sensor"];
+    assert_eq!(
+        sensor.thing_type_description.as_deref(),
+        Some("temperature sensor")
+    );
+    assert_eq!(names(&sensor.searchable_attributes), ["model"]);
+    assert!(!sensor.deprecated);
+    assert!(s.thing_types["legacy"].deprecated);
+    // Groups and hierarchy.
+    assert_eq!(
+        names(s.thing_groups.keys()),
+        ["building", "fleet-b", "floor", "room", "site"]
+    );
+    assert_eq!(s.thing_groups["site"].parent_group_name, None);
+    assert_eq!(
+        s.thing_groups["room"].parent_group_name.as_deref(),
+        Some("floor")
+    );
+    assert_eq!(
+        s.thing_groups["floor"].parent_group_name.as_deref(),
+        Some("building")
+    );
+    assert_eq!(s.group_depth("room"), 3);
+    assert_eq!(s.thing_groups["room"].attributes.get("level"), Some("room"));
+    assert_eq!(
+        s.thing_groups["building"]
+            .thing_group_description
+            .as_deref(),
+        Some("building A")
+    );
+    assert_eq!(names(&s.thing_groups["building"].policies), ["p-single"]);
+    assert!(s.thing_groups["room"].policies.is_empty());
+    assert!(!s.thing_groups["room"].is_dynamic());
+    // Billing groups.
+    assert_eq!(
+        s.billing_groups["billing-a"]
+            .billing_group_description
+            .as_deref(),
+        Some("cost centre A")
+    );
+    // Things with attributes, groups, billing group.
+    let t1 = &s.things["t1"];
+    assert_eq!(t1.thing_type_name.as_deref(), Some("sensor"));
+    assert_eq!(t1.attributes.get("model"), Some("x1"));
+    assert_eq!(t1.attributes.get("color"), Some("red"));
+    assert_eq!(names(&t1.thing_groups), ["fleet-b", "room"]);
+    assert_eq!(t1.billing_group_name.as_deref(), Some("billing-a"));
+    assert!(t1.version.is_some());
+    assert_eq!(names(&s.things["t2"].thing_groups), ["floor"]);
+    assert_eq!(s.things["t3"].thing_type_name, None);
+    assert!(s.things["t4"].attributes.is_empty());
+    if with_principals {
+        assert_eq!(
+            s.things["t1"].principals,
+            NameSet::from_iter([cert_principal(&fx.active_cert)])
+        );
+        assert_eq!(
+            s.things["t2"].principals,
+            NameSet::from_iter([cert_principal(&fx.inactive_cert)])
+        );
+        assert!(s.things["t3"].principals.is_empty());
+    }
+    // Policies: every version in order, default not the latest.
+    let p = &s.policies["p-multi"];
+    assert_eq!(p.versions.len(), 3);
+    assert_eq!(p.default_index(), Some(1));
+    assert!(p.versions[2].policy_document.contains("iot:Subscribe"));
+    assert_eq!(s.policies["p-single"].versions.len(), 1);
+}
+
+#[tokio::test]
+async fn read_rich_registry_with_few_calls() {
+    let _g = LOCK.lock().await;
+    reset().await;
+    let fx = build_rich_registry(SOURCE).await;
+    let reg = registry(SOURCE);
+    assert_eq!(reg.location(), "aws:us-east-1");
+    let s = reg.read(&ReadRequest::default()).await.unwrap();
+    check_rich_snapshot(&s, &fx, true);
+    // Certificates with PEM, status and policies.
+    let a = &s.certificates[fx.active_cert.as_str()];
+    assert_eq!(a.status, CertificateStatus::Active);
+    assert!(a.certificate_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(names(&a.policies), ["p-multi"]);
+    let i = &s.certificates[fx.inactive_cert.as_str()];
+    assert_eq!(i.status, CertificateStatus::Inactive);
+    assert_eq!(names(&i.policies), ["p-single"]);
+    // The account comes from the ARNs; moto's default account.
+    assert_eq!(s.origin.region.as_deref(), Some(SOURCE));
+    assert_eq!(s.origin.account_id.as_deref(), Some("123456789012"));
+    assert_eq!(reg.origin(), s.origin);
+
+    // Fewest calls: no DescribeThing at all, one ListThings page, one
+    // ListThingsInThingGroup per static group, principals per certificate (2 < 4
+    // things), one GetPolicyVersion per version.
+    assert_eq!(calls(&reg, "DescribeThing"), 0);
+    assert_eq!(calls(&reg, "ListThings"), 1);
+    assert_eq!(calls(&reg, "DescribeThingGroup"), 5);
+    assert_eq!(calls(&reg, "ListThingsInThingGroup"), 5);
+    assert_eq!(calls(&reg, "ListThingsInBillingGroup"), 1);
+    assert_eq!(calls(&reg, "ListPrincipalThings"), 2);
+    assert_eq!(calls(&reg, "ListThingPrincipals"), 0);
+    assert_eq!(calls(&reg, "GetPolicyVersion"), 4);
+    assert_eq!(calls(&reg, "ListTargetsForPolicy"), 2);
+    assert_eq!(calls(&reg, "DescribeCertificate"), 2);
+    // moto lacks ListTagsForResource: tried once, then tags are off (TagMode::Auto).
+    assert!(!reg.tags_enabled());
+    assert!(calls(&reg, "ListTagsForResource") >= 1);
+    let total: u64 = reg.api_calls().iter().map(|(_, n)| n).sum();
+    eprintln!(
+        "full read of the rich registry: {total} calls: {:?}",
+        reg.api_calls()
+    );
+
+    // Without certificates selected, principals are read per thing.
+    let reg2 = registry(SOURCE);
+    let only_things = ReadRequest {
+        filter: Filter {
+            kinds: vec![
+                Kind::Thing,
+                Kind::ThingType,
+                Kind::ThingGroup,
+                Kind::Policy,
+                Kind::BillingGroup,
+            ],
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let s2 = reg2.read(&only_things).await.unwrap();
+    check_rich_snapshot(&s2, &fx, true);
+    assert!(s2.certificates.is_empty());
+    assert_eq!(calls(&reg2, "ListThingPrincipals"), 4);
+    assert_eq!(calls(&reg2, "ListCertificates"), 0);
+
+    // A name filter skips the detail calls of what it does not select.
+    let reg3 = registry(SOURCE);
+    let filtered = ReadRequest {
+        filter: Filter {
+            kinds: vec![Kind::Policy],
+            include: vec!["policy:p-single".into()],
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let s3 = reg3.read(&filtered).await.unwrap();
+    assert_eq!(names(s3.policies.keys()), ["p-single"]);
+    assert_eq!(calls(&reg3, "GetPolicyVersion"), 1);
+    assert_eq!(calls(&reg3, "ListThings"), 0);
+    assert_eq!(calls(&reg3, "ListTargetsForPolicy"), 0);
+
+    // Single resources.
+    for key in [
+        ResourceKey::new(Kind::Thing, "t1"),
+        ResourceKey::new(Kind::ThingGroup, "building"),
+        ResourceKey::new(Kind::ThingType, "legacy"),
+        ResourceKey::new(Kind::BillingGroup, "billing-a"),
+        ResourceKey::new(Kind::Policy, "p-multi"),
+        ResourceKey::new(Kind::Certificate, fx.active_cert.as_str()),
+    ] {
+        let one = reg.read_resource(&key).await.unwrap();
+        assert_eq!(one, s.get(&key), "{key}");
+    }
+    for key in [
+        ResourceKey::new(Kind::Thing, "nope"),
+        ResourceKey::new(Kind::ThingGroup, "nope"),
+        ResourceKey::new(Kind::ThingType, "nope"),
+        ResourceKey::new(Kind::BillingGroup, "nope"),
+        ResourceKey::new(Kind::Policy, "nope"),
+        ResourceKey::new(Kind::Certificate, "00".repeat(32)),
+    ] {
+        assert_eq!(reg.read_resource(&key).await.unwrap(), None, "{key}");
+    }
+}
+
+async fn apply(reg: &AwsRegistry, change: Change) -> Outcome {
+    match reg.apply(&change).await {
+        Ok(o) => o,
+        Err(e) => panic!("{change}: {e} ({})", e.class),
+    }
+}
+
+#[tokio::test]
+async fn apply_every_change_moto_supports() {
+    let _g = LOCK.lock().await;
+    reset().await;
+    let fx = build_rich_registry(SOURCE).await;
+    let src = client(SOURCE);
+    let reg = registry(TARGET);
+    let c = client(TARGET);
+
+    // Thing types.
+    let sensor = ThingType {
+        thing_type_name: "sensor".into(),
+        thing_type_description: Some("temperature sensor".into()),
+        searchable_attributes: NameSet::from_iter(["model"]),
+        ..Default::default()
+    };
+    let create_type = Change::CreateThingType {
+        thing_type: sensor.clone(),
+    };
+    assert_eq!(apply(&reg, create_type.clone()).await, Outcome::Applied);
+    let d = c
+        .describe_thing_type()
+        .thing_type_name("sensor")
+        .send()
+        .await
+        .unwrap();
+    let props = d.thing_type_properties().unwrap();
+    assert_eq!(props.thing_type_description(), Some("temperature sensor"));
+    assert_eq!(props.searchable_attributes(), ["model"]);
+    apply(
+        &reg,
+        Change::DeprecateThingType {
+            thing_type_name: "sensor".into(),
+            undo_deprecate: false,
+        },
+    )
+    .await;
+    let d = c
+        .describe_thing_type()
+        .thing_type_name("sensor")
+        .send()
+        .await
+        .unwrap();
+    assert!(d.thing_type_metadata().unwrap().deprecated());
+    apply(
+        &reg,
+        Change::DeprecateThingType {
+            thing_type_name: "sensor".into(),
+            undo_deprecate: true,
+        },
+    )
+    .await;
+    let d = c
+        .describe_thing_type()
+        .thing_type_name("sensor")
+        .send()
+        .await
+        .unwrap();
+    assert!(!d.thing_type_metadata().unwrap().deprecated());
+    // UpdateThingType: moto lacks it; the error is classified, not a panic.
+    let e = reg
+        .apply(&Change::UpdateThingType {
+            thing_type_name: "sensor".into(),
+            thing_type_description: Some("new".into()),
+            searchable_attributes: NameSet::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Unsupported, "{e}");
+    assert!(e.to_string().contains("iot:UpdateThingType"), "{e}");
+    // Delete (moto does not enforce the five minutes after deprecation).
+    apply(
+        &reg,
+        Change::CreateThingType {
+            thing_type: ThingType {
+                thing_type_name: "old".into(),
+                ..Default::default()
+            },
+        },
+    )
+    .await;
+    apply(
+        &reg,
+        Change::DeprecateThingType {
+            thing_type_name: "old".into(),
+            undo_deprecate: false,
+        },
+    )
+    .await;
+    let del = Change::DeleteThingType {
+        thing_type_name: "old".into(),
+    };
+    assert_eq!(apply(&reg, del.clone()).await, Outcome::Applied);
+    assert_eq!(apply(&reg, del).await, Outcome::AlreadyInState);
+
+    // Billing groups.
+    apply(
+        &reg,
+        Change::CreateBillingGroup {
+            billing_group: BillingGroup {
+                billing_group_name: "billing-a".into(),
+                billing_group_description: Some("cost centre A".into()),
+                ..Default::default()
+            },
+        },
+    )
+    .await;
+    apply(
+        &reg,
+        Change::UpdateBillingGroup {
+            billing_group_name: "billing-a".into(),
+            billing_group_description: Some("cost centre B".into()),
+        },
+    )
+    .await;
+    let d = c
+        .describe_billing_group()
+        .billing_group_name("billing-a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.billing_group_properties()
+            .unwrap()
+            .billing_group_description(),
+        Some("cost centre B")
+    );
+
+    // Thing groups with a parent; update removes attributes (merge off).
+    let root = ThingGroup {
+        thing_group_name: "root".into(),
+        thing_group_description: Some("r".into()),
+        attributes: StringMap::from_iter([("a", "1"), ("b", "2")]),
+        ..Default::default()
+    };
+    let child = ThingGroup {
+        thing_group_name: "child".into(),
+        parent_group_name: Some("root".into()),
+        ..Default::default()
+    };
+    let create_root = Change::CreateThingGroup {
+        thing_group: root.clone(),
+    };
+    assert_eq!(apply(&reg, create_root.clone()).await, Outcome::Applied);
+    // AWS (and moto) answer a create of an identical group with success, so a repeat
+    // succeeds (reported as applied: no read is spent to tell).
+    apply(&reg, create_root).await;
+    let mut other_root = root.clone();
+    other_root.thing_group_description = Some("other".into());
+    let e = reg
+        .apply(&Change::CreateThingGroup {
+            thing_group: other_root,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    apply(
+        &reg,
+        Change::CreateThingGroup {
+            thing_group: child.clone(),
+        },
+    )
+    .await;
+    let d = c
+        .describe_thing_group()
+        .thing_group_name("child")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.thing_group_metadata().unwrap().parent_group_name(),
+        Some("root")
+    );
+    let mut root2 = root.clone();
+    root2.attributes = StringMap::from_iter([("a", "9")]);
+    apply(&reg, Change::UpdateThingGroup { thing_group: root2 }).await;
+    let d = c
+        .describe_thing_group()
+        .thing_group_name("root")
+        .send()
+        .await
+        .unwrap();
+    let attrs = d
+        .thing_group_properties()
+        .unwrap()
+        .attribute_payload()
+        .unwrap()
+        .attributes()
+        .unwrap();
+    assert_eq!(attrs, &map(&[("a", "9")]));
+    // A group with a child cannot be deleted: a conflict.
+    let e = reg
+        .apply(&Change::DeleteThingGroup {
+            thing_group_name: "root".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    // Dynamic groups: moto lacks CreateDynamicThingGroup.
+    let e = reg
+        .apply(&Change::CreateThingGroup {
+            thing_group: ThingGroup {
+                thing_group_name: "dyn".into(),
+                query_string: Some("attributes.model:x1".into()),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Unsupported, "{e}");
+
+    // Things: create with type, attributes, billing group; update with merge off and
+    // type removal.
+    let create_thing = Change::CreateThing {
+        thing_name: "dev".into(),
+        thing_type_name: Some("sensor".into()),
+        attributes: StringMap::from_iter([("model", "x1"), ("color", "red")]),
+        billing_group_name: Some("billing-a".into()),
+    };
+    assert_eq!(apply(&reg, create_thing.clone()).await, Outcome::Applied);
+    let d = c.describe_thing().thing_name("dev").send().await.unwrap();
+    assert_eq!(d.thing_type_name(), Some("sensor"));
+    assert_eq!(d.billing_group_name(), Some("billing-a"));
+    assert_eq!(d.attributes().unwrap().len(), 2);
+    apply(
+        &reg,
+        Change::UpdateThing {
+            thing_name: "dev".into(),
+            thing_type_name: None,
+            attributes: StringMap::from_iter([("model", "x2")]),
+        },
+    )
+    .await;
+    let d = c.describe_thing().thing_name("dev").send().await.unwrap();
+    assert_eq!(d.thing_type_name(), None);
+    assert_eq!(d.attributes().unwrap(), &map(&[("model", "x2")]));
+    apply(
+        &reg,
+        Change::UpdateThing {
+            thing_name: "dev".into(),
+            thing_type_name: Some("sensor".into()),
+            attributes: StringMap::new(),
+        },
+    )
+    .await;
+    let d = c.describe_thing().thing_name("dev").send().await.unwrap();
+    assert_eq!(d.thing_type_name(), Some("sensor"));
+    assert!(d.attributes().is_none_or(|a| a.is_empty()));
+
+    // Memberships.
+    apply(
+        &reg,
+        Change::AddThingToThingGroup {
+            thing_name: "dev".into(),
+            thing_group_name: "child".into(),
+        },
+    )
+    .await;
+    let members = c
+        .list_things_in_thing_group()
+        .thing_group_name("child")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(members.things(), ["dev"]);
+    let remove = Change::RemoveThingFromThingGroup {
+        thing_name: "dev".into(),
+        thing_group_name: "child".into(),
+    };
+    apply(&reg, remove.clone()).await;
+    let members = c
+        .list_things_in_thing_group()
+        .thing_group_name("child")
+        .send()
+        .await
+        .unwrap();
+    assert!(members.things().is_empty());
+    apply(
+        &reg,
+        Change::RemoveThingFromBillingGroup {
+            thing_name: "dev".into(),
+            billing_group_name: "billing-a".into(),
+        },
+    )
+    .await;
+    let members = c
+        .list_things_in_billing_group()
+        .billing_group_name("billing-a")
+        .send()
+        .await
+        .unwrap();
+    assert!(members.things().is_empty());
+    apply(
+        &reg,
+        Change::AddThingToBillingGroup {
+            thing_name: "dev".into(),
+            billing_group_name: "billing-a".into(),
+        },
+    )
+    .await;
+    let members = c
+        .list_things_in_billing_group()
+        .billing_group_name("billing-a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(members.things(), ["dev"]);
+
+    // Policies: create, versions up to the limit (the oldest non-default one goes),
+    // default, delete version.
+    let create_policy = Change::CreatePolicy {
+        policy_name: "pol".into(),
+        policy_document: doc("iot:Connect"),
+        tags: StringMap::new(),
+    };
+    assert_eq!(apply(&reg, create_policy.clone()).await, Outcome::Applied);
+    assert_eq!(apply(&reg, create_policy).await, Outcome::AlreadyInState);
+    for (i, action) in ["iot:A", "iot:B", "iot:C", "iot:D", "iot:E"]
+        .into_iter()
+        .enumerate()
+    {
+        apply(
+            &reg,
+            Change::CreatePolicyVersion {
+                policy_name: "pol".into(),
+                policy_document: doc(action),
+                set_as_default: i == 0,
+            },
+        )
+        .await;
+    }
+    let versions = c
+        .list_policy_versions()
+        .policy_name("pol")
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<&str> = versions
+        .policy_versions()
+        .iter()
+        .map(|v| v.version_id().unwrap())
+        .collect();
+    ids.sort();
+    // Versions 1..6 made; 1 (the oldest non-default) was deleted for the sixth.
+    assert_eq!(ids, ["2", "3", "4", "5", "6"]);
+    let default = versions
+        .policy_versions()
+        .iter()
+        .find(|v| v.is_default_version())
+        .unwrap();
+    assert_eq!(default.version_id(), Some("2"));
+    apply(
+        &reg,
+        Change::SetDefaultPolicyVersion {
+            policy_name: "pol".into(),
+            policy_version_id: "6".into(),
+        },
+    )
+    .await;
+    let del_version = Change::DeletePolicyVersion {
+        policy_name: "pol".into(),
+        policy_version_id: "2".into(),
+    };
+    assert_eq!(apply(&reg, del_version.clone()).await, Outcome::Applied);
+    assert_eq!(apply(&reg, del_version).await, Outcome::AlreadyInState);
+    let p = c.get_policy().policy_name("pol").send().await.unwrap();
+    assert_eq!(p.default_version_id(), Some("6"));
+
+    // Certificates: registered without CA, same id as in the source.
+    let pem = src
+        .describe_certificate()
+        .certificate_id(&fx.active_cert)
+        .send()
+        .await
+        .unwrap()
+        .certificate_description()
+        .unwrap()
+        .certificate_pem()
+        .unwrap()
+        .to_string();
+    let register = Change::RegisterCertificate {
+        certificate_id: fx.active_cert.as_str().into(),
+        certificate_pem: pem.clone(),
+        status: CertificateStatus::Active,
+        ca_certificate_id: None,
+    };
+    assert_eq!(apply(&reg, register.clone()).await, Outcome::Applied);
+    let d = c
+        .describe_certificate()
+        .certificate_id(&fx.active_cert)
+        .send()
+        .await
+        .unwrap();
+    let d = d.certificate_description().unwrap();
+    assert_eq!(d.status().unwrap().as_str(), "ACTIVE");
+    assert!(d.certificate_arn().unwrap().contains(":eu-west-1:"));
+    // A wrong planned id is a conflict.
+    let wrong = Change::RegisterCertificate {
+        certificate_id: "ab".repeat(32).into(),
+        certificate_pem: src
+            .describe_certificate()
+            .certificate_id(&fx.inactive_cert)
+            .send()
+            .await
+            .unwrap()
+            .certificate_description()
+            .unwrap()
+            .certificate_pem()
+            .unwrap()
+            .to_string(),
+        status: CertificateStatus::Inactive,
+        ca_certificate_id: None,
+    };
+    let e = reg.apply(&wrong).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    // Strategies: skip refuses; with-ca needs the CA in the target.
+    let e = registry_with(TARGET, CertStrategy::Skip)
+        .apply(&register)
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Unsupported);
+    assert!(e.message.contains("--cert-strategy skip"), "{e}");
+    let with_ca = Change::RegisterCertificate {
+        certificate_id: fx.active_cert.as_str().into(),
+        certificate_pem: pem.clone(),
+        status: CertificateStatus::Active,
+        ca_certificate_id: Some("cd".repeat(32).into()),
+    };
+    let e = registry_with(TARGET, CertStrategy::WithCa)
+        .apply(&with_ca)
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Invalid, "{e}");
+    assert!(e.message.contains("not registered in eu-west-1"), "{e}");
+
+    // Attachments: policy to certificate and group, principal to thing.
+    let attach_cert = Change::AttachPolicy {
+        policy_name: "pol".into(),
+        target: PolicyTarget::Certificate(fx.active_cert.as_str().into()),
+    };
+    apply(&reg, attach_cert).await;
+    apply(
+        &reg,
+        Change::AttachPolicy {
+            policy_name: "pol".into(),
+            target: PolicyTarget::ThingGroup("child".into()),
+        },
+    )
+    .await;
+    let targets = c
+        .list_targets_for_policy()
+        .policy_name("pol")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(targets.targets().len(), 2);
+    let principal = cert_principal(&fx.active_cert);
+    apply(
+        &reg,
+        Change::AttachThingPrincipal {
+            thing_name: "dev".into(),
+            principal: principal.clone(),
+        },
+    )
+    .await;
+    let p = c
+        .list_thing_principals()
+        .thing_name("dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.principals().len(), 1);
+    assert!(p.principals()[0].ends_with(&format!("cert/{}", fx.active_cert)));
+    // The target's view, read back through the backend.
+    let t = reg.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(names(&t.things["dev"].principals), [principal.as_str()]);
+    assert_eq!(
+        names(&t.certificates[fx.active_cert.as_str()].policies),
+        ["pol"]
+    );
+    assert_eq!(names(&t.thing_groups["child"].policies), ["pol"]);
+
+    // Detach and delete everything again; repeats are already in state.
+    let detach_principal = Change::DetachThingPrincipal {
+        thing_name: "dev".into(),
+        principal: principal.clone(),
+    };
+    assert_eq!(
+        apply(&reg, detach_principal.clone()).await,
+        Outcome::Applied
+    );
+    for change in [
+        Change::DetachPolicy {
+            policy_name: "pol".into(),
+            target: PolicyTarget::Certificate(fx.active_cert.as_str().into()),
+        },
+        Change::DetachPolicy {
+            policy_name: "pol".into(),
+            target: PolicyTarget::ThingGroup("child".into()),
+        },
+    ] {
+        apply(&reg, change).await;
+    }
+    let targets = c
+        .list_targets_for_policy()
+        .policy_name("pol")
+        .send()
+        .await
+        .unwrap();
+    assert!(targets.targets().is_empty());
+    // An active certificate cannot be deleted: a conflict.
+    let del_cert = Change::DeleteCertificate {
+        certificate_id: fx.active_cert.as_str().into(),
+    };
+    let e = reg.apply(&del_cert).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    apply(
+        &reg,
+        Change::UpdateCertificate {
+            certificate_id: fx.active_cert.as_str().into(),
+            new_status: CertificateStatus::Inactive,
+        },
+    )
+    .await;
+    assert_eq!(apply(&reg, del_cert.clone()).await, Outcome::Applied);
+    assert_eq!(apply(&reg, del_cert).await, Outcome::AlreadyInState);
+    let del_thing = Change::DeleteThing {
+        thing_name: "dev".into(),
+    };
+    assert_eq!(apply(&reg, del_thing.clone()).await, Outcome::Applied);
+    assert_eq!(apply(&reg, del_thing).await, Outcome::AlreadyInState);
+    for v in ["3", "4", "5"] {
+        apply(
+            &reg,
+            Change::DeletePolicyVersion {
+                policy_name: "pol".into(),
+                policy_version_id: v.into(),
+            },
+        )
+        .await;
+    }
+    let del_policy = Change::DeletePolicy {
+        policy_name: "pol".into(),
+    };
+    assert_eq!(apply(&reg, del_policy.clone()).await, Outcome::Applied);
+    assert_eq!(apply(&reg, del_policy).await, Outcome::AlreadyInState);
+    for g in ["child", "root"] {
+        apply(
+            &reg,
+            Change::DeleteThingGroup {
+                thing_group_name: g.into(),
+            },
+        )
+        .await;
+    }
+    assert!(
+        c.list_thing_groups()
+            .send()
+            .await
+            .unwrap()
+            .thing_groups()
+            .is_empty()
+    );
+    let del_billing = Change::DeleteBillingGroup {
+        billing_group_name: "billing-a".into(),
+    };
+    apply(&reg, del_billing.clone()).await;
+    apply(&reg, del_billing).await;
+    // Detaching from a thing that is gone is already in state.
+    assert_eq!(apply(&reg, detach_principal).await, Outcome::AlreadyInState);
+    // Tags are off against moto (auto mode found no tag API in the read above).
+    let e = reg
+        .apply(&Change::TagResource {
+            resource: ResourceKey::new(Kind::ThingType, "sensor"),
+            tags: StringMap::from_iter([("k", "v")]),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Unsupported, "{e}");
+
+    // Every change was counted per API.
+    assert!(calls(&reg, "CreateThing") >= 1);
+    assert!(calls(&reg, "RegisterCertificateWithoutCA") >= 2);
+}
+
+/// Applies a plan change by change, in order, and returns the failures.
+async fn apply_plan(reg: &AwsRegistry, plan: &iot_crr_model::Plan) -> Vec<String> {
+    let mut failures = Vec::new();
+    for c in &plan.changes {
+        if let Err(e) = reg.apply(&c.change).await {
+            failures.push(format!("{}: {e} ({})", c.change, e.class));
+        }
+    }
+    failures
+}
+
+#[tokio::test]
+async fn sync_rich_registry_between_regions() {
+    let _g = LOCK.lock().await;
+    reset().await;
+    let fx = build_rich_registry(SOURCE).await;
+    let source = registry(SOURCE);
+    let target = registry(TARGET);
+    let desired = source.read(&ReadRequest::default()).await.unwrap();
+    let actual = target.read(&ReadRequest::default()).await.unwrap();
+    let opts = DiffOptions::default();
+    let plan = iot_crr_model::diff(&desired, &actual, &opts);
+    assert!(!plan.is_empty());
+    let failures = apply_plan(&target, &plan).await;
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    let after = target.read(&ReadRequest::default()).await.unwrap();
+    check_rich_snapshot(&after, &fx, true);
+    assert_eq!(after.certificates.len(), 2);
+    assert_eq!(
+        after.certificates[fx.inactive_cert.as_str()].status,
+        CertificateStatus::Inactive
+    );
+    assert_eq!(after.origin.region.as_deref(), Some(TARGET));
+    let again = iot_crr_model::diff(&desired, &after, &opts);
+    assert!(
+        again.is_empty(),
+        "a second sync plans nothing, got {:#?}",
+        again.changes
+    );
+    // Give moto a moment between tests that reset it.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
