@@ -1,0 +1,341 @@
+//! Command-line arguments (clap derive). Every command's `--help` is its manual.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use iot_crr_registry::Location;
+
+/// Keeps the AWS IoT Core registry of one region in sync with another, so that a fleet
+/// can fail over: things, thing types, thing groups with their hierarchy, billing
+/// groups, policies with every version, certificates, attachments and tags.
+///
+/// A registry is named by a location: `file:PATH` (a snapshot file, the embedded
+/// default; created on first write) or `aws:REGION` (the AWS IoT API of a region, with
+/// the standard AWS configuration: credentials chain, AWS_PROFILE, AWS_ENDPOINT_URL).
+///
+/// Exit status: 0 success; 1 the registries differ (verify) or some changes failed
+/// (sync, apply); 2 an error stopped the command (bad input, unreachable registry).
+#[derive(Debug, Parser)]
+#[command(
+    name = "iot-crr",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a whole registry and write it as a snapshot file (a backup, an export, or
+    /// the input of a later plan).
+    ///
+    /// Example: iot-crr snapshot --source aws:us-east-1 --output backup.jsonl
+    Snapshot(SnapshotArgs),
+    /// Compare two registries and show (or save) the plan that makes the target equal to
+    /// the source. Reads both, writes nothing.
+    ///
+    /// Example: iot-crr plan --source aws:us-east-1 --target aws:eu-west-1 --output plan.json
+    Plan(PlanArgs),
+    /// Apply a saved plan to its target. Refuses when the target changed since the plan
+    /// was computed (its fingerprint no longer matches): run plan again.
+    ///
+    /// Example: iot-crr apply plan.json --target aws:eu-west-1
+    Apply(ApplyArgs),
+    /// Plan and apply in one step: make the target equal to the source.
+    ///
+    /// Without --prune nothing the target alone has is deleted. With --dry-run only the
+    /// plan is shown and no write is made.
+    ///
+    /// Example: iot-crr sync --source aws:us-east-1 --target aws:eu-west-1 --rewrite-arns
+    Sync(SyncArgs),
+    /// Check that the target equals the source (with the same options as sync). Exit 0
+    /// when equal, 1 when they differ (each difference is listed), 2 on error.
+    ///
+    /// Example: iot-crr verify --source aws:us-east-1 --target aws:eu-west-1 --rewrite-arns
+    Verify(VerifyArgs),
+    /// Write a realistic synthetic registry (types, a group hierarchy, billing groups,
+    /// things, policies with versions, real X.509 certificates), deterministic from a
+    /// seed. For trying iot-crr out and for benchmarks.
+    ///
+    /// Example: iot-crr gen-fleet --things 1000 --output fleet.jsonl
+    GenFleet(GenFleetArgs),
+}
+
+/// Output formats of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable summary table by kind, then the changes.
+    Text,
+    /// The plan as JSON (the same as --output writes).
+    Json,
+}
+
+/// How certificates are registered in an AWS target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CertStrategyArg {
+    /// RegisterCertificateWithoutCA: no CA needed in the target; devices must send SNI.
+    WithoutCa,
+    /// RegisterCertificate against the same CA, which must be registered in the target.
+    WithCa,
+    /// Do not replicate certificates.
+    Skip,
+}
+
+/// Whether tags are read and written on AWS registries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TagsArg {
+    /// Use tags unless the endpoint does not support them (then warn once).
+    Auto,
+    /// Always use tags (fail when unsupported).
+    On,
+    /// Ignore tags.
+    Off,
+}
+
+/// Where the source registry is.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The registry to read: file:PATH or aws:REGION.
+    #[arg(long, value_name = "LOCATION")]
+    pub source: Location,
+    /// Endpoint URL of the source's AWS API (e.g. a test server); overrides
+    /// AWS_ENDPOINT_URL for the source.
+    #[arg(long, value_name = "URL")]
+    pub source_endpoint_url: Option<String>,
+    /// Named AWS profile for the source; overrides AWS_PROFILE for the source.
+    #[arg(long, value_name = "NAME")]
+    pub source_profile: Option<String>,
+}
+
+/// Where the target registry is.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The registry to make equal to the source: file:PATH or aws:REGION.
+    #[arg(long, value_name = "LOCATION")]
+    pub target: Location,
+    /// Endpoint URL of the target's AWS API; overrides AWS_ENDPOINT_URL for the target.
+    #[arg(long, value_name = "URL")]
+    pub target_endpoint_url: Option<String>,
+    /// Named AWS profile for the target; overrides AWS_PROFILE for the target.
+    #[arg(long, value_name = "NAME")]
+    pub target_profile: Option<String>,
+}
+
+/// Options of the AWS backend (ignored for file registries).
+#[derive(Debug, Args, Clone)]
+pub struct AwsArgs {
+    /// How certificates are registered in an AWS target.
+    #[arg(long, value_enum, default_value = "without-ca")]
+    pub cert_strategy: CertStrategyArg,
+    /// Whether tags are read and written.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub tags: TagsArg,
+    /// Override the rate (calls per second) of an API operation, e.g. CreateThing=50.
+    /// Repeatable. Defaults are AWS IoT's default quotas.
+    #[arg(long = "quota", value_name = "API=TPS")]
+    pub quotas: Vec<String>,
+    /// Attempts per AWS API call (the first included) on throttling and transient
+    /// faults.
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub max_attempts: u32,
+    /// Print the API calls made per operation when done (on stderr).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// Which resources take part and how they are compared.
+#[derive(Debug, Args, Clone)]
+pub struct CompareArgs {
+    /// Only these kinds (repeatable or comma-separated): thing, thing-type, thing-group,
+    /// billing-group, policy, certificate.
+    #[arg(long = "kind", value_name = "KIND", value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Only resources whose name matches this glob (`*`, `?`; repeatable). Prefix with
+    /// a kind to scope it: thing:sensor-*.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Leave out resources whose name matches this glob (repeatable; same form).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Rewrite ARNs in policy documents (and non-certificate principals) from the
+    /// source's region and account to the target's. Both are taken from the registries
+    /// (an aws: location, or a snapshot file's header) unless given below.
+    #[arg(long)]
+    pub rewrite_arns: bool,
+    /// The source's region for --rewrite-arns (when the source cannot tell).
+    #[arg(long, value_name = "REGION", requires = "rewrite_arns")]
+    pub source_region: Option<String>,
+    /// The source's account id for --rewrite-arns.
+    #[arg(long, value_name = "ACCOUNT", requires = "rewrite_arns")]
+    pub source_account: Option<String>,
+    /// The target's region for --rewrite-arns (needed for a new file target).
+    #[arg(long, value_name = "REGION", requires = "rewrite_arns")]
+    pub target_region: Option<String>,
+    /// The target's account id for --rewrite-arns (default: the source's account).
+    #[arg(long, value_name = "ACCOUNT", requires = "rewrite_arns")]
+    pub target_account: Option<String>,
+}
+
+/// How changes are applied.
+#[derive(Debug, Args, Clone)]
+pub struct ApplyTuning {
+    /// Changes applied at once within a stage.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+    /// Write the apply report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// Arguments of `snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    /// The snapshot file to write (replaced atomically).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Only these kinds (repeatable or comma-separated).
+    #[arg(long = "kind", value_name = "KIND", value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Only resources whose name matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Leave out resources whose name matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    /// Also plan deletes of what the target has and the source lacks.
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub compare: CompareArgs,
+    /// Write the plan as JSON to this file, for review and `apply`.
+    #[arg(long, short, value_name = "PLAN.json")]
+    pub output: Option<PathBuf>,
+    /// How to print the plan on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Changes listed in the text format (0: all).
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_lines: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
+}
+
+/// Arguments of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file written by `plan --output`.
+    #[arg(value_name = "PLAN.json")]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tuning: ApplyTuning,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
+}
+
+/// Arguments of `sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    /// Also delete what the target has and the source lacks (never a certificate or
+    /// policy that something staying still uses).
+    #[arg(long)]
+    pub prune: bool,
+    /// Show the plan and stop: no write call is made.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub compare: CompareArgs,
+    /// How to print the plan on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Changes listed in the text format (0: all).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub max_lines: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tuning: ApplyTuning,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    /// Also report what the target has and the source lacks.
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub compare: CompareArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
+}
+
+/// Arguments of `gen-fleet`.
+#[derive(Debug, Args)]
+pub struct GenFleetArgs {
+    /// Number of things.
+    #[arg(long, value_name = "N")]
+    pub things: usize,
+    /// Seed: the same seed writes the same file.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// Share of things that get a certificate (0.0 to 1.0).
+    #[arg(long, default_value_t = 1.0, value_name = "RATIO")]
+    pub certificate_ratio: f64,
+    /// Region named in the fleet's ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Account named in the fleet's ARNs.
+    #[arg(long, default_value = "123456789012")]
+    pub account_id: String,
+    /// The snapshot file to write.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+}

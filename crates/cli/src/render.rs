@@ -1,0 +1,168 @@
+//! Text renderings of plans and differences.
+
+use std::fmt::Write;
+
+use iot_crr_model::{Action, Counts, Kind, Plan};
+
+/// `12 things, 3 thing groups, ...` (non-zero kinds only).
+pub fn counts_line(c: &Counts) -> String {
+    let parts: Vec<String> = Kind::ALL
+        .iter()
+        .filter(|k| c.get(**k) > 0)
+        .map(|k| format!("{} {}", c.get(*k), plural(*k)))
+        .collect();
+    if parts.is_empty() {
+        "empty".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn plural(k: Kind) -> &'static str {
+    match k {
+        Kind::ThingType => "thing types",
+        Kind::BillingGroup => "billing groups",
+        Kind::ThingGroup => "thing groups",
+        Kind::Policy => "policies",
+        Kind::Certificate => "certificates",
+        Kind::Thing => "things",
+    }
+}
+
+fn sign(a: Action) -> char {
+    match a {
+        Action::Create => '+',
+        Action::Update => '~',
+        Action::Delete => '-',
+    }
+}
+
+/// The plan as a table of counts by kind, then the changes, then warnings.
+pub fn plan_text(plan: &Plan, max_lines: usize) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Plan: {} -> {}", plan.source, plan.target);
+    let _ = writeln!(s, "  source: {}", counts_line(&plan.desired_counts));
+    let _ = writeln!(s, "  target: {}", counts_line(&plan.target_counts));
+    if plan.options.prune {
+        let _ = writeln!(s, "  prune: deletes what only the target has");
+    }
+    if let Some(r) = &plan.options.rewrite {
+        let _ = writeln!(
+            s,
+            "  ARNs rewritten: {}/{} -> {}/{}",
+            r.from_region.as_deref().unwrap_or("*"),
+            r.from_account.as_deref().unwrap_or("*"),
+            r.to_region.as_deref().unwrap_or("*"),
+            r.to_account.as_deref().unwrap_or("*"),
+        );
+    }
+    if plan.is_empty() {
+        let _ = writeln!(s, "\nNo changes: the target is up to date.");
+    } else {
+        let summary = plan.summary();
+        let _ = writeln!(
+            s,
+            "\n  {:<14} {:>9} {:>9} {:>9}",
+            "kind", "create", "update", "delete"
+        );
+        let mut totals = [0usize; 3];
+        for k in Kind::ALL {
+            let n = |a: Action| {
+                summary
+                    .iter()
+                    .find(|(kk, aa, _)| *kk == k && *aa == a)
+                    .map_or(0, |(_, _, n)| *n)
+            };
+            let row = [n(Action::Create), n(Action::Update), n(Action::Delete)];
+            if row.iter().all(|x| *x == 0) {
+                continue;
+            }
+            for (t, r) in totals.iter_mut().zip(row) {
+                *t += r;
+            }
+            let _ = writeln!(
+                s,
+                "  {:<14} {:>9} {:>9} {:>9}",
+                k.as_str(),
+                row[0],
+                row[1],
+                row[2]
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  {:<14} {:>9} {:>9} {:>9}",
+            "total", totals[0], totals[1], totals[2]
+        );
+        let _ = writeln!(
+            s,
+            "\n{} change(s) in dependency order ({} stages):",
+            plan.changes.len(),
+            {
+                let mut st: Vec<u32> = plan.changes.iter().map(|c| c.stage).collect();
+                st.dedup();
+                st.len()
+            }
+        );
+        let limit = if max_lines == 0 {
+            usize::MAX
+        } else {
+            max_lines
+        };
+        for c in plan.changes.iter().take(limit) {
+            let _ = writeln!(s, "  {} {}", sign(c.change.action()), c.change);
+        }
+        if plan.changes.len() > limit {
+            let _ = writeln!(
+                s,
+                "  ... and {} more (--max-lines 0 lists all; --format json or --output gives the full plan)",
+                plan.changes.len() - limit
+            );
+        }
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(s, "\nWarnings:");
+        for w in &plan.warnings {
+            let _ = writeln!(s, "  ! {w}");
+        }
+    }
+    s
+}
+
+/// The differences between source and target, one a line.
+pub fn verify_text(plan: &Plan) -> String {
+    let mut s = String::new();
+    let compared = plan.desired_counts.total().max(plan.target_counts.total());
+    if plan.is_empty() {
+        let _ = writeln!(
+            s,
+            "equal: {} and {} match ({} source resources compared: {})",
+            plan.source,
+            plan.target,
+            plan.desired_counts.total(),
+            counts_line(&plan.desired_counts)
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "different: {} change(s) would make {} equal to {} ({} resources compared):",
+            plan.changes.len(),
+            plan.target,
+            plan.source,
+            compared
+        );
+        for c in &plan.changes {
+            let _ = writeln!(
+                s,
+                "  {} {}: {}",
+                sign(c.change.action()),
+                c.change.key(),
+                c.change
+            );
+        }
+    }
+    for w in &plan.warnings {
+        let _ = writeln!(s, "  ! {w}");
+    }
+    s
+}

@@ -1,0 +1,398 @@
+//! The CLI on file registries in temporary directories: the quickstart, every command,
+//! exit codes, and a clear error for each malformed input.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    Command::cargo_bin("iot-crr").unwrap()
+}
+
+fn fleet_file(dir: &Path, name: &str, things: usize, seed: u64) -> PathBuf {
+    let p = dir.join(name);
+    bin()
+        .args([
+            "gen-fleet",
+            "--things",
+            &things.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .arg("--output")
+        .arg(&p)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("wrote"));
+    p
+}
+
+fn loc(p: &Path) -> String {
+    format!("file:{}", p.display())
+}
+
+#[test]
+fn quickstart_sync_then_verify_then_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 200, 7);
+    let replica = dir.path().join("replica.jsonl");
+    bin()
+        .args(["sync", "--source", &loc(&fleet), "--target", &loc(&replica)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Plan: file:"))
+        .stdout(predicate::str::contains("thing"))
+        .stderr(predicate::str::contains("0 failed"));
+    bin()
+        .args([
+            "verify",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&replica),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("equal:"));
+    bin()
+        .args(["sync", "--source", &loc(&fleet), "--target", &loc(&replica)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No changes"));
+    // The replica is a faithful copy: the same lines as the source, but for the thing
+    // versions, which each registry counts itself.
+    let strip = |p: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                if v["kind"] == "thing" {
+                    v.as_object_mut().unwrap().remove("version");
+                }
+                v
+            })
+            .collect()
+    };
+    assert_eq!(strip(&fleet), strip(&replica));
+}
+
+#[test]
+fn verify_lists_differences_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fleet_file(dir.path(), "a.jsonl", 50, 1);
+    let b = fleet_file(dir.path(), "b.jsonl", 50, 2);
+    bin()
+        .args(["verify", "--source", &loc(&a), "--target", &loc(&b)])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("different:"))
+        .stdout(predicate::str::contains("thing/"));
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 20, 3);
+    let replica = dir.path().join("replica.jsonl");
+    bin()
+        .args([
+            "sync",
+            "--dry-run",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&replica),
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("dry run"));
+    assert!(!replica.exists());
+}
+
+#[test]
+fn plan_apply_and_stale_plan_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 30, 4);
+    let replica = dir.path().join("replica.jsonl");
+    let plan = dir.path().join("plan.json");
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&replica),
+            "--format",
+            "json",
+        ])
+        .arg("--output")
+        .arg(&plan)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"formatVersion\": 1"));
+    // Apply it once: works. Apply it again: the target changed, refused.
+    bin()
+        .arg("apply")
+        .arg(&plan)
+        .args(["--target", &loc(&replica)])
+        .assert()
+        .success();
+    bin()
+        .arg("apply")
+        .arg(&plan)
+        .args(["--target", &loc(&replica)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "changed since the plan was computed",
+        ));
+}
+
+#[test]
+fn prune_deletes_only_with_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = fleet_file(dir.path(), "small.jsonl", 10, 5);
+    let big = fleet_file(dir.path(), "big.jsonl", 20, 5);
+    bin()
+        .args(["plan", "--source", &loc(&small), "--target", &loc(&big)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("delete thing").not());
+    bin()
+        .args([
+            "plan",
+            "--prune",
+            "--source",
+            &loc(&small),
+            "--target",
+            &loc(&big),
+            "--max-lines",
+            "0",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("delete thing"));
+    bin()
+        .args([
+            "sync",
+            "--prune",
+            "--source",
+            &loc(&small),
+            "--target",
+            &loc(&big),
+        ])
+        .assert()
+        .success();
+    bin()
+        .args([
+            "verify",
+            "--prune",
+            "--source",
+            &loc(&small),
+            "--target",
+            &loc(&big),
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn filters_and_arn_rewriting() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 20, 6);
+    let replica = dir.path().join("replica.jsonl");
+    bin()
+        .args([
+            "sync",
+            "--kind",
+            "policy",
+            "--rewrite-arns",
+            "--target-region",
+            "eu-west-1",
+        ])
+        .args(["--source", &loc(&fleet), "--target", &loc(&replica)])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&replica).unwrap();
+    assert!(text.contains("\"kind\":\"policy\""));
+    assert!(!text.contains("\"kind\":\"thing\""));
+    assert!(text.contains("arn:aws:iot:eu-west-1:"));
+    assert!(!text.contains("arn:aws:iot:us-east-1:"));
+    bin()
+        .args([
+            "verify",
+            "--kind",
+            "policy",
+            "--rewrite-arns",
+            "--target-region",
+            "eu-west-1",
+        ])
+        .args(["--source", &loc(&fleet), "--target", &loc(&replica)])
+        .assert()
+        .code(0);
+    // Without rewriting the documents differ.
+    bin()
+        .args([
+            "verify",
+            "--kind",
+            "policy",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&replica),
+        ])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn snapshot_copies_a_registry_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 25, 8);
+    let copy = dir.path().join("copy.jsonl");
+    bin()
+        .args(["snapshot", "--source", &loc(&fleet)])
+        .arg("--output")
+        .arg(&copy)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(&fleet).unwrap(),
+        std::fs::read(&copy).unwrap()
+    );
+}
+
+#[test]
+fn gen_fleet_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fleet_file(dir.path(), "a.jsonl", 40, 9);
+    let b = fleet_file(dir.path(), "b.jsonl", 40, 9);
+    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+}
+
+#[test]
+fn bad_inputs_fail_with_exit_2_and_say_what_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 5, 1);
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}\n{\"kind\":\"thing\",\"thingName\":\"a\"}\n{\"kind\":\"thing\",\"thingName\":}\n",
+    )
+    .unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "verify".into(),
+                "--source".into(),
+                loc(&bad),
+                "--target".into(),
+                loc(&fleet),
+            ],
+            "bad.jsonl:3:",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--source".into(),
+                "s3:bucket".into(),
+                "--target".into(),
+                loc(&fleet),
+            ],
+            "unknown scheme \"s3\"",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--source".into(),
+                loc(&fleet),
+                "--target".into(),
+                loc(&fleet),
+                "--kind".into(),
+                "gizmo".into(),
+            ],
+            "unknown kind \"gizmo\"",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--source".into(),
+                loc(&fleet),
+                "--target".into(),
+                loc(&fleet),
+                "--include".into(),
+                "thing:".into(),
+            ],
+            "invalid name pattern",
+        ),
+        (
+            vec![
+                "sync".into(),
+                "--source".into(),
+                loc(&fleet),
+                "--target".into(),
+                loc(&dir.path().join("new.jsonl")),
+                "--rewrite-arns".into(),
+            ],
+            "--target-region",
+        ),
+        (
+            vec![
+                "gen-fleet".into(),
+                "--things".into(),
+                "3".into(),
+                "--certificate-ratio".into(),
+                "2".into(),
+                "--output".into(),
+                dir.path().join("x.jsonl").display().to_string(),
+            ],
+            "certificate ratio",
+        ),
+    ];
+    for (args, needle) in cases {
+        bin()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(needle));
+    }
+    // A plan file that is not a plan.
+    let not_plan = dir.path().join("p.json");
+    std::fs::write(&not_plan, "{\"changes\": []}").unwrap();
+    bin()
+        .arg("apply")
+        .arg(&not_plan)
+        .args(["--target", &loc(&fleet)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not an iot-crr plan"));
+    std::fs::write(&not_plan, "{\"formatVersion\":1,").unwrap();
+    bin()
+        .arg("apply")
+        .arg(&not_plan)
+        .args(["--target", &loc(&fleet)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("p.json"))
+        .stderr(predicate::str::contains("line 1"));
+    // Clap rejects a missing required flag with its own usage error (exit 2).
+    bin()
+        .args(["sync", "--source", &loc(&fleet)])
+        .assert()
+        .code(2);
+    // The target file was never touched by the failed commands.
+    assert!(!dir.path().join("new.jsonl").exists());
+}
+
+#[test]
+fn every_command_has_a_manual() {
+    for cmd in ["snapshot", "plan", "apply", "sync", "verify", "gen-fleet"] {
+        bin()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Example:").or(predicate::str::contains("Usage:")));
+    }
+}
