@@ -1,0 +1,294 @@
+//! Plan benchmark: read two snapshot files of a million things and diff them.
+//!
+//! ```text
+//! cargo bench -p iot-crr-fleet --bench plan_million            # 1,000,000 things
+//! cargo bench -p iot-crr-fleet --bench plan_million -- 100000  # another size
+//! IOT_CRR_BENCH_THINGS=100000 cargo bench -p iot-crr-fleet --bench plan_million
+//! ```
+//!
+//! Setup (not timed): generate the base fleet (no certificates) and a second version with
+//! 1% of things changed, 0.5% added and 0.5% removed, and write both snapshot files to a
+//! temporary directory (`IOT_CRR_BENCH_DIR` to choose it). Generation speed is reported
+//! on the way, and a small run with certificates reports the certificate rate.
+//!
+//! Timed, in a fresh process each time so that the setup's memory does not count (the
+//! bench binary re-executes itself with `--timed-child`): read both files on two threads
+//! (`format::read_file`), then `diff(mutated, base, &DiffOptions::default())`. Each run
+//! reports the wall time of each phase, the plan's change count and the process's peak
+//! resident memory (`VmHWM`); the summary gives the median of the runs
+//! (`IOT_CRR_BENCH_RUNS`, default 3). `IOT_CRR_BENCH_SEQUENTIAL=1` reads the files one
+//! after the other instead (lower peak memory). The target is read + diff under 3 s and under
+//! 1.5 GiB peak.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use iot_crr_fleet::{FleetSpec, generate, mutate};
+use iot_crr_model::{DiffOptions, Snapshot, diff, format};
+
+const TARGET_SECS: f64 = 3.0;
+const TARGET_PEAK_GIB: f64 = 1.5;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--timed-child") {
+        timed_child(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
+        return;
+    }
+    let things = args
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .find_map(|a| a.replace('_', "").parse::<usize>().ok())
+        .or_else(|| env_usize("IOT_CRR_BENCH_THINGS"))
+        .unwrap_or(1_000_000);
+    let runs = env_usize("IOT_CRR_BENCH_RUNS").unwrap_or(3).max(1);
+    let cert_things = env_usize("IOT_CRR_BENCH_CERTS").unwrap_or(2000);
+
+    println!("plan_million: {things} things, {runs} timed run(s)");
+    println!("machine: {} cpus, {}", cpus(), cpu_model());
+
+    // Setup: generation and mutation.
+    let spec = FleetSpec {
+        things,
+        seed: 42,
+        certificate_ratio: 0.0,
+        ..FleetSpec::default()
+    };
+    let (base, t) = timed(|| generate(&spec));
+    println!(
+        "setup: generate {things} things (no certificates): {} ({:.0} things/s)",
+        secs(t),
+        things as f64 / t.as_secs_f64()
+    );
+    let (next, t) = timed(|| mutate(&base, 43, 0.01, 0.005, 0.005));
+    println!(
+        "setup: mutate (1% changed, 0.5% added, 0.5% removed): {}",
+        secs(t)
+    );
+    if cert_things > 0 {
+        let cspec = FleetSpec {
+            things: cert_things,
+            seed: 44,
+            ..FleetSpec::default()
+        };
+        let (with_certs, t) = timed(|| generate(&cspec));
+        println!(
+            "setup: generate {cert_things} things with certificates: {} ({:.0} certificates/s)",
+            secs(t),
+            with_certs.certificates.len() as f64 / t.as_secs_f64()
+        );
+    }
+
+    let keep = std::env::var_os("IOT_CRR_BENCH_DIR").map(PathBuf::from);
+    let tmp;
+    let dir = match &keep {
+        Some(d) => {
+            std::fs::create_dir_all(d).expect("bench dir");
+            d.as_path()
+        }
+        None => {
+            tmp = tempfile::tempdir().expect("temp dir");
+            tmp.path()
+        }
+    };
+    let base_path = dir.join("base.jsonl");
+    let next_path = dir.join("mutated.jsonl");
+    let ((), t) = timed(|| {
+        write(&base, &base_path);
+        write(&next, &next_path);
+    });
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "setup: write both files: {}; base {} ({} resources), mutated {} ({} resources)",
+        secs(t),
+        mib(size(&base_path)),
+        base.counts().total(),
+        mib(size(&next_path)),
+        next.counts().total()
+    );
+    drop((base, next));
+
+    // Timed runs, each in a fresh process.
+    let exe = std::env::current_exe().expect("own path");
+    let mut results = Vec::new();
+    for run in 1..=runs {
+        let out = Command::new(&exe)
+            .arg("--timed-child")
+            .arg(&base_path)
+            .arg(&next_path)
+            .output()
+            .expect("re-run the bench binary");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let r = ChildResult::parse(&stdout);
+        match (&r, out.status.success()) {
+            (Some(r), true) => {
+                println!(
+                    "run {run}: read {} + diff {} = {}; {} changes; peak {} (after read {}); drop {}",
+                    secs(r.read),
+                    secs(r.diff),
+                    secs(r.read + r.diff),
+                    r.changes,
+                    mib(r.peak_kib * 1024),
+                    mib(r.read_peak_kib * 1024),
+                    secs(r.drop),
+                );
+                if run == 1 {
+                    print!("{}", r.summary);
+                }
+                results.push(r.clone());
+            }
+            _ => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                println!("run {run} failed ({}):", out.status);
+                for line in stdout.lines().chain(stderr.lines()).take(20) {
+                    println!("  | {line}");
+                }
+                std::process::exit(1);
+            }
+        }
+    }
+
+    let median = |f: fn(&ChildResult) -> f64| {
+        let mut v: Vec<f64> = results.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let read = median(|r| r.read.as_secs_f64());
+    let dif = median(|r| r.diff.as_secs_f64());
+    let total = median(|r| (r.read + r.diff).as_secs_f64());
+    let peak = median(|r| r.peak_kib as f64) / (1024.0 * 1024.0);
+    println!(
+        "median of {}: read {read:.3} s, diff {dif:.3} s, read+diff {total:.3} s (target < {TARGET_SECS} s: {}), peak {peak:.2} GiB (target < {TARGET_PEAK_GIB} GiB: {})",
+        results.len(),
+        if total < TARGET_SECS {
+            "met"
+        } else {
+            "NOT met"
+        },
+        if peak < TARGET_PEAK_GIB {
+            "met"
+        } else {
+            "NOT met"
+        },
+    );
+}
+
+/// The timed part, in its own process: prints `key=value` lines for the parent.
+fn timed_child(base_path: &Path, next_path: &Path) {
+    let start = Instant::now();
+    let (base, next) = if std::env::var_os("IOT_CRR_BENCH_SEQUENTIAL").is_some() {
+        (read(base_path), read(next_path))
+    } else {
+        std::thread::scope(|s| {
+            let b = s.spawn(|| read(base_path));
+            let n = s.spawn(|| read(next_path));
+            (
+                b.join().expect("read base"),
+                n.join().expect("read mutated"),
+            )
+        })
+    };
+    let read_time = start.elapsed();
+    println!("read_ns={}", read_time.as_nanos());
+    println!("read_peak_kib={}", vm_hwm_kib());
+    let start = Instant::now();
+    let plan = diff(&next, &base, &DiffOptions::default());
+    let diff_time = start.elapsed();
+    println!("diff_ns={}", diff_time.as_nanos());
+    println!("changes={}", plan.changes.len());
+    println!("peak_kib={}", vm_hwm_kib());
+    for (kind, action, n) in plan.summary() {
+        println!("summary=  {kind} {action:?}: {n}");
+    }
+    let start = Instant::now();
+    drop((plan, base, next));
+    println!("drop_ns={}", start.elapsed().as_nanos());
+}
+
+/// What a timed child reported.
+#[derive(Clone)]
+struct ChildResult {
+    read: Duration,
+    diff: Duration,
+    drop: Duration,
+    changes: usize,
+    read_peak_kib: u64,
+    peak_kib: u64,
+    summary: String,
+}
+
+impl ChildResult {
+    fn parse(out: &str) -> Option<ChildResult> {
+        let get = |k: &str| -> Option<u64> {
+            out.lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix('=')?.parse().ok())
+        };
+        Some(ChildResult {
+            read: Duration::from_nanos(get("read_ns")?),
+            diff: Duration::from_nanos(get("diff_ns")?),
+            drop: Duration::from_nanos(get("drop_ns")?),
+            changes: usize::try_from(get("changes")?).ok()?,
+            read_peak_kib: get("read_peak_kib")?,
+            peak_kib: get("peak_kib")?,
+            summary: out
+                .lines()
+                .filter_map(|l| l.strip_prefix("summary="))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        })
+    }
+}
+
+fn read(p: &Path) -> Snapshot {
+    format::read_file(p).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn write(s: &Snapshot, p: &Path) {
+    format::write_file(s, p).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Peak resident set size of this process so far, in KiB.
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let v = f();
+    (v, start.elapsed())
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.replace('_', "").parse().ok()
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
