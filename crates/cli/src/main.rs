@@ -350,11 +350,10 @@ fn set_file_origin(target: &Opened, source_origin: &Origin, plan: &Plan) {
 async fn sync(a: SyncArgs) -> Result<Status> {
     let c = compare(&a.source, &a.target, a.prune, &a.compare, &a.aws).await?;
     print_plan(&c.plan, a.format, a.max_lines)?;
-    if a.dry_run {
-        eprintln!("dry run: no change was made");
-        return Ok(Status::Ok);
-    }
-    if c.plan.is_empty() {
+    if a.dry_run || c.plan.is_empty() {
+        if a.dry_run {
+            eprintln!("dry run: no change was made");
+        }
         if a.aws.stats {
             print_stats(&c.source);
             print_stats(&c.target);

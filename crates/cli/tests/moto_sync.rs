@@ -1,0 +1,203 @@
+//! End to end through the binary against moto (two regions in one server): a generated
+//! fleet is loaded into one region, synced to another with ARN rewriting, verified
+//! equal, and a second sync plans nothing. `--dry-run --stats` proves no write call is
+//! made.
+//!
+//! Needs `IOT_CRR_MOTO_ENDPOINT` (set by `scripts/test.sh`, which starts moto).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn endpoint() -> String {
+    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
+        _ => panic!(
+            "IOT_CRR_MOTO_ENDPOINT is not set: this test needs a moto server. Run \
+             `scripts/test.sh`, or start `moto_server -H 127.0.0.1 -p 5055` and set \
+             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
+        ),
+    }
+}
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("iot-crr").unwrap();
+    c.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_ENDPOINT_URL", endpoint());
+    c
+}
+
+fn reset() {
+    // Regions of this test only; other test binaries run before or after this one.
+    let url = format!("{}/moto-api/reset", endpoint());
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys,urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], method='POST'))",
+            &url,
+        ])
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "resetting moto at {url}");
+}
+
+fn loc(p: &Path) -> String {
+    format!("file:{}", p.display())
+}
+
+#[test]
+fn fleet_to_region_to_region_then_verify_equal() {
+    reset();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.jsonl");
+    bin()
+        .args(["gen-fleet", "--things", "30", "--seed", "11", "--output"])
+        .arg(&fleet)
+        .assert()
+        .success();
+
+    // Load the fleet into us-west-2 (its ARNs name us-east-1: rewritten).
+    bin()
+        .args([
+            "sync",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            "aws:us-west-2",
+            "--rewrite-arns",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"));
+
+    // Replicate us-west-2 to eu-central-1.
+    bin()
+        .args([
+            "sync",
+            "--source",
+            "aws:us-west-2",
+            "--target",
+            "aws:eu-central-1",
+        ])
+        .args(["--rewrite-arns", "--stats"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"))
+        .stderr(predicate::str::contains("API calls on aws:us-west-2"))
+        .stderr(predicate::str::contains("RegisterCertificateWithoutCA"));
+
+    bin()
+        .args([
+            "verify",
+            "--source",
+            "aws:us-west-2",
+            "--target",
+            "aws:eu-central-1",
+            "--rewrite-arns",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("equal:"));
+
+    // A second sync plans nothing.
+    bin()
+        .args([
+            "sync",
+            "--source",
+            "aws:us-west-2",
+            "--target",
+            "aws:eu-central-1",
+            "--rewrite-arns",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No changes"));
+
+    // Without rewriting, the policy documents differ (they name the other region).
+    bin()
+        .args([
+            "verify",
+            "--source",
+            "aws:us-west-2",
+            "--target",
+            "aws:eu-central-1",
+            "--kind",
+            "policy",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("policy/"));
+
+    // The target's snapshot holds every thing, certificate and relation of the fleet.
+    let snap = dir.path().join("eu.jsonl");
+    bin()
+        .args(["snapshot", "--source", "aws:eu-central-1", "--output"])
+        .arg(&snap)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&snap).unwrap();
+    assert!(text.starts_with(
+        "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1,\"region\":\"eu-central-1\""
+    ));
+    assert_eq!(text.matches("\"kind\":\"thing\",").count(), 30);
+    assert!(text.contains("\"principals\":[\"cert/"));
+    assert!(text.contains("arn:aws:iot:eu-central-1:"));
+    assert!(!text.contains("arn:aws:iot:us-east-1:"));
+}
+
+#[test]
+fn dry_run_makes_no_write_call() {
+    reset();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.jsonl");
+    bin()
+        .args(["gen-fleet", "--things", "5", "--seed", "2", "--output"])
+        .arg(&fleet)
+        .assert()
+        .success();
+    let out = bin()
+        .args([
+            "sync",
+            "--dry-run",
+            "--stats",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            "aws:ap-southeast-2",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("create thing"))
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let calls: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("API calls on aws:ap-southeast-2"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(!calls.is_empty(), "no stats printed: {stderr}");
+    for api in calls {
+        assert!(
+            api.starts_with("List") || api.starts_with("Describe") || api.starts_with("Get"),
+            "dry run made a write call: {api}"
+        );
+    }
+    // And the region is still empty.
+    bin()
+        .args([
+            "verify",
+            "--source",
+            "memory:",
+            "--target",
+            "aws:ap-southeast-2",
+        ])
+        .assert()
+        .code(0);
+}
