@@ -210,10 +210,7 @@ where
             };
             let mut e = classify_parts(api, &parts);
             if e.class == ErrorClass::Other || e.class == ErrorClass::Invalid {
-                e.message = format!(
-                    "unreadable answer: {}",
-                    DisplayErrorContext(&err).to_string()
-                );
+                e.message = format!("unreadable answer: {}", DisplayErrorContext(&err));
             }
             e
         }

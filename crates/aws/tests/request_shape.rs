@@ -1,0 +1,427 @@
+//! Request-shape tests for what moto lacks (tags, dynamic thing groups,
+//! UpdateThingType) and for error handling (throttling, access denied, the thing-type
+//! delete wait): the SDK talks to a recording HTTP client (`StaticReplayClient`) that
+//! answers with canned responses, and the tests assert the HTTP requests it was sent.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_iot::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_types::body::SdkBody;
+use iot_crr_aws::{AwsOptions, AwsRegistry, TagMode};
+use iot_crr_model::{Change, Kind, NameSet, Outcome, Resource, ResourceKey, StringMap, ThingGroup};
+use iot_crr_registry::{ErrorClass, Registry};
+use serde_json::{Value, json};
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "eu-west-1";
+
+/// A response with a JSON body (`status`, AWS error code header when given).
+fn response(status: u16, error_type: Option<&str>, body: Value) -> http::Response<SdkBody> {
+    let mut b = http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    if let Some(t) = error_type {
+        b = b.header("x-amzn-ErrorType", t);
+    }
+    b.body(SdkBody::from(body.to_string())).unwrap()
+}
+
+fn ok(body: Value) -> http::Response<SdkBody> {
+    response(200, None, body)
+}
+
+/// A replay event: the expected request is not compared (the tests inspect
+/// `actual_requests` themselves), only the response matters.
+fn event(resp: http::Response<SdkBody>) -> ReplayEvent {
+    let req = http::Request::builder()
+        .uri("https://iot.eu-west-1.amazonaws.com/")
+        .body(SdkBody::empty())
+        .unwrap();
+    ReplayEvent::new(req, resp)
+}
+
+fn registry(replay: &StaticReplayClient, tags: TagMode) -> AwsRegistry {
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "shape-test",
+        )))
+        .http_client(replay.clone())
+        .build();
+    let mut opts = AwsOptions::new(REGION);
+    opts.tags = tags;
+    opts.max_attempts = 3;
+    AwsRegistry::from_sdk_config(&sdk, opts)
+}
+
+fn requests(replay: &StaticReplayClient) -> Vec<(String, String, Value)> {
+    replay
+        .actual_requests()
+        .map(|r: &HttpRequest| {
+            let body = r.body().bytes().unwrap_or_default();
+            let json = if body.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(body).expect("a JSON body")
+            };
+            (r.method().to_string(), r.uri().to_string(), json)
+        })
+        .collect()
+}
+
+fn path(uri: &str) -> &str {
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+    rest.find('/').map_or("/", |i| &rest[i..])
+}
+
+#[tokio::test]
+async fn tag_resource_posts_the_arn_and_tags() {
+    let replay = StaticReplayClient::new(vec![event(ok(json!({})))]);
+    let reg = registry(&replay, TagMode::On).with_account_id(ACCOUNT);
+    let out = reg
+        .apply(&Change::TagResource {
+            resource: ResourceKey::new(Kind::ThingGroup, "fleet"),
+            tags: StringMap::from_iter([("env", "prod"), ("team", "iot")]),
+        })
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Applied);
+    let reqs = requests(&replay);
+    assert_eq!(reqs.len(), 1);
+    let (method, uri, body) = &reqs[0];
+    assert_eq!(method, "POST");
+    assert_eq!(path(uri), "/tags");
+    assert_eq!(
+        body,
+        &json!({
+            "resourceArn": "arn:aws:iot:eu-west-1:123456789012:thinggroup/fleet",
+            "tags": [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "iot"}]
+        })
+    );
+    assert_eq!(reg.api_calls(), vec![("TagResource".to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn untag_resource_learns_the_account_from_a_describe() {
+    // No account known yet: one DescribeThingType gives the ARN.
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({
+            "thingTypeName": "sensor",
+            "thingTypeArn": "arn:aws:iot:eu-west-1:210987654321:thingtype/sensor",
+            "thingTypeProperties": {},
+            "thingTypeMetadata": {"deprecated": false}
+        }))),
+        event(ok(json!({}))),
+    ]);
+    let reg = registry(&replay, TagMode::On);
+    reg.apply(&Change::UntagResource {
+        resource: ResourceKey::new(Kind::ThingType, "sensor"),
+        tag_keys: NameSet::from_iter(["env"]),
+    })
+    .await
+    .unwrap();
+    let reqs = requests(&replay);
+    assert_eq!(path(&reqs[0].1), "/thing-types/sensor");
+    assert_eq!(reqs[1].0, "POST");
+    assert_eq!(path(&reqs[1].1), "/untag");
+    assert_eq!(
+        reqs[1].2,
+        json!({
+            "resourceArn": "arn:aws:iot:eu-west-1:210987654321:thingtype/sensor",
+            "tagKeys": ["env"]
+        })
+    );
+    assert_eq!(
+        reg.origin().account_id.as_deref(),
+        Some("210987654321"),
+        "the account is remembered"
+    );
+}
+
+#[tokio::test]
+async fn list_tags_for_resource_fills_tags() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({
+            "billingGroupName": "b",
+            "billingGroupArn": "arn:aws:iot:eu-west-1:123456789012:billinggroup/b",
+            "billingGroupProperties": {"billingGroupDescription": "d"},
+            "version": 1
+        }))),
+        event(ok(
+            json!({"tags": [{"Key": "k", "Value": "v"}], "nextToken": "t2"}),
+        )),
+        event(ok(json!({"tags": [{"Key": "k2", "Value": "v2"}]}))),
+    ]);
+    let reg = registry(&replay, TagMode::Auto);
+    let r = reg
+        .read_resource(&ResourceKey::new(Kind::BillingGroup, "b"))
+        .await
+        .unwrap()
+        .unwrap();
+    let Resource::BillingGroup(b) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(b.billing_group_description.as_deref(), Some("d"));
+    assert_eq!(b.tags, StringMap::from_iter([("k", "v"), ("k2", "v2")]));
+    let reqs = requests(&replay);
+    assert_eq!(reqs[1].0, "GET");
+    assert!(
+        reqs[1]
+            .1
+            .contains("resourceArn=arn%3Aaws%3Aiot%3Aeu-west-1%3A123456789012%3Abillinggroup%2Fb"),
+        "{}",
+        reqs[1].1
+    );
+    assert!(reqs[2].1.contains("nextToken=t2"), "{}", reqs[2].1);
+    assert!(reg.tags_enabled());
+}
+
+#[tokio::test]
+async fn tags_auto_turns_off_on_an_html_500() {
+    let html = http::Response::builder()
+        .status(500)
+        .header("content-type", "text/html; charset=utf-8")
+        .body(SdkBody::from(
+            "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>",
+        ))
+        .unwrap();
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({
+            "thingTypeName": "t",
+            "thingTypeArn": "arn:aws:iot:eu-west-1:123456789012:thingtype/t"
+        }))),
+        event(html),
+    ]);
+    let reg = registry(&replay, TagMode::Auto);
+    let r = reg
+        .read_resource(&ResourceKey::new(Kind::ThingType, "t"))
+        .await
+        .unwrap()
+        .unwrap();
+    let Resource::ThingType(t) = r else { panic!() };
+    assert!(t.tags.is_empty());
+    assert!(!reg.tags_enabled());
+    // Not retried: unsupported is permanent.
+    assert_eq!(requests(&replay).len(), 2);
+}
+
+#[tokio::test]
+async fn create_dynamic_thing_group_sends_query_and_properties() {
+    let replay = StaticReplayClient::new(vec![event(ok(json!({
+        "thingGroupName": "dyn",
+        "thingGroupArn": "arn:aws:iot:eu-west-1:123456789012:thinggroup/dyn",
+        "queryString": "attributes.model:x1"
+    })))]);
+    let reg = registry(&replay, TagMode::On);
+    let g = ThingGroup {
+        thing_group_name: "dyn".into(),
+        thing_group_description: Some("all x1".into()),
+        attributes: StringMap::from_iter([("a", "1")]),
+        query_string: Some("attributes.model:x1".into()),
+        index_name: Some("AWS_Things".into()),
+        query_version: Some("2017-09-30".into()),
+        tags: StringMap::from_iter([("env", "prod")]),
+        ..Default::default()
+    };
+    reg.apply(&Change::CreateThingGroup { thing_group: g })
+        .await
+        .unwrap();
+    let reqs = requests(&replay);
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].0, "POST");
+    assert_eq!(path(&reqs[0].1), "/dynamic-thing-groups/dyn");
+    assert_eq!(
+        reqs[0].2,
+        json!({
+            "queryString": "attributes.model:x1",
+            "indexName": "AWS_Things",
+            "queryVersion": "2017-09-30",
+            "thingGroupProperties": {
+                "thingGroupDescription": "all x1",
+                "attributePayload": {"attributes": {"a": "1"}}
+            },
+            "tags": [{"Key": "env", "Value": "prod"}]
+        })
+    );
+    assert_eq!(
+        reg.api_calls(),
+        vec![("CreateDynamicThingGroup".to_string(), 1)]
+    );
+}
+
+#[tokio::test]
+async fn update_dynamic_thing_group_and_update_thing_type_shapes() {
+    let replay =
+        StaticReplayClient::new(vec![event(ok(json!({"version": 2}))), event(ok(json!({})))]);
+    let reg = registry(&replay, TagMode::On);
+    reg.apply(&Change::UpdateThingGroup {
+        thing_group: ThingGroup {
+            thing_group_name: "dyn".into(),
+            query_string: Some("thingTypeName:sensor".into()),
+            ..Default::default()
+        },
+    })
+    .await
+    .unwrap();
+    reg.apply(&Change::UpdateThingType {
+        thing_type_name: "sensor".into(),
+        thing_type_description: Some("v2".into()),
+        searchable_attributes: NameSet::from_iter(["model", "serial"]),
+    })
+    .await
+    .unwrap();
+    let reqs = requests(&replay);
+    assert_eq!(reqs[0].0, "PATCH");
+    assert_eq!(path(&reqs[0].1), "/dynamic-thing-groups/dyn");
+    assert_eq!(reqs[0].2["queryString"], "thingTypeName:sensor");
+    // The full (here empty) attribute set, never merged: the SDK leaves out
+    // `merge: false` (the API's default), which replaces the set.
+    assert_eq!(
+        reqs[0].2["thingGroupProperties"]["attributePayload"]["attributes"],
+        json!({})
+    );
+    assert_ne!(
+        reqs[0].2["thingGroupProperties"]["attributePayload"]["merge"],
+        json!(true)
+    );
+    assert_eq!(reqs[1].0, "PATCH");
+    assert_eq!(path(&reqs[1].1), "/thing-types/sensor");
+    assert_eq!(
+        reqs[1].2,
+        json!({"thingTypeProperties": {
+            "thingTypeDescription": "v2",
+            "searchableAttributes": ["model", "serial"]
+        }})
+    );
+}
+
+#[tokio::test]
+async fn update_thing_replaces_attributes_and_removes_the_type() {
+    let replay = StaticReplayClient::new(vec![event(ok(json!({})))]);
+    let reg = registry(&replay, TagMode::On);
+    reg.apply(&Change::UpdateThing {
+        thing_name: "t".into(),
+        thing_type_name: None,
+        attributes: StringMap::from_iter([("a", "1")]),
+    })
+    .await
+    .unwrap();
+    let reqs = requests(&replay);
+    assert_eq!(reqs[0].0, "PATCH");
+    assert_eq!(path(&reqs[0].1), "/things/t");
+    // `merge: false` is the API's default and the SDK leaves it out: the attribute
+    // set is replaced, so attributes not named are removed.
+    assert_eq!(
+        reqs[0].2,
+        json!({
+            "attributePayload": {"attributes": {"a": "1"}},
+            "removeThingType": true
+        })
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_retried_and_counted() {
+    let replay = StaticReplayClient::new(vec![
+        event(response(
+            429,
+            Some("ThrottlingException"),
+            json!({"message": "Rate exceeded"}),
+        )),
+        event(ok(json!({
+            "thingName": "t",
+            "thingArn": "arn:aws:iot:eu-west-1:123456789012:thing/t",
+            "thingId": "1"
+        }))),
+    ]);
+    let reg = registry(&replay, TagMode::On);
+    let out = reg
+        .apply(&Change::CreateThing {
+            thing_name: "t".into(),
+            thing_type_name: None,
+            attributes: StringMap::new(),
+            billing_group_name: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Applied);
+    assert_eq!(reg.api_calls(), vec![("CreateThing".to_string(), 2)]);
+    assert_eq!(reg.throttles(), vec![("CreateThing".to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn access_denied_names_the_missing_iam_action() {
+    let replay = StaticReplayClient::new(vec![event(response(
+        401,
+        Some("UnauthorizedException"),
+        json!({"message": "User is not authorized"}),
+    ))]);
+    let reg = registry(&replay, TagMode::On);
+    let e = reg
+        .apply(&Change::DeleteThing {
+            thing_name: "t".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::AccessDenied);
+    assert!(e.to_string().contains("iot:DeleteThing"), "{e}");
+    assert_eq!(requests(&replay).len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn thing_type_delete_too_soon_after_deprecation_says_when_to_retry() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let replay = StaticReplayClient::new(vec![
+        event(response(
+            400,
+            Some("InvalidRequestException"),
+            json!({"message": "Thing type cannot be deleted yet"}),
+        )),
+        event(ok(json!({
+            "thingTypeName": "old",
+            "thingTypeArn": "arn:aws:iot:eu-west-1:123456789012:thingtype/old",
+            "thingTypeMetadata": {"deprecated": true, "deprecationDate": now - 60.0}
+        }))),
+    ]);
+    let reg = registry(&replay, TagMode::On);
+    let e = reg
+        .apply(&Change::DeleteThingType {
+            thing_type_name: "old".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict);
+    assert!(e.message.contains("less than 5 minutes"), "{e}");
+    assert!(e.message.contains("retry"), "{e}");
+}
+
+#[tokio::test]
+async fn register_certificate_checks_the_returned_id() {
+    let replay = StaticReplayClient::new(vec![event(ok(json!({
+        "certificateId": "ff".repeat(32),
+        "certificateArn": format!("arn:aws:iot:eu-west-1:123456789012:cert/{}", "ff".repeat(32))
+    })))]);
+    let reg = registry(&replay, TagMode::On);
+    let e = reg
+        .apply(&Change::RegisterCertificate {
+            certificate_id: "aa".repeat(32).into(),
+            certificate_pem: "-----BEGIN CERTIFICATE-----\n...".into(),
+            status: iot_crr_model::CertificateStatus::Active,
+            ca_certificate_id: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict);
+    let reqs = requests(&replay);
+    assert_eq!(path(&reqs[0].1), "/certificate/register-no-ca");
+    assert_eq!(reqs[0].2["status"], "ACTIVE");
+}
