@@ -882,6 +882,7 @@ async fn apply_every_change_moto_supports() {
         ca_certificate_id: None,
     };
     assert_eq!(apply(&reg, register.clone()).await, Outcome::Applied);
+    assert_eq!(apply(&reg, register.clone()).await, Outcome::AlreadyInState);
     let d = c
         .describe_certificate()
         .certificate_id(&fx.active_cert)
@@ -1120,6 +1121,95 @@ async fn sync_rich_registry_between_regions() {
         "a second sync plans nothing, got {:#?}",
         again.changes
     );
+
+    // Change the source: attributes removed, a group re-parented (AWS fixes the parent
+    // at creation: delete and re-create), a new default policy version, a deactivated
+    // certificate, deletions. Then sync with prune.
+    let c = client(SOURCE);
+    c.update_thing()
+        .thing_name("t1")
+        .attribute_payload(
+            AttributePayload::builder()
+                .set_attributes(Some(map(&[("model", "x2")])))
+                .merge(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.delete_thing_group()
+        .thing_group_name("fleet-b")
+        .send()
+        .await
+        .unwrap();
+    c.create_thing_group()
+        .thing_group_name("fleet-b")
+        .parent_group_name("site")
+        .send()
+        .await
+        .unwrap();
+    c.add_thing_to_thing_group()
+        .thing_name("t3")
+        .thing_group_name("fleet-b")
+        .send()
+        .await
+        .unwrap();
+    c.create_policy_version()
+        .policy_name("p-multi")
+        .policy_document(doc("iot:GetRetainedMessage"))
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    c.update_certificate()
+        .certificate_id(&fx.active_cert)
+        .new_status(aws_sdk_iot::types::CertificateStatus::Inactive)
+        .send()
+        .await
+        .unwrap();
+    c.delete_thing().thing_name("t4").send().await.unwrap();
+    c.delete_thing_type()
+        .thing_type_name("legacy")
+        .send()
+        .await
+        .unwrap();
+
+    let desired = source.read(&ReadRequest::default()).await.unwrap();
+    let actual = target.read(&ReadRequest::default()).await.unwrap();
+    let prune = DiffOptions {
+        prune: true,
+        ..DiffOptions::default()
+    };
+    let plan = iot_crr_model::diff(&desired, &actual, &prune);
+    let failures = apply_plan(&target, &plan).await;
+    assert!(failures.is_empty(), "{failures:#?}");
+    let after = target.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(
+        after.things["t1"].attributes,
+        StringMap::from_iter([("model", "x2")])
+    );
+    assert_eq!(
+        after.thing_groups["fleet-b"].parent_group_name.as_deref(),
+        Some("site")
+    );
+    assert_eq!(names(&after.things["t3"].thing_groups), ["fleet-b"]);
+    assert!(after.things["t1"].thing_groups.contains("room"));
+    assert!(!after.things.contains_key("t4"));
+    assert!(!after.thing_types.contains_key("legacy"));
+    let p = &after.policies["p-multi"];
+    assert_eq!(p.versions.len(), 4);
+    assert_eq!(p.default_index(), Some(3));
+    assert_eq!(
+        after.certificates[fx.active_cert.as_str()].status,
+        CertificateStatus::Inactive
+    );
+    let third = iot_crr_model::diff(&desired, &after, &prune);
+    assert!(
+        third.is_empty(),
+        "a third sync plans nothing, got {:#?}",
+        third.changes
+    );
+    eprintln!("sync calls on the target: {:?}", target.api_calls());
     // Give moto a moment between tests that reset it.
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
