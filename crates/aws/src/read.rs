@@ -5,7 +5,8 @@
 //! with V versions each, C certificates; list calls are paged 250 a page):
 //! - things: `ListThings` pages only (it returns type, attributes and version);
 //!   principals: `ListThingPrincipals` per thing, or `ListPrincipalThings` per
-//!   certificate when there are fewer certificates than things (see [`read_all`]);
+//!   certificate when there are fewer certificates than things (certificate
+//!   principals only, see the comment in the code);
 //! - thing types: `ListThingTypes` pages (properties and deprecation included) and
 //!   `ListTagsForResource` per type;
 //! - thing groups: `ListThingGroups` pages, then per group `DescribeThingGroup`,
@@ -21,8 +22,6 @@
 //!
 //! Per-resource calls run concurrently ([`AwsRegistry::with_read_concurrency`]); every
 //! call is paced by its API's token bucket.
-//!
-//! [`read_all`]: AwsRegistry::read_all
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -121,6 +120,7 @@ impl AwsRegistry {
 
     /// The tags of a resource, or none when tags are off.
     pub(crate) async fn tags_of(&self, resource_arn: &str) -> Result<StringMap> {
+        let _probe = self.tags_probe().await;
         if !self.tags_enabled() {
             return Ok(StringMap::new());
         }

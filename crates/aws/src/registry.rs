@@ -42,6 +42,9 @@ pub struct AwsRegistry {
     pub(crate) tag_mode: TagMode,
     tags_state: AtomicU8,
     tags_warned: AtomicBool,
+    /// Held by the one tag call that probes the endpoint while `tags_state` is unknown,
+    /// so that concurrent reads do not all probe.
+    tags_probe: tokio::sync::Mutex<()>,
     pub(crate) limiter: Limiter,
     account: OnceLock<String>,
     partition: OnceLock<String>,
@@ -102,6 +105,7 @@ impl AwsRegistry {
             tag_mode: opts.tags,
             tags_state: AtomicU8::new(tags_state),
             tags_warned: AtomicBool::new(false),
+            tags_probe: tokio::sync::Mutex::new(()),
             limiter: Limiter::new(
                 opts.quotas,
                 RetryPolicy {
@@ -150,6 +154,16 @@ impl AwsRegistry {
     /// the endpoint turns out not to implement the tag API).
     pub fn tags_enabled(&self) -> bool {
         self.tags_state.load(Ordering::Relaxed) != TAGS_OFF
+    }
+
+    /// While it is unknown whether the endpoint has the tag API (auto mode, nothing
+    /// tried yet), the guard that lets one tag call probe at a time; `None` once known.
+    pub(crate) async fn tags_probe(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        if self.tags_state.load(Ordering::Relaxed) != TAGS_UNKNOWN {
+            return None;
+        }
+        let guard = self.tags_probe.lock().await;
+        (self.tags_state.load(Ordering::Relaxed) == TAGS_UNKNOWN).then_some(guard)
     }
 
     /// Records the account (and partition) named by an ARN, the first one seen wins.
