@@ -1150,7 +1150,9 @@ impl AwsRegistry {
                         ),
                     ));
                 }
-                if status != initial {
+                // Only REVOKED is worth a second call; the transfer and registration
+                // states cannot be set with UpdateCertificate, so they stay INACTIVE.
+                if status == CertificateStatus::Revoked {
                     self.call("UpdateCertificate", || {
                         self.client
                             .update_certificate()
