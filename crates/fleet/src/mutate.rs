@@ -241,8 +241,8 @@ fn change_thing(
                 let removable: Vec<Name> = thing
                     .attributes
                     .keys()
-                    .filter(|k| !matches!(k.as_str(), "model" | "serial"))
-                    .cloned()
+                    .filter(|k| !matches!(*k, "model" | "serial"))
+                    .map(Name::from)
                     .collect();
                 if removable.is_empty() {
                     edit_attribute(thing, rng);
@@ -326,7 +326,7 @@ fn edit_attribute(thing: &mut Thing, rng: &mut impl Rng) {
         thing.attributes.insert("firmware", new);
         return;
     }
-    let keys: Vec<Name> = thing.attributes.keys().cloned().collect();
+    let keys: Vec<Name> = thing.attributes.keys().map(Name::from).collect();
     if keys.is_empty() {
         thing.attributes.insert("revision", "2");
         return;

@@ -688,7 +688,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             let current = tags_mut(s, resource)?;
             let mut changed = false;
             for (k, v) in tags.iter() {
-                changed |= current.insert(k.clone(), v.clone()).as_ref() != Some(v);
+                changed |= current.insert(k, v).as_deref() != Some(v);
             }
             done(changed)
         }

@@ -14,13 +14,83 @@ use crate::resource::Name;
 
 /// A string-to-string map kept sorted by key (attributes, tags). Serialised as a JSON
 /// object; on input a repeated key keeps its last value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct StringMap(Vec<(Name, Name)>);
+///
+/// The entries live in one flat buffer (`len key len value ...`, lengths as LEB128
+/// varints), which costs a sixth of a `Vec` of string pairs for a thing's few short
+/// attributes: a million things in memory fit where they would not otherwise. Equality
+/// is a byte comparison, since the encoding of a sorted map is canonical.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct StringMap(Box<[u8]>);
+
+fn put_len(buf: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            buf.push(byte);
+            return;
+        }
+        buf.push(byte | 0x80);
+    }
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &str) {
+    put_len(buf, s.len());
+    buf.extend_from_slice(s.as_bytes());
+}
+
+/// Iterates the entries of an encoded map.
+#[derive(Clone)]
+pub struct StringMapIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> StringMapIter<'a> {
+    fn take_str(&mut self) -> &'a str {
+        let mut n = 0usize;
+        let mut shift = 0;
+        loop {
+            let b = self.rest[0];
+            self.rest = &self.rest[1..];
+            n |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let (s, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        // Only `put_str` writes the buffer, always from a `&str`.
+        std::str::from_utf8(s).expect("a StringMap holds UTF-8 only")
+    }
+}
+
+impl<'a> Iterator for StringMapIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let k = self.take_str();
+        let v = self.take_str();
+        Some((k, v))
+    }
+}
 
 impl StringMap {
     /// An empty map.
     pub fn new() -> Self {
-        StringMap(Vec::new())
+        StringMap::default()
+    }
+
+    fn encode<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut buf = Vec::new();
+        for (k, v) in entries {
+            put_str(&mut buf, k);
+            put_str(&mut buf, v);
+        }
+        StringMap(buf.into_boxed_slice())
     }
 
     /// Whether the map is empty.
@@ -30,75 +100,104 @@ impl StringMap {
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.iter().count()
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
-            .ok()
-            .map(|i| self.0[i].1.as_str())
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// Sets `key` to `value`, returning the previous value.
     pub fn insert(&mut self, key: impl Into<Name>, value: impl Into<Name>) -> Option<Name> {
         let key = key.into();
         let value = value.into();
-        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+        let mut entries: Vec<(&str, &str)> = self.iter().collect();
+        let old = match entries.binary_search_by(|(k, _)| (*k).cmp(key.as_str())) {
+            Ok(i) => Some(Name::from(std::mem::replace(
+                &mut entries[i].1,
+                value.as_str(),
+            ))),
             Err(i) => {
-                self.0.insert(i, (key, value));
+                entries.insert(i, (key.as_str(), value.as_str()));
                 None
             }
-        }
+        };
+        let new = StringMap::encode(entries);
+        *self = new;
+        old
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Name> {
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
-            Ok(i) => Some(self.0.remove(i).1),
-            Err(_) => None,
-        }
+        let old = self.get(key).map(Name::from)?;
+        let new = StringMap::encode(self.iter().filter(|(k, _)| *k != key));
+        *self = new;
+        Some(old)
     }
 
     /// The entries, sorted by key.
-    pub fn iter(&self) -> impl Iterator<Item = (&Name, &Name)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> StringMapIter<'_> {
+        StringMapIter { rest: &self.0 }
     }
 
     /// The keys, sorted.
-    pub fn keys(&self) -> impl Iterator<Item = &Name> {
-        self.0.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.iter().map(|(k, _)| k)
     }
 }
 
-impl<K: Into<Name>, V: Into<Name>> FromIterator<(K, V)> for StringMap {
+impl fmt::Debug for StringMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for StringMap {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut v: Vec<(Name, Name)> = iter
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
+        let mut v: Vec<(K, V)> = iter.into_iter().collect();
         // Stable sort, then keep the last value of a repeated key.
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Name, Name)> = Vec::with_capacity(v.len());
-        for (k, val) in v {
+        v.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        let mut out: Vec<(&str, &str)> = Vec::with_capacity(v.len());
+        for (k, val) in &v {
             match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = val,
-                _ => out.push((k, val)),
+                Some(last) if last.0 == k.as_ref() => last.1 = val.as_ref(),
+                _ => out.push((k.as_ref(), val.as_ref())),
             }
         }
-        StringMap(out)
+        StringMap::encode(out)
     }
 }
 
 impl Serialize for StringMap {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.iter() {
             m.serialize_entry(k, v)?;
         }
         m.end()
+    }
+}
+
+/// Appends a deserialised string to the map's buffer, without an intermediate `String`
+/// when the input can lend it.
+struct AppendStr<'b>(&'b mut Vec<u8>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for AppendStr<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AppendStr<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        put_str(self.0, v);
+        Ok(())
     }
 }
 
@@ -111,18 +210,36 @@ impl<'de> Deserialize<'de> for StringMap {
                 f.write_str("an object of string values")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<StringMap, A::Error> {
-                let mut v: Vec<(Name, Name)> = Vec::with_capacity(a.size_hint().unwrap_or(4));
+                let mut buf: Vec<u8> = Vec::new();
                 let mut sorted = true;
-                while let Some((k, val)) = a.next_entry::<Name, Name>()? {
-                    if let Some(last) = v.last() {
-                        sorted &= last.0 < k;
+                let mut last_key: Option<std::ops::Range<usize>> = None;
+                loop {
+                    let start = buf.len();
+                    if a.next_key_seed(AppendStr(&mut buf))?.is_none() {
+                        break;
                     }
-                    v.push((k, val));
+                    let key = start..buf.len();
+                    if let Some(prev) = &last_key {
+                        // Encoded keys compare like their strings only when their
+                        // lengths do; compare the decoded strings.
+                        let p = StringMapIter {
+                            rest: &buf[prev.clone()],
+                        }
+                        .take_str();
+                        let k = StringMapIter {
+                            rest: &buf[key.clone()],
+                        }
+                        .take_str();
+                        sorted &= p < k;
+                    }
+                    a.next_value_seed(AppendStr(&mut buf))?;
+                    last_key = Some(key);
                 }
+                let map = StringMap(buf.into_boxed_slice());
                 if sorted {
-                    Ok(StringMap(v))
+                    Ok(map)
                 } else {
-                    Ok(v.into_iter().collect())
+                    Ok(map.iter().collect())
                 }
             }
         }
@@ -263,7 +380,8 @@ mod tests {
         assert_eq!(m.insert("z", "1"), None);
         assert_eq!(m.insert("a", "2"), None);
         assert_eq!(m.insert("z", "3").as_deref(), Some("1"));
-        assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "z"]);
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["a", "z"]);
+        assert_eq!(m.get("z"), Some("3"));
         assert_eq!(m.remove("a").as_deref(), Some("2"));
         assert_eq!(m.len(), 1);
     }
@@ -277,6 +395,22 @@ mod tests {
         assert!(!s.insert("a"));
         assert!(s.remove("a"));
         assert!(!s.remove("a"));
+    }
+
+    #[test]
+    fn string_map_encoding_handles_long_and_unicode_strings() {
+        let long = "x".repeat(300);
+        let m: StringMap = [("é", "ü"), (long.as_str(), "v"), ("", "")]
+            .into_iter()
+            .collect();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.get(&long), Some("v"));
+        assert_eq!(m.get(""), Some(""));
+        let json = serde_json::to_string(&m).unwrap();
+        let back: StringMap = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+        let escaped: StringMap = serde_json::from_str(r#"{"a\"b":"\u00e9"}"#).unwrap();
+        assert_eq!(escaped.get("a\"b"), Some("é"));
     }
 
     #[test]

@@ -357,15 +357,10 @@ fn diff_tags(b: &mut Builder, key: ResourceKey, desired: &StringMap, actual: &St
     if desired == actual {
         return;
     }
-    let remove: NameSet = actual
-        .keys()
-        .filter(|k| desired.get(k).is_none())
-        .cloned()
-        .collect();
+    let remove: NameSet = actual.keys().filter(|k| desired.get(k).is_none()).collect();
     let set: StringMap = desired
         .iter()
-        .filter(|(k, v)| actual.get(k) != Some(v.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter(|(k, v)| actual.get(k) != Some(*v))
         .collect();
     if !remove.is_empty() {
         b.push(

@@ -13,15 +13,14 @@
 //! Reading parses lines in parallel and either returns the whole registry or the first
 //! error with its line number; it never returns part of a file.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::resource::{
-    BillingGroup, Certificate, Kind, Name, Policy, Resource, Thing, ThingGroup, ThingType,
-};
+use crate::resource::{Certificate, Kind, Name, Resource, Thing};
 use crate::snapshot::{Origin, Snapshot};
 
 /// The `format` value of the header line.
@@ -80,20 +79,125 @@ impl SnapshotError {
 }
 
 /// Reads a snapshot file.
+///
+/// The file is read in blocks; the lines of a block are parsed in parallel and merged
+/// into the registry before the next block is read, so memory holds the registry and
+/// one block, not the whole file.
 pub fn read_file(path: &Path) -> Result<Snapshot, SnapshotError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+    let io = |source| SnapshotError::Io {
         path: name.clone(),
         source,
-    })?;
-    parse(bytes, &name)
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    match parse_stream(file, &name, BLOCK) {
+        Err(Failure::Duplicate { kind, key, line }) => {
+            let file = std::fs::File::open(path).map_err(io)?;
+            Err(duplicate_error(file, &name, kind, &key, line))
+        }
+        other => other.map_err(Failure::into_error),
+    }
 }
 
 /// Parses snapshot bytes. `path` names the input in errors.
-pub fn parse(mut bytes: Vec<u8>, path: &str) -> Result<Snapshot, SnapshotError> {
-    // The lines, as mutable slices so that the fast path can rewrite a line's prefix in
-    // place instead of copying it.
-    let mut lines: Vec<(usize, &mut [u8])> = bytes
+pub fn parse(bytes: Vec<u8>, path: &str) -> Result<Snapshot, SnapshotError> {
+    parse_in_blocks(bytes, path, BLOCK)
+}
+
+fn parse_in_blocks(bytes: Vec<u8>, path: &str, block: usize) -> Result<Snapshot, SnapshotError> {
+    match parse_stream(bytes.as_slice(), path, block) {
+        Err(Failure::Duplicate { kind, key, line }) => {
+            Err(duplicate_error(bytes.as_slice(), path, kind, &key, line))
+        }
+        other => other.map_err(Failure::into_error),
+    }
+}
+
+/// Bytes read at a time.
+const BLOCK: usize = 8 << 20;
+
+enum Failure {
+    Error(SnapshotError),
+    /// A resource defined twice; the first line is found by a second pass.
+    Duplicate {
+        kind: Kind,
+        key: Name,
+        line: usize,
+    },
+}
+
+impl Failure {
+    fn into_error(self) -> SnapshotError {
+        match self {
+            Failure::Error(e) => e,
+            Failure::Duplicate { kind, key, line } => SnapshotError::Parse {
+                path: String::new(),
+                line,
+                reason: format!("duplicate {kind} {:?}", key.as_str()),
+            },
+        }
+    }
+}
+
+impl From<SnapshotError> for Failure {
+    fn from(e: SnapshotError) -> Self {
+        Failure::Error(e)
+    }
+}
+
+/// Splits a stream into blocks of whole lines and hands each block, with the number of
+/// its first line, to `f`.
+fn for_each_block(
+    mut input: impl Read,
+    path: &str,
+    block: usize,
+    mut f: impl FnMut(&mut [u8], usize) -> Result<(), Failure>,
+) -> Result<usize, Failure> {
+    let mut buf: Vec<u8> = Vec::with_capacity(block + 4096);
+    let mut first_line = 1usize;
+    let mut eof = false;
+    while !eof {
+        let start = buf.len();
+        buf.resize(start + block, 0);
+        let mut filled = start;
+        while filled < buf.len() {
+            match input.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(Failure::Error(SnapshotError::Io {
+                        path: path.to_string(),
+                        source,
+                    }));
+                }
+            }
+        }
+        buf.truncate(filled);
+        // Whole lines only; the tail waits for the next block (or is the last line).
+        let cut = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => i + 1,
+                None => continue,
+            }
+        };
+        let lines = memchr::memchr_iter(b'\n', &buf[..cut]).count()
+            + usize::from(cut > 0 && buf[cut - 1] != b'\n');
+        f(&mut buf[..cut], first_line)?;
+        first_line += lines;
+        buf.drain(..cut);
+    }
+    Ok(first_line)
+}
+
+/// The lines of a block with their numbers, without line ends and blank lines.
+fn block_lines(block: &mut [u8], first_line: usize) -> Vec<(usize, &mut [u8])> {
+    block
         .split_mut(|b| *b == b'\n')
         .enumerate()
         .map(|(i, l)| {
@@ -104,30 +208,24 @@ pub fn parse(mut bytes: Vec<u8>, path: &str) -> Result<Snapshot, SnapshotError> 
                 }
                 _ => l,
             };
-            (i + 1, l)
+            (first_line + i, l)
         })
         .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-        .collect();
-    if lines.is_empty() {
-        return Err(SnapshotError::parse(
-            path,
-            1,
-            "the file is empty; a snapshot starts with a header line like \
-             {\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}",
-        ));
-    }
-    let (hline, hbytes) = &lines[0];
-    let header: Header = serde_json::from_slice(hbytes).map_err(|e| {
+        .collect()
+}
+
+fn parse_header(line: usize, bytes: &[u8], path: &str) -> Result<Header, SnapshotError> {
+    let header: Header = serde_json::from_slice(bytes).map_err(|e| {
         SnapshotError::parse(
             path,
-            *hline,
+            line,
             format!("invalid header line: {e}; expected {{\"format\":\"{SNAPSHOT_FORMAT}\",\"formatVersion\":{SNAPSHOT_FORMAT_VERSION}}}"),
         )
     })?;
     if header.format != SNAPSHOT_FORMAT {
         return Err(SnapshotError::parse(
             path,
-            *hline,
+            line,
             format!(
                 "not an iot-crr snapshot: format is {:?}, expected {SNAPSHOT_FORMAT:?}",
                 header.format
@@ -137,84 +235,122 @@ pub fn parse(mut bytes: Vec<u8>, path: &str) -> Result<Snapshot, SnapshotError> 
     if header.format_version != SNAPSHOT_FORMAT_VERSION {
         return Err(SnapshotError::parse(
             path,
-            *hline,
+            line,
             format!(
                 "unsupported snapshot format version {} (this build reads version {SNAPSHOT_FORMAT_VERSION})",
                 header.format_version
             ),
         ));
     }
+    Ok(header)
+}
 
-    let parsed: Vec<Result<(usize, Resource), SnapshotError>> = lines[1..]
-        .par_iter_mut()
-        .with_min_len(1024)
-        .map(|(n, l)| {
-            parse_line(l)
-                .map(|r| (*n, r))
-                .map_err(|e| SnapshotError::parse(path, *n, e))
-        })
-        .collect();
-
-    let mut snap = Snapshot {
-        origin: Origin {
-            region: header.region,
-            account_id: header.account_id,
-        },
-        ..Snapshot::default()
-    };
-    let mut tt: Vec<(usize, ThingType)> = Vec::new();
-    let mut bg: Vec<(usize, BillingGroup)> = Vec::new();
-    let mut tg: Vec<(usize, ThingGroup)> = Vec::new();
-    let mut po: Vec<(usize, Policy)> = Vec::new();
-    let mut ce: Vec<(usize, Certificate)> = Vec::new();
-    let mut th: Vec<(usize, Thing)> = Vec::with_capacity(parsed.len());
-    for r in parsed {
-        let (n, res) = r?;
-        validate(&res).map_err(|e| SnapshotError::parse(path, n, e))?;
-        match res {
-            Resource::ThingType(r) => tt.push((n, r)),
-            Resource::BillingGroup(r) => bg.push((n, r)),
-            Resource::ThingGroup(r) => tg.push((n, r)),
-            Resource::Policy(r) => po.push((n, r)),
-            Resource::Certificate(r) => ce.push((n, r)),
-            Resource::Thing(r) => th.push((n, r)),
+fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, Failure> {
+    let mut snap = Snapshot::default();
+    let mut header_seen = false;
+    for_each_block(input, path, block, |block, first_line| {
+        let mut lines = block_lines(block, first_line);
+        let mut body = &mut lines[..];
+        if !header_seen {
+            let Some(((n, h), rest)) = body.split_first_mut() else {
+                return Ok(());
+            };
+            let header = parse_header(*n, h, path)?;
+            snap.origin = Origin {
+                region: header.region,
+                account_id: header.account_id,
+            };
+            header_seen = true;
+            body = rest;
         }
+        let parsed: Vec<Result<(usize, Resource), SnapshotError>> = body
+            .par_iter_mut()
+            .with_min_len(512)
+            .map(|(n, l)| {
+                parse_line(l)
+                    .and_then(|r| validate(&r).map(|()| r))
+                    .map(|r| (*n, r))
+                    .map_err(|e| SnapshotError::parse(path, *n, e))
+            })
+            .collect();
+        for r in parsed {
+            let (line, res) = r?;
+            let kind = res.kind();
+            let fresh = match res {
+                Resource::ThingType(r) => {
+                    insert_new(&mut snap.thing_types, &r.thing_type_name.clone(), r)
+                }
+                Resource::BillingGroup(r) => {
+                    insert_new(&mut snap.billing_groups, &r.billing_group_name.clone(), r)
+                }
+                Resource::ThingGroup(r) => {
+                    insert_new(&mut snap.thing_groups, &r.thing_group_name.clone(), r)
+                }
+                Resource::Policy(r) => insert_new(&mut snap.policies, &r.policy_name.clone(), r),
+                Resource::Certificate(r) => {
+                    insert_new(&mut snap.certificates, &r.certificate_id.clone(), r)
+                }
+                Resource::Thing(r) => insert_new(&mut snap.things, &r.thing_name.clone(), r),
+            };
+            if let Err(key) = fresh {
+                return Err(Failure::Duplicate { kind, key, line });
+            }
+        }
+        Ok(())
+    })?;
+    if !header_seen {
+        return Err(Failure::Error(SnapshotError::parse(
+            path,
+            1,
+            "the file is empty; a snapshot starts with a header line like \
+             {\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}",
+        )));
     }
-    snap.thing_types = collect_unique(tt, Kind::ThingType, |r| &r.thing_type_name, path)?;
-    snap.billing_groups = collect_unique(bg, Kind::BillingGroup, |r| &r.billing_group_name, path)?;
-    snap.thing_groups = collect_unique(tg, Kind::ThingGroup, |r| &r.thing_group_name, path)?;
-    snap.policies = collect_unique(po, Kind::Policy, |r| &r.policy_name, path)?;
-    snap.certificates = collect_unique(ce, Kind::Certificate, |r| &r.certificate_id, path)?;
-    snap.things = collect_unique(th, Kind::Thing, |r| &r.thing_name, path)?;
     Ok(snap)
 }
 
-fn collect_unique<T>(
-    mut items: Vec<(usize, T)>,
-    kind: Kind,
-    name: impl Fn(&T) -> &Name,
-    path: &str,
-) -> Result<std::collections::BTreeMap<Name, T>, SnapshotError> {
-    let sorted = items.windows(2).all(|w| name(&w[0].1) < name(&w[1].1));
-    if !sorted {
-        items.sort_by(|a, b| name(&a.1).cmp(name(&b.1)).then(a.0.cmp(&b.0)));
-        if let Some(w) = items.windows(2).find(|w| name(&w[0].1) == name(&w[1].1)) {
-            return Err(SnapshotError::parse(
-                path,
-                w[1].0,
-                format!(
-                    "duplicate {kind} {:?} (first defined on line {})",
-                    name(&w[1].1).as_str(),
-                    w[0].0
-                ),
-            ));
+/// Inserts a resource that must not be there yet; on a repeat, returns its name.
+fn insert_new<T>(map: &mut BTreeMap<Name, T>, name: &Name, value: T) -> Result<(), Name> {
+    match map.entry(name.clone()) {
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(value);
+            Ok(())
         }
+        std::collections::btree_map::Entry::Occupied(_) => Err(name.clone()),
     }
-    // Sorted and unique: the map is built in bulk.
-    Ok(items
-        .into_iter()
-        .map(|(_, r)| (name(&r).clone(), r))
-        .collect())
+}
+
+/// The error for a resource defined twice, naming the line of its first definition
+/// (found by a second pass over the input).
+fn duplicate_error(
+    input: impl Read,
+    path: &str,
+    kind: Kind,
+    key: &Name,
+    line: usize,
+) -> SnapshotError {
+    let mut first: Option<usize> = None;
+    let _ = for_each_block(input, path, BLOCK, |block, first_line| {
+        for (n, l) in block_lines(block, first_line) {
+            if first.is_none()
+                && n < line
+                && let Ok(r) = parse_line(l)
+                && r.kind() == kind
+                && r.name() == key
+            {
+                first = Some(n);
+            }
+        }
+        Ok(())
+    });
+    let reason = match first {
+        Some(f) => format!(
+            "duplicate {kind} {:?} (first defined on line {f})",
+            key.as_str()
+        ),
+        None => format!("duplicate {kind} {:?}", key.as_str()),
+    };
+    SnapshotError::parse(path, line, reason)
 }
 
 /// Parses one resource line. Lines written by [`write`] start with the kind, which lets
@@ -381,7 +517,7 @@ pub fn write_file(s: &Snapshot, path: &Path) -> Result<(), SnapshotError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::{CertificateStatus, PolicyVersion};
+    use crate::resource::{CertificateStatus, Policy, PolicyVersion, ThingType};
 
     fn sample() -> Snapshot {
         let mut s = Snapshot::new();
@@ -507,6 +643,31 @@ mod tests {
             "{H}{{\"kind\":\"thingGroup\",\"thingGroupName\":\"g\",\"parentGroupName\":\"g\"}}\n"
         ));
         assert!(e.contains("its own parent"), "{e}");
+    }
+
+    #[test]
+    fn tiny_blocks_give_the_same_registry_and_line_numbers() {
+        let s = sample();
+        let bytes = to_bytes(&s);
+        for block in [1, 7, 64, 100_000] {
+            assert_eq!(
+                parse_in_blocks(bytes.clone(), "t", block).unwrap(),
+                s,
+                "block {block}"
+            );
+        }
+        let mut text = String::from(H);
+        for i in 0..50 {
+            text.push_str(&format!("{{\"kind\":\"thing\",\"thingName\":\"t{i}\"}}\n"));
+        }
+        text.push_str("{\"kind\":\"thing\",\"thingName\":\"t7\"}\n");
+        let e = parse_in_blocks(text.as_bytes().to_vec(), "f", 16)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("f:52: duplicate thing \"t7\" (first defined on line 9)"),
+            "{e}"
+        );
     }
 
     #[test]
