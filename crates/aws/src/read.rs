@@ -20,8 +20,13 @@
 //! - certificates: `ListCertificates` pages and `DescribeCertificate` per certificate
 //!   (the PEM is only there).
 //!
-//! Per-resource calls run concurrently ([`AwsRegistry::with_read_concurrency`]); every
-//! call is paced by its API's token bucket.
+//! The kinds are read at the same time (thing types, billing groups, thing groups,
+//! policies, and things with certificates; the principal and `DescribeCertificate`
+//! fan-outs run together once the thing and certificate lists are in), and the
+//! relations are joined at the end, so a full read takes about as long as its slowest
+//! API rather than the sum of all. Within each per-resource fan-out at most
+//! [`AwsRegistry::with_read_concurrency`] calls are in flight; every call is paced by
+//! its API's token bucket.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -32,7 +37,7 @@ use iot_crr_model::{
     BillingGroup, Certificate, CertificateStatus, Kind, Name, NameSet, Policy, PolicyVersion,
     Resource, Snapshot, StringMap, Thing, ThingGroup, ThingType, cert_principal,
 };
-use iot_crr_registry::{ErrorClass, ReadRequest, Result};
+use iot_crr_registry::{ErrorClass, ReadRequest, RegistryError, Result};
 
 use crate::arn;
 use crate::registry::AwsRegistry;
@@ -158,6 +163,15 @@ impl AwsRegistry {
     }
 
     /// Reads every resource the filter selects, with its relations.
+    ///
+    /// The phases that do not depend on each other run at the same time (every API has
+    /// its own token bucket, so a slow one does not hold up the others): thing types,
+    /// billing groups with their members, thing groups with their members, policies
+    /// with their targets, and the things-and-certificates branch. That branch lists
+    /// things and certificates (both lists at once), then runs the `DescribeCertificate`
+    /// fan-out and the principal fan-out together (choosing between per-thing and
+    /// per-certificate principals needs both lists). Relations are joined at the end.
+    /// Each per-resource fan-out keeps at most `read_concurrency` calls in flight.
     pub(crate) async fn read_all(&self, req: &ReadRequest) -> Result<Snapshot> {
         let f = &req.filter;
         let want_types = f.selects_kind(Kind::ThingType);
@@ -166,220 +180,288 @@ impl AwsRegistry {
         let want_policies = f.selects_kind(Kind::Policy);
         let want_certs = f.selects_kind(Kind::Certificate);
         let want_things = f.selects_kind(Kind::Thing);
-        let mut snap = Snapshot::default();
+        // Policy targets are needed when certificates or groups need their attached
+        // policies (ListTargetsForPolicy per policy covers both at once).
+        let need_targets = want_certs || want_groups;
 
-        if want_types {
-            for t in self.read_thing_types(req).await? {
-                snap.thing_types.insert(t.thing_type_name.clone(), t);
+        let types = async {
+            if !want_types {
+                return Ok(Vec::new());
             }
-            req.report(Kind::ThingType, snap.thing_types.len() as u64);
-        }
+            let types = self.read_thing_types(req).await?;
+            req.report(Kind::ThingType, types.len() as u64);
+            Ok(types)
+        };
 
         // Billing groups: needed for themselves, and for the things' billing group even
         // when the kind is filtered out (relations are kept, see `Filter`).
-        let mut billing_of: HashMap<Name, Name> = HashMap::new();
-        if want_billing || want_things {
-            for (group, members) in self
+        let billing = async {
+            if !(want_billing || want_things) {
+                return Ok(Vec::new());
+            }
+            let groups = self
                 .read_billing_groups(req, want_billing, want_things)
-                .await?
-            {
-                let name = group.billing_group_name.clone();
-                for t in members {
-                    billing_of.insert(t, name.clone());
-                }
-                if want_billing && f.matches(Kind::BillingGroup, &name) {
-                    snap.billing_groups.insert(name, group);
-                }
-            }
-            req.report(Kind::BillingGroup, snap.billing_groups.len() as u64);
-        }
+                .await?;
+            let selected = groups
+                .iter()
+                .filter(|(g, _)| {
+                    want_billing && f.matches(Kind::BillingGroup, &g.billing_group_name)
+                })
+                .count();
+            req.report(Kind::BillingGroup, selected as u64);
+            Ok(groups)
+        };
 
-        let mut groups_of: HashMap<Name, NameSet> = HashMap::new();
-        if want_groups || want_things {
-            for (group, members) in self
+        let groups = async {
+            if !(want_groups || want_things) {
+                return Ok(Vec::new());
+            }
+            let groups = self
                 .read_thing_groups(req, want_groups, want_things)
-                .await?
-            {
-                for t in members {
-                    groups_of
-                        .entry(t)
-                        .or_default()
-                        .insert(group.thing_group_name.clone());
-                }
-                if want_groups && f.matches(Kind::ThingGroup, &group.thing_group_name) {
-                    snap.thing_groups
-                        .insert(group.thing_group_name.clone(), group);
-                }
-            }
-        }
+                .await?;
+            let selected = groups
+                .iter()
+                .filter(|(g, _)| want_groups && f.matches(Kind::ThingGroup, &g.thing_group_name))
+                .count();
+            req.report(Kind::ThingGroup, selected as u64);
+            Ok(groups)
+        };
 
-        // Policies, and their targets when certificates or groups need their attached
-        // policies (ListTargetsForPolicy per policy covers both at once).
-        let need_targets = want_certs || want_groups;
-        let mut cert_policies: HashMap<Name, NameSet> = HashMap::new();
-        if want_policies || need_targets {
-            for (name, policy, targets) in
-                self.read_policies(req, want_policies, need_targets).await?
-            {
-                for target in targets {
-                    if let Some(id) = arn::certificate_id(&target) {
-                        cert_policies
-                            .entry(id.into())
-                            .or_default()
-                            .insert(name.clone());
-                    } else if let Some(g) = arn::thing_group_name(&target) {
-                        if let Some(group) = snap.thing_groups.get_mut(g) {
-                            group.policies.insert(name.clone());
-                        }
+        let policies = async {
+            if !(want_policies || need_targets) {
+                return Ok(Vec::new());
+            }
+            let policies = self.read_policies(req, want_policies, need_targets).await?;
+            let read = policies.iter().filter(|(_, p, _)| p.is_some()).count();
+            req.report(Kind::Policy, read as u64);
+            Ok(policies)
+        };
+
+        let things_and_certs = async {
+            let (things, cert_list) = tokio::try_join!(
+                async {
+                    if want_things {
+                        self.list_things(req).await
                     } else {
-                        // Cognito identities and other principals: not modelled.
-                        tracing::debug!(policy = %name, %target, "ignoring policy target");
+                        Ok(Vec::new())
                     }
-                }
-                if let Some(p) = policy {
-                    snap.policies.insert(name, p);
-                }
-            }
-            req.report(Kind::Policy, snap.policies.len() as u64);
-        }
-        req.report(Kind::ThingGroup, snap.thing_groups.len() as u64);
-
-        // Things (one ListThings page per 250 things, nothing per thing).
-        let mut things: Vec<Thing> = Vec::new();
-        if want_things {
-            paginate!(
-                self,
-                "ListThings",
-                self.client.list_things().max_results(PAGE),
-                set_next_token,
-                next_token,
-                |out| {
-                    let before = things.len();
-                    for t in out.things() {
-                        let Some(name) = t.thing_name() else { continue };
-                        if let Some(a) = t.thing_arn() {
-                            self.note_arn(a);
-                        }
-                        if !f.matches(Kind::Thing, name) {
-                            continue;
-                        }
-                        let name: Name = name.into();
-                        things.push(Thing {
-                            thing_type_name: t
-                                .thing_type_name()
-                                .filter(|s| !s.is_empty())
-                                .map(Name::from),
-                            attributes: string_map(t.attributes()),
-                            thing_groups: groups_of.remove(&name).unwrap_or_default(),
-                            billing_group_name: billing_of.remove(&name),
-                            principals: NameSet::new(),
-                            version: Some(t.version()),
-                            thing_name: name,
-                        });
+                },
+                async {
+                    if want_certs {
+                        self.list_certificates().await
+                    } else {
+                        Ok(Vec::new())
                     }
-                    req.report(Kind::Thing, (things.len() - before) as u64);
-                }
-            );
-        }
-
-        // Certificates: the list gives id and ARN; the PEM needs DescribeCertificate.
-        let mut cert_list: Vec<(Name, String)> = Vec::new();
-        if want_certs {
-            paginate!(
-                self,
-                "ListCertificates",
-                self.client.list_certificates().page_size(PAGE),
-                set_marker,
-                next_marker,
-                |out| {
-                    for c in out.certificates() {
-                        if let (Some(id), Some(a)) = (c.certificate_id(), c.certificate_arn()) {
-                            self.note_arn(a);
-                            cert_list.push((id.into(), a.to_string()));
-                        }
-                    }
-                }
-            );
+                },
+            )?;
+            // Certificates: the list gives id and ARN; the PEM needs DescribeCertificate.
             let wanted: Vec<Name> = cert_list
                 .iter()
                 .filter(|(id, _)| f.matches(Kind::Certificate, id))
                 .map(|(id, _)| id.clone())
                 .collect();
-            let certs = self
-                .each(
-                    wanted,
-                    |id| async move { self.describe_certificate(&id).await },
-                )
-                .await?;
-            for mut c in certs.into_iter().flatten() {
-                c.policies = cert_policies.remove(&c.certificate_id).unwrap_or_default();
-                snap.certificates.insert(c.certificate_id.clone(), c);
-            }
-            req.report(Kind::Certificate, snap.certificates.len() as u64);
-        }
+            let certs = async {
+                let found = self
+                    .each(wanted, |id| async move {
+                        let c = self.describe_certificate(&id).await?;
+                        if c.is_some() {
+                            req.report(Kind::Certificate, 1);
+                        }
+                        Ok(c)
+                    })
+                    .await?;
+                Ok(found.into_iter().flatten().collect::<Vec<_>>())
+            };
+            let principals = async {
+                if !want_things || things.is_empty() {
+                    return Ok(HashMap::new());
+                }
+                let by_cert = want_certs && cert_list.len() < things.len();
+                self.principals_of(&things, &cert_list, by_cert).await
+            };
+            let (certs, principals) = tokio::try_join!(certs, principals)?;
+            Ok::<_, RegistryError>((things, certs, principals))
+        };
 
-        // Thing principals. Per thing (ListThingPrincipals) costs one call per selected
-        // thing; per certificate (ListPrincipalThings) one call per certificate. Take the
-        // cheaper one when the certificate list is at hand anyway. Per certificate sees
-        // certificate principals only: a thing's Cognito or IAM principals are then not
-        // read (they are rare on device fleets; read with fewer certificates than things
-        // to see them, or replicate them by hand).
-        if want_things && !things.is_empty() {
-            let by_cert = want_certs && cert_list.len() < things.len();
-            if by_cert {
-                let found = self
-                    .each(cert_list.clone(), |(id, cert_arn)| async move {
-                        let mut names = Vec::new();
-                        paginate!(
-                            self,
-                            "ListPrincipalThings",
-                            self.client
-                                .list_principal_things()
-                                .principal(cert_arn.as_str())
-                                .max_results(PAGE),
-                            set_next_token,
-                            next_token,
-                            |out| {
-                                names.extend(out.things().iter().cloned());
-                            }
-                        );
-                        Ok((id, names))
-                    })
-                    .await?;
-                let mut principals_of: HashMap<String, NameSet> = HashMap::new();
-                for (id, names) in found {
-                    for n in names {
-                        principals_of
-                            .entry(n)
-                            .or_default()
-                            .insert(cert_principal(&id));
-                    }
-                }
-                for t in &mut things {
-                    if let Some(p) = principals_of.remove(t.thing_name.as_str()) {
-                        t.principals = p;
-                    }
-                }
-            } else {
-                let names: Vec<Name> = things.iter().map(|t| t.thing_name.clone()).collect();
-                let found = self
-                    .each(names, |name| async move {
-                        let p = self.thing_principals(&name).await?;
-                        Ok((name, p))
-                    })
-                    .await?;
-                let mut map: HashMap<Name, NameSet> = found.into_iter().collect();
-                for t in &mut things {
-                    if let Some(p) = map.remove(&t.thing_name) {
-                        t.principals = p;
-                    }
-                }
+        let (types, billing, groups, policies, (things, certs, mut principals)) =
+            tokio::try_join!(types, billing, groups, policies, things_and_certs)?;
+
+        // Join the relations.
+        let mut snap = Snapshot::default();
+        for t in types {
+            snap.thing_types.insert(t.thing_type_name.clone(), t);
+        }
+        let mut billing_of: HashMap<Name, Name> = HashMap::new();
+        for (group, members) in billing {
+            let name = group.billing_group_name.clone();
+            for t in members {
+                billing_of.insert(t, name.clone());
+            }
+            if want_billing && f.matches(Kind::BillingGroup, &name) {
+                snap.billing_groups.insert(name, group);
             }
         }
-        for t in things {
+        let mut groups_of: HashMap<Name, NameSet> = HashMap::new();
+        for (group, members) in groups {
+            for t in members {
+                groups_of
+                    .entry(t)
+                    .or_default()
+                    .insert(group.thing_group_name.clone());
+            }
+            if want_groups && f.matches(Kind::ThingGroup, &group.thing_group_name) {
+                snap.thing_groups
+                    .insert(group.thing_group_name.clone(), group);
+            }
+        }
+        let mut cert_policies: HashMap<Name, NameSet> = HashMap::new();
+        for (name, policy, targets) in policies {
+            for target in targets {
+                if let Some(id) = arn::certificate_id(&target) {
+                    cert_policies
+                        .entry(id.into())
+                        .or_default()
+                        .insert(name.clone());
+                } else if let Some(g) = arn::thing_group_name(&target) {
+                    if let Some(group) = snap.thing_groups.get_mut(g) {
+                        group.policies.insert(name.clone());
+                    }
+                } else {
+                    // Cognito identities and other principals: not modelled.
+                    tracing::debug!(policy = %name, %target, "ignoring policy target");
+                }
+            }
+            if let Some(p) = policy {
+                snap.policies.insert(name, p);
+            }
+        }
+        for mut c in certs {
+            c.policies = cert_policies.remove(&c.certificate_id).unwrap_or_default();
+            snap.certificates.insert(c.certificate_id.clone(), c);
+        }
+        for mut t in things {
+            t.thing_groups = groups_of.remove(&t.thing_name).unwrap_or_default();
+            t.billing_group_name = billing_of.remove(&t.thing_name);
+            t.principals = principals.remove(&t.thing_name).unwrap_or_default();
             snap.things.insert(t.thing_name.clone(), t);
         }
         Ok(snap)
+    }
+
+    /// The things the filter selects (one ListThings page per 250 things, nothing per
+    /// thing), without their relations; progress is reported per page.
+    async fn list_things(&self, req: &ReadRequest) -> Result<Vec<Thing>> {
+        let mut things: Vec<Thing> = Vec::new();
+        paginate!(
+            self,
+            "ListThings",
+            self.client.list_things().max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                let before = things.len();
+                for t in out.things() {
+                    let Some(name) = t.thing_name() else { continue };
+                    if let Some(a) = t.thing_arn() {
+                        self.note_arn(a);
+                    }
+                    if !req.filter.matches(Kind::Thing, name) {
+                        continue;
+                    }
+                    things.push(Thing {
+                        thing_name: name.into(),
+                        thing_type_name: t
+                            .thing_type_name()
+                            .filter(|s| !s.is_empty())
+                            .map(Name::from),
+                        attributes: string_map(t.attributes()),
+                        thing_groups: NameSet::new(),
+                        billing_group_name: None,
+                        principals: NameSet::new(),
+                        version: Some(t.version()),
+                    });
+                }
+                req.report(Kind::Thing, (things.len() - before) as u64);
+            }
+        );
+        Ok(things)
+    }
+
+    /// Every certificate's id and ARN (ListCertificates pages).
+    async fn list_certificates(&self) -> Result<Vec<(Name, String)>> {
+        let mut list: Vec<(Name, String)> = Vec::new();
+        paginate!(
+            self,
+            "ListCertificates",
+            self.client.list_certificates().page_size(PAGE),
+            set_marker,
+            next_marker,
+            |out| {
+                for c in out.certificates() {
+                    if let (Some(id), Some(a)) = (c.certificate_id(), c.certificate_arn()) {
+                        self.note_arn(a);
+                        list.push((id.into(), a.to_string()));
+                    }
+                }
+            }
+        );
+        Ok(list)
+    }
+
+    /// The principals of `things`, by thing name.
+    ///
+    /// Per thing (ListThingPrincipals) costs one call per selected thing; per
+    /// certificate (`by_cert`, ListPrincipalThings) one call per certificate; the
+    /// caller takes the cheaper one when the certificate list is at hand anyway. Per
+    /// certificate sees certificate principals only: a thing's Cognito or IAM
+    /// principals are then not read (they are rare on device fleets; read with fewer
+    /// certificates than things to see them, or replicate them by hand).
+    async fn principals_of(
+        &self,
+        things: &[Thing],
+        cert_list: &[(Name, String)],
+        by_cert: bool,
+    ) -> Result<HashMap<Name, NameSet>> {
+        let mut principals: HashMap<Name, NameSet> = HashMap::new();
+        if by_cert {
+            let found = self
+                .each(cert_list.to_vec(), |(id, cert_arn)| async move {
+                    let mut names = Vec::new();
+                    paginate!(
+                        self,
+                        "ListPrincipalThings",
+                        self.client
+                            .list_principal_things()
+                            .principal(cert_arn.as_str())
+                            .max_results(PAGE),
+                        set_next_token,
+                        next_token,
+                        |out| {
+                            names.extend(out.things().iter().cloned());
+                        }
+                    );
+                    Ok((id, names))
+                })
+                .await?;
+            for (id, names) in found {
+                for n in names {
+                    principals
+                        .entry(Name::from(n))
+                        .or_default()
+                        .insert(cert_principal(&id));
+                }
+            }
+        } else {
+            let names: Vec<Name> = things.iter().map(|t| t.thing_name.clone()).collect();
+            let found = self
+                .each(names, |name| async move {
+                    let p = self.thing_principals(&name).await?;
+                    Ok((name, p))
+                })
+                .await?;
+            principals.extend(found);
+        }
+        Ok(principals)
     }
 
     async fn read_thing_types(&self, req: &ReadRequest) -> Result<Vec<ThingType>> {

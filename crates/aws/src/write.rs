@@ -80,8 +80,8 @@ impl AwsRegistry {
         tags.iter()
             .map(|(k, v)| {
                 Tag::builder()
-                    .key(k.as_str())
-                    .value(v.as_str())
+                    .key(k.to_string())
+                    .value(v.to_string())
                     .build()
                     .map_err(|e| {
                         RegistryError::new(ErrorClass::Invalid, format!("invalid tag {k}: {e}"))
