@@ -142,6 +142,10 @@ pub struct AwsArgs {
     /// Repeatable. Defaults are AWS IoT's default quotas.
     #[arg(long = "quota", value_name = "API=TPS")]
     pub quotas: Vec<String>,
+    /// A JSON file of rates per API operation, e.g. {"CreateThing": 50, "*": 10} ("*"
+    /// is the rate of operations not listed). --quota flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub quota_file: Option<std::path::PathBuf>,
     /// Attempts per AWS API call (the first included) on throttling and transient
     /// faults.
     #[arg(long, default_value_t = 6, value_name = "N")]

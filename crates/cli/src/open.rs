@@ -61,6 +61,9 @@ pub fn aws_options(
     args: &AwsArgs,
 ) -> Result<AwsOptions> {
     let mut quotas = Quotas::default();
+    if let Some(path) = &args.quota_file {
+        load_quota_file(&mut quotas, path)?;
+    }
     for q in &args.quotas {
         let (api, tps) =
             Quotas::parse_override(q).with_context(|| format!("invalid --quota {q:?}"))?;
@@ -85,6 +88,34 @@ pub fn aws_options(
     o.quotas = quotas;
     o.max_attempts = args.max_attempts;
     Ok(o)
+}
+
+/// Applies a quota file (`{"CreateThing": 50, "*": 10}`) to `quotas`.
+fn load_quota_file(quotas: &mut Quotas, path: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the quota file {}", path.display()))?;
+    let map: std::collections::BTreeMap<String, f64> =
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: expected a JSON object of operation names to calls per second, \
+                 like {{\"CreateThing\": 50}}",
+                path.display()
+            )
+        })?;
+    for (api, tps) in map {
+        if !(tps.is_finite() && tps > 0.0) {
+            bail!(
+                "{}: the rate of {api} must be a positive number, not {tps}",
+                path.display()
+            );
+        }
+        if api == "*" {
+            quotas.set_default_tps(tps);
+        } else {
+            quotas.set(api, tps);
+        }
+    }
+    Ok(())
 }
 
 /// Opens the registry at a location.

@@ -358,6 +358,38 @@ fn bad_inputs_fail_with_exit_2_and_say_what_and_where() {
             .code(2)
             .stderr(predicate::str::contains(needle));
     }
+    // A malformed quota file (checked before any AWS call is made).
+    let quotas = dir.path().join("quotas.json");
+    std::fs::write(&quotas, "{\"CreateThing\": \"fast\"}").unwrap();
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            "aws:eu-west-1",
+            "--quota-file",
+        ])
+        .arg(&quotas)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "quotas.json: expected a JSON object",
+        ));
+    std::fs::write(&quotas, "{\"CreateThing\": -1}").unwrap();
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            "aws:eu-west-1",
+            "--quota-file",
+        ])
+        .arg(&quotas)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must be a positive number"));
     // A plan file that is not a plan.
     let not_plan = dir.path().join("p.json");
     std::fs::write(&not_plan, "{\"changes\": []}").unwrap();
