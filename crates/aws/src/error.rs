@@ -8,7 +8,7 @@
 
 use std::error::Error as StdError;
 
-use aws_sdk_iot::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use iot_crr_registry::{ErrorClass, RegistryError};
 
@@ -168,37 +168,121 @@ pub fn classify_parts(api: &str, parts: &ErrorParts<'_>) -> RegistryError {
     RegistryError::new(class, message).with_api(api)
 }
 
-/// Classifies an SDK error of operation `api`.
-pub fn classify<E>(api: &str, err: SdkError<E, HttpResponse>) -> RegistryError
+/// The longest message made from SDK error text; longer ones are cut with "…".
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// The Display texts of `CredentialsError`'s variants (aws-credential-types), which the
+/// SDK puts in the error chain when the credentials provider fails. The type is not
+/// re-exported by the SDK crates this one uses, so it is recognised by its text.
+const CREDENTIALS_ERRORS: &[&str] = &[
+    "the credential provider was not enabled",
+    "credentials provider timed out after",
+    "the credentials provider was not properly configured",
+    "an error occurred while loading credentials",
+    "unexpected credentials error",
+];
+
+/// Links of an error chain that say nothing on their own.
+const FILLER: &[&str] = &["other", "service error", "unhandled error"];
+
+/// `text` on one line (whitespace runs collapsed) and at most `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.chars().count() > max {
+        out = out.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+    }
+    out
+}
+
+/// The Display texts of an error and its sources, joined with ": " — what
+/// `DisplayErrorContext` prints without its trailing Debug dump. Links that repeat
+/// text already given, and filler links ("other"), are left out.
+pub fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        let text = text.trim();
+        if !text.is_empty() && !FILLER.contains(&text) && !parts.iter().any(|p| p.contains(text)) {
+            parts.push(text.to_string());
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The credentials-provider failure in the chain of `err`, if any: whether the
+/// configuration is invalid (rather than no credentials found), and the short cause.
+fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<(bool, String)> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if CREDENTIALS_ERRORS.iter().any(|c| text.starts_with(c)) {
+            let invalid = text.starts_with("the credentials provider was not properly configured");
+            let cause = match e.source() {
+                Some(src) => chain_text(src),
+                None => text,
+            };
+            return Some((invalid, cause));
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// The error for a failed credentials provider of the registry `aws:REGION`.
+fn credentials_error(region: &str, api: &str, invalid: bool, cause: &str) -> RegistryError {
+    let cause = one_line(cause, 160);
+    let message = if invalid {
+        format!("the AWS credentials configuration for aws:{region} is not valid: {cause}")
+    } else {
+        format!(
+            "no AWS credentials found for aws:{region} (checked the environment, the shared \
+             config/credentials files and profile, web identity and container credentials, \
+             and the instance metadata service): {cause}"
+        )
+    };
+    RegistryError::new(ErrorClass::AccessDenied, message).with_api(api)
+}
+
+/// Classifies an SDK error of operation `api` on the registry of `region`. Every
+/// message is one line of at most [`MAX_MESSAGE_CHARS`] characters (plus the
+/// fixed text around it), without the SDK's Debug dump.
+pub fn classify<E>(region: &str, api: &str, err: SdkError<E, HttpResponse>) -> RegistryError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
+    let short = |err: &SdkError<E, HttpResponse>| one_line(&chain_text(err), MAX_MESSAGE_CHARS);
     match &err {
         SdkError::TimeoutError(_) => {
             RegistryError::new(ErrorClass::Transient, "the request timed out").with_api(api)
         }
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+            if credentials_failure(&err).is_some() =>
+        {
+            let (invalid, cause) = credentials_failure(&err).unwrap_or_default();
+            credentials_error(region, api, invalid, &cause)
+        }
         SdkError::DispatchFailure(d) => {
-            // A connection that could not be made or was reset; a missing credential
-            // also surfaces here and is not worth retrying.
-            let text = DisplayErrorContext(&err).to_string();
-            let class = if d.is_user() || text.contains("credentials") {
-                ErrorClass::AccessDenied
+            // A connection that could not be made or was reset (transient), or a request
+            // the client refuses to send (an invalid endpoint URL, say: not retried).
+            let class = if d.is_user() {
+                ErrorClass::Invalid
             } else {
                 ErrorClass::Transient
             };
-            RegistryError::new(class, format!("the request could not be sent: {text}"))
-                .with_api(api)
+            RegistryError::new(
+                class,
+                format!("the request could not be sent: {}", short(&err)),
+            )
+            .with_api(api)
         }
-        SdkError::ConstructionFailure(_) => {
-            let text = DisplayErrorContext(&err).to_string();
-            let class = if text.contains("credentials") {
-                ErrorClass::AccessDenied
-            } else {
-                ErrorClass::Other
-            };
-            RegistryError::new(class, format!("the request could not be built: {text}"))
-                .with_api(api)
-        }
+        SdkError::ConstructionFailure(_) => RegistryError::new(
+            ErrorClass::Other,
+            format!("the request could not be built: {}", short(&err)),
+        )
+        .with_api(api),
         SdkError::ResponseError(r) => {
             let raw = r.raw();
             let body = raw.body().bytes().unwrap_or_default();
@@ -210,23 +294,23 @@ where
             };
             let mut e = classify_parts(api, &parts);
             if e.class == ErrorClass::Other || e.class == ErrorClass::Invalid {
-                e.message = format!("unreadable answer: {}", DisplayErrorContext(&err));
+                e.message = format!("unreadable answer: {}", short(&err));
             }
             e
         }
         SdkError::ServiceError(s) => {
             let raw = s.raw();
             let body = raw.body().bytes().unwrap_or_default();
+            let message = s.err().message().map(|m| one_line(m, MAX_MESSAGE_CHARS));
             let parts = ErrorParts {
                 status: Some(raw.status().as_u16()),
                 code: s.err().code(),
-                message: s.err().message(),
+                message: message.as_deref(),
                 html: is_html(raw, body),
             };
             classify_parts(api, &parts)
         }
-        _ => RegistryError::new(ErrorClass::Other, DisplayErrorContext(&err).to_string())
-            .with_api(api),
+        _ => RegistryError::new(ErrorClass::Other, short(&err)).with_api(api),
     }
 }
 
@@ -337,6 +421,114 @@ mod tests {
         );
         let ni = parts(501, "NotImplemented", "");
         assert_eq!(classify_parts("X", &ni).class, ErrorClass::Unsupported);
+    }
+
+    /// An error with a text and an optional source, to build SDK-like chains.
+    #[derive(Debug)]
+    struct Link(&'static str, Option<Box<Link>>);
+
+    impl std::fmt::Display for Link {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl StdError for Link {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    fn chain(texts: &[&'static str]) -> Link {
+        let mut link: Option<Box<Link>> = None;
+        for t in texts.iter().rev() {
+            link = Some(Box::new(Link(t, link)));
+        }
+        *link.expect("a text")
+    }
+
+    fn dispatch_failure(
+        source: Link,
+    ) -> SdkError<aws_sdk_iot::operation::list_things::ListThingsError, HttpResponse> {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        SdkError::dispatch_failure(ConnectorError::other(Box::new(source), None))
+    }
+
+    #[test]
+    fn chain_text_drops_filler_repeats_and_the_debug_dump() {
+        let e = chain(&[
+            "dispatch failure",
+            "other",
+            "failed to load IMDS session token",
+            "service error",
+            "request forbidden",
+            "request forbidden",
+        ]);
+        assert_eq!(
+            chain_text(&e),
+            "dispatch failure: failed to load IMDS session token: request forbidden"
+        );
+        assert_eq!(one_line("a\n  b\tc", 10), "a b c");
+        let long = one_line(&"x".repeat(500), 20);
+        assert_eq!(long.chars().count(), 20);
+        assert!(long.ends_with('…'));
+    }
+
+    #[test]
+    fn credentials_failure_is_access_denied_with_a_short_message() {
+        // The chain the SDK builds when the default credentials chain finds nothing and
+        // the instance metadata service refuses (as seen with aws-config 1.8).
+        let err = dispatch_failure(chain(&[
+            "an error occurred while loading credentials",
+            "failed to load IMDS session token",
+            "service error",
+            "request forbidden: IMDS is disabled or the caller has insufficient permissions.",
+        ]));
+        let e = classify("us-west-2", "ListThings", err);
+        assert_eq!(e.class, ErrorClass::AccessDenied);
+        assert_eq!(e.api.as_deref(), Some("ListThings"));
+        assert!(
+            e.message.starts_with(
+                "no AWS credentials found for aws:us-west-2 (checked the environment, "
+            ),
+            "{e}"
+        );
+        assert!(
+            e.message.ends_with(
+                "): failed to load IMDS session token: request forbidden: IMDS is disabled or \
+                 the caller has insufficient permissions."
+            ),
+            "{e}"
+        );
+        assert!(!e.message.contains('\n') && !e.message.contains("DispatchFailure"));
+
+        let err = dispatch_failure(chain(&[
+            "the credentials provider was not properly configured",
+            "ProfileFile provider could not be built: profile `x` was not defined",
+        ]));
+        let e = classify("eu-west-1", "ListThings", err);
+        assert_eq!(e.class, ErrorClass::AccessDenied);
+        assert_eq!(
+            e.message,
+            "the AWS credentials configuration for aws:eu-west-1 is not valid: ProfileFile \
+             provider could not be built: profile `x` was not defined"
+        );
+    }
+
+    #[test]
+    fn other_dispatch_failures_are_transient_and_short() {
+        let err = dispatch_failure(chain(&[
+            "error trying to connect",
+            "tcp connect error",
+            "Connection refused (os error 111)",
+        ]));
+        let e = classify("eu-west-1", "ListThings", err);
+        assert_eq!(e.class, ErrorClass::Transient);
+        assert_eq!(
+            e.message,
+            "the request could not be sent: dispatch failure: error trying to connect: tcp \
+             connect error: Connection refused (os error 111)"
+        );
     }
 
     #[test]

@@ -231,7 +231,7 @@ impl AwsRegistry {
         self.limiter
             .run(api, || {
                 let fut = f();
-                async move { fut.await.map_err(|e| classify(api, e)) }
+                async move { fut.await.map_err(|e| classify(&self.region, api, e)) }
             })
             .await
     }

@@ -425,3 +425,54 @@ async fn register_certificate_checks_the_returned_id() {
     assert_eq!(path(&reqs[0].1), "/certificate/register-no-ca");
     assert_eq!(reqs[0].2["status"], "ACTIVE");
 }
+
+// The aliases in aws_config::profile::profile_file are deprecated in favour of
+// aws_runtime's types, and aws_runtime is not a dependency of this crate.
+#[allow(deprecated)]
+#[tokio::test]
+async fn missing_credentials_is_access_denied_in_one_short_line() {
+    use aws_config::meta::credentials::CredentialsProviderChain;
+    use aws_config::profile::ProfileFileCredentialsProvider;
+    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+
+    // A real aws-config provider chain that finds nothing: a profile without keys.
+    let profile = ProfileFileCredentialsProvider::builder()
+        .profile_files(
+            ProfileFiles::builder()
+                .with_contents(
+                    ProfileFileKind::Config,
+                    "[profile empty]\nregion = eu-west-1\n",
+                )
+                .build(),
+        )
+        .profile_name("empty")
+        .build();
+    let chain = CredentialsProviderChain::first_try("Profile", profile);
+    let replay = StaticReplayClient::new(vec![]);
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(SharedCredentialsProvider::new(chain))
+        .http_client(replay.clone())
+        .build();
+    let mut opts = AwsOptions::new(REGION);
+    opts.tags = TagMode::Off;
+    let reg = AwsRegistry::from_sdk_config(&sdk, opts);
+    let e = reg
+        .read_resource(&ResourceKey::new(Kind::Thing, "t1"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::AccessDenied, "{e}");
+    assert!(
+        e.message
+            .starts_with("no AWS credentials found for aws:eu-west-1 (checked the environment"),
+        "{e}"
+    );
+    assert!(!e.message.contains('\n'), "{e}");
+    assert!(e.message.len() < 400, "{} chars: {e}", e.message.len());
+    assert!(!e.message.contains("ProviderError("), "no Debug dump: {e}");
+    // Not retried, and nothing was sent.
+    assert_eq!(reg.api_calls(), vec![("DescribeThing".to_string(), 1)]);
+    assert_eq!(requests(&replay).len(), 0);
+    eprintln!("{e}");
+}
