@@ -334,7 +334,7 @@ async fn apply(a: ApplyArgs) -> Result<Status> {
 }
 
 /// A new file target records the region/account its content names.
-fn set_file_origin(target: &Opened, source_origin: &Origin, plan: &Plan) {
+fn set_file_origin(target: &Opened, source_origin: &Origin, plan: &Plan) -> Result<()> {
     if let Opened::File(f) = target {
         let origin = match &plan.options.rewrite {
             Some(r) => Origin {
@@ -343,8 +343,10 @@ fn set_file_origin(target: &Opened, source_origin: &Origin, plan: &Plan) {
             },
             None => source_origin.clone(),
         };
-        f.set_origin_if_unknown(&origin);
+        f.set_origin_if_unknown(&origin)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     }
+    Ok(())
 }
 
 async fn sync(a: SyncArgs) -> Result<Status> {
@@ -360,7 +362,7 @@ async fn sync(a: SyncArgs) -> Result<Status> {
         }
         return Ok(Status::Ok);
     }
-    set_file_origin(&c.target, &c.source_origin, &c.plan);
+    set_file_origin(&c.target, &c.source_origin, &c.plan)?;
     let report = run_apply(&c.plan, &c.target, &a.tuning).await?;
     if a.aws.stats {
         print_stats(&c.source);

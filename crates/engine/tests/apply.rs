@@ -524,7 +524,7 @@ async fn a_file_target_is_committed_once_at_the_end() {
     assert_eq!(r.commits.load(Ordering::SeqCst), 1);
     assert!(report.target.starts_with("file:"));
     assert!(report.api_calls.is_empty());
-    let written = FileRegistry::open(&path).unwrap().snapshot();
+    let written = FileRegistry::open(&path).unwrap().snapshot().unwrap();
     assert_eq!(written.things.len(), 1);
     assert_eq!(written.thing_types.len(), 1);
 }

@@ -11,14 +11,15 @@ use crate::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
 
 /// A snapshot file used as a registry.
 ///
-/// The file is read once when opened (a missing file is an empty registry); changes are
-/// applied in memory with AWS IoT's rules and written back by [`Registry::commit`],
-/// atomically (temporary file and rename). A failed run that never commits leaves the
-/// file as it was.
+/// Reads parse the file (a missing file is an empty registry). The first change loads a
+/// working copy; changes are applied to it with AWS IoT's rules and written back by
+/// [`Registry::commit`], atomically (temporary file and rename). A failed run that never
+/// commits leaves the file as it was. Until a change is made nothing is held in memory
+/// between calls, so comparing two large files costs one parse of each.
 #[derive(Debug)]
 pub struct FileRegistry {
     path: PathBuf,
-    state: Mutex<State>,
+    state: Mutex<Option<State>>,
 }
 
 #[derive(Debug)]
@@ -28,41 +29,47 @@ struct State {
 }
 
 impl FileRegistry {
-    /// Opens a snapshot file; a file that does not exist yet is an empty registry.
+    /// Names a snapshot file as a registry; nothing is read yet.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let snapshot = match std::fs::metadata(&path) {
-            Ok(_) => format::read_file(&path).map_err(|e| {
-                let class = match e {
-                    format::SnapshotError::Io { .. } => ErrorClass::Other,
-                    format::SnapshotError::Parse { .. } => ErrorClass::Invalid,
-                };
-                RegistryError::new(class, e.to_string())
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot::new(),
-            Err(e) => {
-                return Err(RegistryError::new(
-                    ErrorClass::Other,
-                    format!("{}: {e}", path.display()),
-                ));
-            }
-        };
+        if path.is_dir() {
+            return Err(RegistryError::new(
+                ErrorClass::Invalid,
+                format!("{} is a directory, not a snapshot file", path.display()),
+            ));
+        }
         Ok(FileRegistry {
             path,
-            state: Mutex::new(State {
-                snapshot,
-                dirty: false,
-            }),
+            state: Mutex::new(None),
         })
+    }
+
+    /// Reads the file; a file that does not exist is an empty registry.
+    fn load(&self) -> Result<Snapshot> {
+        load_path(&self.path)
+    }
+
+    /// The working copy, loaded on first use.
+    fn working(&self) -> Result<std::sync::MutexGuard<'_, Option<State>>> {
+        let mut st = self.lock();
+        if st.is_none() {
+            *st = Some(State {
+                snapshot: self.load()?,
+                dirty: false,
+            });
+        }
+        Ok(st)
     }
 
     /// Sets the region and account recorded in the file's header (used when a new file
     /// is created as a replica of a known region).
-    pub fn set_origin_if_unknown(&self, origin: &iot_crr_model::Origin) {
-        let mut st = self.lock();
+    pub fn set_origin_if_unknown(&self, origin: &iot_crr_model::Origin) -> Result<()> {
+        let mut st = self.working()?;
+        let st = st.as_mut().expect("loaded by working()");
         if st.snapshot.origin.region.is_none() && st.snapshot.origin.account_id.is_none() {
             st.snapshot.origin = origin.clone();
         }
+        Ok(())
     }
 
     /// The file's path.
@@ -71,12 +78,32 @@ impl FileRegistry {
     }
 
     /// A copy of the current content (including uncommitted changes).
-    pub fn snapshot(&self) -> Snapshot {
-        self.lock().snapshot.clone()
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let st = self.working()?;
+        Ok(st.as_ref().expect("loaded by working()").snapshot.clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<State>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Reads a snapshot file; a file that does not exist is an empty registry.
+fn load_path(path: &Path) -> Result<Snapshot> {
+    match format::read_file(path) {
+        Ok(s) => Ok(s),
+        Err(format::SnapshotError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(Snapshot::new())
+        }
+        Err(e) => {
+            let class = match e {
+                format::SnapshotError::Io { .. } => ErrorClass::Other,
+                format::SnapshotError::Parse { .. } => ErrorClass::Invalid,
+            };
+            Err(RegistryError::new(class, e.to_string()))
+        }
     }
 }
 
@@ -87,8 +114,25 @@ impl Registry for FileRegistry {
     }
 
     async fn read(&self, request: &ReadRequest) -> Result<Snapshot> {
-        let st = self.lock();
-        let s = filtered(&st.snapshot, request);
+        let loaded = {
+            let st = self.lock();
+            st.as_ref().map(|st| filtered(&st.snapshot, request))
+        };
+        let s = match loaded {
+            Some(s) => s,
+            None => {
+                // Parsing is CPU work: off the async threads, so that two files are
+                // read at the same time.
+                let path = self.path.clone();
+                let mut s = tokio::task::spawn_blocking(move || load_path(&path))
+                    .await
+                    .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))??;
+                if !request.filter.is_all() {
+                    s = filtered(&s, request);
+                }
+                s
+            }
+        };
         let counts = s.counts();
         for k in iot_crr_model::Kind::ALL {
             request.report(k, counts.get(k) as u64);
@@ -97,11 +141,13 @@ impl Registry for FileRegistry {
     }
 
     async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>> {
-        Ok(self.lock().snapshot.get(key))
+        let st = self.working()?;
+        Ok(st.as_ref().expect("loaded by working()").snapshot.get(key))
     }
 
     async fn apply(&self, change: &Change) -> Result<Outcome> {
-        let mut st = self.lock();
+        let mut st = self.working()?;
+        let st = st.as_mut().expect("loaded by working()");
         let out = apply_change(&mut st.snapshot, change)
             .map_err(|e| RegistryError::from(e).with_api(change.api()))?;
         if out == Outcome::Applied {
@@ -112,6 +158,10 @@ impl Registry for FileRegistry {
 
     async fn commit(&self) -> Result<()> {
         let mut st = self.lock();
+        let Some(st) = st.as_mut() else {
+            // Nothing was loaded, so nothing changed.
+            return Ok(());
+        };
         if !st.dirty && self.path.exists() {
             return Ok(());
         }
@@ -141,7 +191,7 @@ mod tests {
         assert!(!p.exists());
         r.commit().await.unwrap();
         let again = FileRegistry::open(&p).unwrap();
-        assert_eq!(again.snapshot().things.len(), 1);
+        assert_eq!(again.snapshot().unwrap().things.len(), 1);
         assert_eq!(again.location(), format!("file:{}", p.display()));
     }
 
@@ -154,7 +204,8 @@ mod tests {
             "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}\n{oops\n",
         )
         .unwrap();
-        let e = FileRegistry::open(&p).unwrap_err();
+        let r = FileRegistry::open(&p).unwrap();
+        let e = r.read(&ReadRequest::default()).await.unwrap_err();
         assert_eq!(e.class, ErrorClass::Invalid);
         assert!(e.message.contains("bad.jsonl:2:"), "{}", e.message);
     }
