@@ -155,9 +155,9 @@ pub struct AwsArgs {
     pub stats: bool,
 }
 
-/// Which resources take part and how they are compared.
+/// Which resources take part.
 #[derive(Debug, Args, Clone)]
-pub struct CompareArgs {
+pub struct FilterArgs {
     /// Only these kinds (repeatable or comma-separated): thing, thing-type, thing-group,
     /// billing-group, policy, certificate.
     #[arg(long = "kind", value_name = "KIND", value_delimiter = ',')]
@@ -169,6 +169,14 @@ pub struct CompareArgs {
     /// Leave out resources whose name matches this glob (repeatable; same form).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+}
+
+/// Which resources take part and how they are compared.
+#[derive(Debug, Args, Clone)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterArgs,
     /// Rewrite ARNs in policy documents (and non-certificate principals) from the
     /// source's region and account to the target's. Both are taken from the registries
     /// (an aws: location, or a snapshot file's header) unless given below.
@@ -208,15 +216,9 @@ pub struct SnapshotArgs {
     /// The snapshot file to write (replaced atomically).
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
-    /// Only these kinds (repeatable or comma-separated).
-    #[arg(long = "kind", value_name = "KIND", value_delimiter = ',')]
-    pub kinds: Vec<String>,
-    /// Only resources whose name matches this glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub include: Vec<String>,
-    /// Leave out resources whose name matches this glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub aws: AwsArgs,

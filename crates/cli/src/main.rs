@@ -92,11 +92,11 @@ fn parse_kinds(kinds: &[String]) -> Result<Vec<Kind>> {
         .collect()
 }
 
-fn build_filter(kinds: &[String], include: &[String], exclude: &[String]) -> Result<Filter> {
+fn build_filter(a: &args::FilterArgs) -> Result<Filter> {
     let f = Filter {
-        kinds: parse_kinds(kinds)?,
-        include: include.to_vec(),
-        exclude: exclude.to_vec(),
+        kinds: parse_kinds(&a.kinds)?,
+        include: a.include.clone(),
+        exclude: a.exclude.clone(),
     };
     f.validate()?;
     Ok(f)
@@ -165,7 +165,7 @@ async fn compare(
     c: &CompareArgs,
     aws: &AwsArgs,
 ) -> Result<Compared> {
-    let filter = build_filter(&c.kinds, &c.include, &c.exclude)?;
+    let filter = build_filter(&c.filter)?;
     let (src, dst) = tokio::try_join!(
         open(
             &source.source,
@@ -202,7 +202,7 @@ async fn compare(
 }
 
 async fn snapshot(a: SnapshotArgs) -> Result<Status> {
-    let filter = build_filter(&a.kinds, &a.include, &a.exclude)?;
+    let filter = build_filter(&a.filter)?;
     let src = open(
         &a.source.source,
         a.source.source_endpoint_url.clone(),
