@@ -106,11 +106,15 @@ impl Quotas {
         self.per_api.get(api).copied().unwrap_or(self.default_tps)
     }
 
-    /// Sets the quota of one API operation. A non-positive or non-finite value is
+    /// Sets the quota of one API operation; `*` sets the quota of unlisted operations
+    /// (as in [`Quotas::parse_override`]). A non-positive or non-finite value is
     /// ignored (a zero rate would stall every call forever).
     pub fn set(&mut self, api: impl Into<String>, tps: f64) {
-        if tps.is_finite() && tps > 0.0 {
-            self.per_api.insert(api.into(), tps);
+        let api = api.into();
+        if api == "*" {
+            self.set_default_tps(tps);
+        } else if tps.is_finite() && tps > 0.0 {
+            self.per_api.insert(api, tps);
         }
     }
 
@@ -168,11 +172,7 @@ impl Quotas {
             .map(Quotas::parse_override)
             .collect::<Result<Vec<_>, _>>()?;
         for (api, tps) in parsed {
-            if api == "*" {
-                self.set_default_tps(tps);
-            } else {
-                self.set(api, tps);
-            }
+            self.set(api, tps);
         }
         Ok(())
     }
@@ -480,6 +480,14 @@ mod tests {
         assert_eq!(q.get("A"), DEFAULT_TPS, "nothing applied on error");
         let q: Quotas = "CreateThing=7".parse().unwrap();
         assert_eq!(q.get("CreateThing"), 7.0);
+        // `*` is the rate of unlisted operations, whichever way it is set.
+        let (api, tps) = Quotas::parse_override("*=3").unwrap();
+        let mut q = Quotas::default();
+        q.set(api, tps);
+        assert_eq!(q.get("ListThingPrincipals"), 3.0);
+        assert_eq!(q.default_tps(), 3.0);
+        assert!(q.iter().all(|(api, _)| api != "*"));
+        assert_eq!(q.get("CreateThing"), 100.0);
     }
 
     #[tokio::test(start_paused = true)]
