@@ -53,9 +53,11 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // The SDK's credential providers log each failed attempt as a warning; the error
+    // iot-crr reports says the same in one line.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,aws_config=error",
+        1 => "info,aws_config=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
