@@ -59,40 +59,46 @@ pub fn plan_text(plan: &Plan, max_lines: usize) -> String {
     if plan.is_empty() {
         let _ = writeln!(s, "\nNo changes: the target is up to date.");
     } else {
-        let summary = plan.summary();
-        let _ = writeln!(
-            s,
-            "\n  {:<14} {:>9} {:>9} {:>9}",
-            "kind", "create", "update", "delete"
-        );
-        let mut totals = [0usize; 3];
-        for k in Kind::ALL {
-            let n = |a: Action| {
-                summary
-                    .iter()
-                    .find(|(kk, aa, _)| *kk == k && *aa == a)
-                    .map_or(0, |(_, _, n)| *n)
-            };
-            let row = [n(Action::Create), n(Action::Update), n(Action::Delete)];
-            if row.iter().all(|x| *x == 0) {
-                continue;
+        // Columns: resources created, updated, deleted; relations (memberships,
+        // attachments, tags) added and removed.
+        let column = |c: &iot_crr_model::Change| match (c.is_relation(), c.action()) {
+            (false, Action::Create) => 0,
+            (false, Action::Update) => 1,
+            (false, Action::Delete) => 2,
+            (true, Action::Delete) => 4,
+            (true, _) => 3,
+        };
+        let mut table: Vec<(Kind, [usize; 5])> = Kind::ALL.iter().map(|k| (*k, [0; 5])).collect();
+        for c in &plan.changes {
+            let kind = c.change.key().kind;
+            if let Some(row) = table.iter_mut().find(|(k, _)| *k == kind) {
+                row.1[column(&c.change)] += 1;
             }
-            for (t, r) in totals.iter_mut().zip(row) {
-                *t += r;
-            }
-            let _ = writeln!(
-                s,
-                "  {:<14} {:>9} {:>9} {:>9}",
-                k.as_str(),
-                row[0],
-                row[1],
-                row[2]
-            );
         }
+        let header = ["create", "update", "delete", "link", "unlink"];
+        let _ = write!(s, "\n  {:<14}", "kind");
+        for h in header {
+            let _ = write!(s, " {h:>9}");
+        }
+        let _ = writeln!(s);
+        let mut totals = [0usize; 5];
+        for (k, row) in table.iter().filter(|(_, r)| r.iter().any(|n| *n > 0)) {
+            let _ = write!(s, "  {:<14}", k.as_str());
+            for (i, n) in row.iter().enumerate() {
+                totals[i] += n;
+                let _ = write!(s, " {n:>9}");
+            }
+            let _ = writeln!(s);
+        }
+        let _ = write!(s, "  {:<14}", "total");
+        for n in totals {
+            let _ = write!(s, " {n:>9}");
+        }
+        let _ = writeln!(s);
         let _ = writeln!(
             s,
-            "  {:<14} {:>9} {:>9} {:>9}",
-            "total", totals[0], totals[1], totals[2]
+            "  (link/unlink: group and billing-group memberships, policy and principal \
+             attachments, tags, counted on the thing or the policy's target)"
         );
         let _ = writeln!(
             s,

@@ -415,6 +415,24 @@ impl Change {
         }
     }
 
+    /// Whether the change adds or removes a relation (a membership, an attachment, tags)
+    /// rather than a resource or its own properties.
+    pub fn is_relation(&self) -> bool {
+        matches!(
+            self,
+            Change::AddThingToThingGroup { .. }
+                | Change::RemoveThingFromThingGroup { .. }
+                | Change::AddThingToBillingGroup { .. }
+                | Change::RemoveThingFromBillingGroup { .. }
+                | Change::AttachPolicy { .. }
+                | Change::DetachPolicy { .. }
+                | Change::AttachThingPrincipal { .. }
+                | Change::DetachThingPrincipal { .. }
+                | Change::TagResource { .. }
+                | Change::UntagResource { .. }
+        )
+    }
+
     /// The resources that must exist in the target for this change to succeed, other
     /// than [`Change::key`] itself. When one of them failed to be created, the change is
     /// skipped instead of sent.
