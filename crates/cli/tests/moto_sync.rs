@@ -31,8 +31,12 @@ fn bin() -> Command {
     c
 }
 
-fn reset() {
-    // Regions of this test only; other test binaries run before or after this one.
+/// The tests of this file share one moto server and reset it: one at a time.
+static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn reset() -> std::sync::MutexGuard<'static, ()> {
+    let guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    // Other test binaries run before or after this one, never at the same time.
     let url = format!("{}/moto-api/reset", endpoint());
     let status = std::process::Command::new("python3")
         .args([
@@ -43,6 +47,7 @@ fn reset() {
         .status()
         .expect("python3 runs");
     assert!(status.success(), "resetting moto at {url}");
+    guard
 }
 
 fn loc(p: &Path) -> String {
@@ -51,7 +56,7 @@ fn loc(p: &Path) -> String {
 
 #[test]
 fn fleet_to_region_to_region_then_verify_equal() {
-    reset();
+    let _server = reset();
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet.jsonl");
     bin()
@@ -151,7 +156,7 @@ fn fleet_to_region_to_region_then_verify_equal() {
 
 #[test]
 fn dry_run_makes_no_write_call() {
-    reset();
+    let _server = reset();
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet.jsonl");
     bin()
