@@ -187,10 +187,22 @@ async fn compare(
     let source_origin = src.origin(&desired);
     let target_origin = dst.origin(&actual);
     let rewrite = build_rewrite(c, &source_origin, &target_origin, &target.target)?;
+    let without_tags: Vec<String> = [&src, &dst]
+        .iter()
+        .filter(|o| !o.tags_supported())
+        .map(|o| o.registry().location())
+        .collect();
+    if !without_tags.is_empty() {
+        eprintln!(
+            "note: tags are left out of the comparison: {} does not read or write them",
+            without_tags.join(" and ")
+        );
+    }
     let options = DiffOptions {
         prune,
         filter,
         rewrite,
+        ignore_tags: !without_tags.is_empty(),
     };
     let mut plan = tokio::task::block_in_place(|| diff(&desired, &actual, &options));
     plan.source = src.registry().location();

@@ -32,6 +32,15 @@ impl Opened {
         }
     }
 
+    /// Whether the registry reads and writes tags (an AWS endpoint without the tag API,
+    /// or `--tags off`, does not).
+    pub fn tags_supported(&self) -> bool {
+        match self {
+            Opened::Aws(r) => r.tags_enabled(),
+            _ => true,
+        }
+    }
+
     /// Whether the backend retries each call itself (then the engine does not).
     pub fn retries_internally(&self) -> bool {
         matches!(self, Opened::Aws(_))

@@ -63,6 +63,7 @@ mod stage {
 struct Builder {
     changes: Vec<PlannedChange>,
     warnings: Vec<String>,
+    ignore_tags: bool,
 }
 
 impl Builder {
@@ -71,6 +72,15 @@ impl Builder {
             stage: base * 1000 + sub.min(stage::MAX_DEPTH),
             change,
         });
+    }
+
+    /// The tags a created resource gets: none when tags are not compared.
+    fn tags(&self, tags: &StringMap) -> StringMap {
+        if self.ignore_tags {
+            StringMap::new()
+        } else {
+            tags.clone()
+        }
     }
 }
 
@@ -147,6 +157,7 @@ pub fn diff(desired: &Snapshot, actual: &Snapshot, options: &DiffOptions) -> Pla
     let mut b = Builder {
         changes: Vec::new(),
         warnings: Vec::new(),
+        ignore_tags: options.ignore_tags,
     };
     let mut ctx = Ctx {
         desired,
@@ -354,7 +365,7 @@ fn plan_group_moves(ctx: &mut Ctx<'_>, b: &mut Builder) {
 
 /// Tag changes that turn `actual` tags into `desired` tags.
 fn diff_tags(b: &mut Builder, key: ResourceKey, desired: &StringMap, actual: &StringMap) {
-    if desired == actual {
+    if b.ignore_tags || desired == actual {
         return;
     }
     let remove: NameSet = actual.keys().filter(|k| desired.get(k).is_none()).collect();
@@ -442,6 +453,7 @@ fn diff_thing_types(ctx: &Ctx<'_>, b: &mut Builder) {
                     Change::CreateThingType {
                         thing_type: crate::resource::ThingType {
                             deprecated: false,
+                            tags: b.tags(&d.tags),
                             ..d.clone()
                         },
                     },
@@ -582,7 +594,10 @@ fn diff_billing_groups(ctx: &Ctx<'_>, b: &mut Builder) {
                 stage::DEFINITIONS,
                 0,
                 Change::CreateBillingGroup {
-                    billing_group: d.clone(),
+                    billing_group: crate::resource::BillingGroup {
+                        tags: b.tags(&d.tags),
+                        ..d.clone()
+                    },
                 },
             ),
             (Some(d), Some(a)) => {
@@ -730,7 +745,7 @@ fn create_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
         Change::CreatePolicy {
             policy_name: name.clone(),
             policy_document: first.clone(),
-            tags: tags.clone(),
+            tags: b.tags(tags),
         },
     );
     for (i, doc) in docs.iter().enumerate().skip(1) {
@@ -989,6 +1004,7 @@ fn diff_thing_groups(ctx: &Ctx<'_>, b: &mut Builder) {
                     Change::CreateThingGroup {
                         thing_group: ThingGroup {
                             policies: NameSet::new(),
+                            tags: b.tags(&d.tags),
                             ..d.clone()
                         },
                     },

@@ -20,6 +20,9 @@ pub struct DiffOptions {
     /// ARN rewriting for policy documents and non-certificate principals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewrite: Option<ArnRewrite>,
+    /// Leave tags out of the comparison (when one side cannot read or write them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_tags: bool,
 }
 
 /// Which resources take part in a comparison. A resource takes part when its kind is

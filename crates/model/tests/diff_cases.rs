@@ -284,3 +284,39 @@ fn plans_survive_a_json_round_trip() {
     assert_eq!(back, plan);
     assert!(plan.target_fingerprint.starts_with("xxh3-128:"));
 }
+
+#[test]
+fn ignore_tags_leaves_tags_out_of_creates_and_updates() {
+    let tagged = |v: &str| {
+        Resource::ThingGroup(ThingGroup {
+            thing_group_name: "g".into(),
+            tags: [("env", v)].into_iter().collect(),
+            ..Default::default()
+        })
+    };
+    let opts = DiffOptions {
+        ignore_tags: true,
+        ..Default::default()
+    };
+    assert!(
+        diff(
+            &snap(vec![tagged("prod")]),
+            &snap(vec![tagged("dev")]),
+            &opts
+        )
+        .is_empty()
+    );
+    assert!(
+        !diff(
+            &snap(vec![tagged("prod")]),
+            &snap(vec![tagged("dev")]),
+            &DiffOptions::default()
+        )
+        .is_empty()
+    );
+    let plan = diff(&snap(vec![tagged("prod")]), &Snapshot::new(), &opts);
+    match &plan.changes[0].change {
+        Change::CreateThingGroup { thing_group } => assert!(thing_group.tags.is_empty()),
+        other => panic!("{other}"),
+    }
+}
