@@ -563,6 +563,13 @@ fn keep_deprecated_types_usable(ctx: &Ctx<'_>, b: &mut Builder) {
         }
     }
     for ty in needed {
+        if !ctx.takes_part(Kind::ThingType, &ty) {
+            b.warnings.push(format!(
+                "thing type {ty} is deprecated in the target and outside the filter: things \
+                 cannot be created with it or given it until it is undeprecated"
+            ));
+            continue;
+        }
         b.push(
             stage::DEFINITIONS,
             0,

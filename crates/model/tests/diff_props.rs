@@ -326,6 +326,26 @@ proptest! {
     }
 
     #[test]
+    fn a_filtered_plan_touches_only_what_the_filter_selects(
+        a in spec(),
+        b in spec(),
+        kinds in prop::sample::subsequence(iot_crr_model::Kind::ALL.to_vec(), 0..=6),
+        include in prop::sample::select(vec!["", "thing*", "*1", "grp?", "pol*"]),
+        exclude in prop::sample::select(vec!["", "*0", "thing:thing2", "type*"]),
+    ) {
+        let filter = iot_crr_model::Filter {
+            kinds,
+            include: [include].into_iter().filter(|s| !s.is_empty()).map(String::from).collect(),
+            exclude: [exclude].into_iter().filter(|s| !s.is_empty()).map(String::from).collect(),
+        };
+        let opts = DiffOptions { prune: true, filter: filter.clone(), ..Default::default() };
+        let plan = diff(&build(&a), &build(&b), &opts);
+        for c in &plan.changes {
+            prop_assert!(filter.matches_key(&c.change.key()), "{} is outside {:?}", c.change, filter);
+        }
+    }
+
+    #[test]
     fn diff_of_equal_registries_is_empty(a in spec()) {
         let s = build(&a);
         let plan = diff(&s, &s.clone(), &DiffOptions { prune: true, ..Default::default() });
