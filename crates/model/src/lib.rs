@@ -6,7 +6,7 @@
 //! - [`resource`]: the resource kinds a device needs to fail over (things, thing types,
 //!   thing groups, billing groups, policies with their versions, certificates) with
 //!   their relations (memberships, principals, policy attachments) and tags.
-//! - [`Snapshot`]: a whole registry in deterministic order; [`format`] reads and writes
+//! - [`Snapshot`]: a whole registry in deterministic order; [`format`](mod@format) reads and writes
 //!   it as a JSON Lines snapshot file.
 //! - [`diff`](diff::diff): turns (desired, actual, options) into a [`Plan`], an ordered,
 //!   staged list of [`Change`]s that respects dependencies and AWS IoT's rules.
