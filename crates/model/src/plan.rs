@@ -655,7 +655,7 @@ pub struct Plan {
     pub target_fingerprint: String,
     /// The options the plan was computed with.
     pub options: DiffOptions,
-    /// Resource counts of the desired state and the target, after filtering.
+    /// Resource counts of the desired state, after filtering.
     pub desired_counts: Counts,
     /// Resource counts of the target, after filtering.
     pub target_counts: Counts,
