@@ -5,8 +5,10 @@
 # Everything stays in ./demo; no AWS account is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin iot-crr
-bin=target/release/iot-crr
+# The dev profile compiles much faster than release and is fast enough here;
+# the tests reuse its build.
+cargo build --quiet --bin iot-crr
+bin=target/debug/iot-crr
 mkdir -p demo
 rm -f demo/replica.jsonl
 "$bin" gen-fleet --things "${THINGS:-1000}" --seed 42 --output demo/fleet.jsonl
