@@ -52,6 +52,14 @@ impl MemoryRegistry {
         self.lock().faults.push_back(fault);
     }
 
+    /// Drops the faults that have not fired; returns how many there were.
+    pub fn clear_faults(&self) -> usize {
+        let mut inner = self.lock();
+        let n = inner.faults.len();
+        inner.faults.clear();
+        n
+    }
+
     /// A copy of the current content.
     pub fn snapshot(&self) -> Snapshot {
         self.lock().snapshot.clone()
