@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use crate::filter::Filter;
+use crate::format::{LINES_PER_CHUNK, resource_lines};
 use crate::resource::{Kind, Name, Resource};
 use crate::snapshot::Snapshot;
 
@@ -57,25 +58,18 @@ fn hash_kind<T: Clone + Sync>(
     if !filter.selects_kind(kind) {
         return;
     }
-    let items: Vec<(&Name, &T)> = if filter.is_all() {
-        map.iter().collect()
+    let items: Vec<&T> = if filter.is_all() {
+        map.values().collect()
     } else {
         map.iter()
             .filter(|(n, _)| filter.matches(kind, n))
+            .map(|(_, v)| v)
             .collect()
     };
     // Chunks are hashed in parallel; the chunk digests, in order, feed the final hash.
     let digests: Vec<u128> = items
-        .par_chunks(4096)
-        .map(|chunk| {
-            let mut buf = Vec::with_capacity(chunk.len() * 160);
-            for (_, item) in chunk {
-                serde_json::to_writer(&mut buf, &wrap((*item).clone()))
-                    .expect("resources always serialise");
-                buf.push(b'\n');
-            }
-            xxh3_128(&buf)
-        })
+        .par_chunks(LINES_PER_CHUNK)
+        .map(|chunk| xxh3_128(&resource_lines(chunk, wrap)))
         .collect();
     h.update(kind.as_str().as_bytes());
     h.update(&(items.len() as u64).to_le_bytes());

@@ -459,6 +459,20 @@ pub fn write_to(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How many resources one parallel task serialises when writing or fingerprinting.
+pub(crate) const LINES_PER_CHUNK: usize = 4096;
+
+/// The snapshot lines of some resources of one kind, each ending in `\n`.
+pub(crate) fn resource_lines<T: Clone>(items: &[&T], wrap: fn(T) -> Resource) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(items.len() * 160);
+    for item in items {
+        serde_json::to_writer(&mut buf, &wrap((*item).clone()))
+            .expect("resources always serialise");
+        buf.push(b'\n');
+    }
+    buf
+}
+
 /// Serialises one kind in parallel chunks, then writes the chunks in order.
 fn write_kind<T: Clone + Sync>(
     w: &mut impl Write,
@@ -467,16 +481,8 @@ fn write_kind<T: Clone + Sync>(
 ) -> std::io::Result<()> {
     let items: Vec<&T> = map.values().collect();
     let chunks: Vec<Vec<u8>> = items
-        .par_chunks(4096)
-        .map(|chunk| {
-            let mut buf = Vec::with_capacity(chunk.len() * 160);
-            for item in chunk {
-                serde_json::to_writer(&mut buf, &wrap((*item).clone()))
-                    .expect("resources always serialise");
-                buf.push(b'\n');
-            }
-            buf
-        })
+        .par_chunks(LINES_PER_CHUNK)
+        .map(|chunk| resource_lines(chunk, wrap))
         .collect();
     for c in chunks {
         w.write_all(&c)?;
