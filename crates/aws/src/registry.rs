@@ -14,8 +14,8 @@ use aws_sdk_iot::config::retry::RetryConfig;
 use aws_sdk_iot::config::timeout::TimeoutConfig;
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use iot_crr_model::{Change, Kind, Origin, Outcome, Resource, ResourceKey, Snapshot};
-use iot_crr_registry::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
+use iot_crr_model::{Change, Kind, Origin, Outcome, Related, Resource, ResourceKey, Snapshot};
+use iot_crr_registry::{Capabilities, ErrorClass, ReadRequest, Registry, RegistryError, Result};
 
 use crate::arn::{Arn, ArnBuilder, partition_of_region};
 use crate::error::classify;
@@ -271,5 +271,26 @@ impl Registry for AwsRegistry {
 
     fn api_calls(&self) -> Vec<(String, u64)> {
         self.limiter.calls()
+    }
+
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
+        // Placeholder until the AWS queries land (ListThingGroups with parentGroup,
+        // ListPrincipalThings, ListThings by type, ListTargetsForPolicy,
+        // ListThingsInThingGroup).
+        Err(RegistryError::new(
+            ErrorClass::Unsupported,
+            format!("{query}: not implemented for aws:{} yet", self.region),
+        ))
+    }
+
+    fn origin(&self) -> Origin {
+        AwsRegistry::origin(self)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            tags: self.tags_enabled(),
+            retries_internally: true,
+        }
     }
 }

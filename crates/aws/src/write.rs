@@ -448,6 +448,7 @@ impl AwsRegistry {
                 policy_name,
                 policy_document,
                 set_as_default,
+                ..
             } => {
                 self.create_policy_version(policy_name, policy_document, *set_as_default)
                     .await

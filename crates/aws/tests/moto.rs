@@ -822,6 +822,7 @@ async fn apply_every_change_moto_supports() {
                 policy_name: "pol".into(),
                 policy_document: doc(action),
                 set_as_default: i == 0,
+                versions_before: None,
             },
         )
         .await;

@@ -12,7 +12,7 @@ use iot_crr_model::{
     ResourceKey, Snapshot, ThingGroup, ThingType, plan::PLAN_FORMAT_VERSION,
 };
 use iot_crr_registry::{
-    ErrorClass, Fault, FileRegistry, MemoryRegistry, ReadRequest, Registry, RegistryError,
+    ErrorClass, Fault, FileRegistry, MemoryRegistry, ReadRequest, Registry, RegistryError, Related,
 };
 
 // ---- fixtures ----
@@ -161,6 +161,9 @@ impl<R: Registry> Registry for Probe<R> {
     }
     async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
         self.inner.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.inner.related(query).await
     }
     async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;

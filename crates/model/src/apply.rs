@@ -18,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::collections::StringMap;
+use crate::document::same_document;
 use crate::plan::{Change, PolicyTarget};
 use crate::resource::{
     Certificate, CertificateStatus, Name, Policy, PolicyVersion, Thing, principal_certificate_id,
@@ -365,8 +366,34 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             policy_name,
             policy_document,
             set_as_default,
+            versions_before,
         } => {
             let p = policy_mut(s, policy_name)?;
+            if let Some(before) = versions_before {
+                let before = *before as usize;
+                let have = p.versions.len();
+                let newest_is_ours = p
+                    .versions
+                    .iter()
+                    .max_by_key(|v| v.version_id.parse::<u64>().unwrap_or(0))
+                    .is_some_and(|v| same_document(&v.policy_document, policy_document));
+                if have == before + 1 && newest_is_ours {
+                    // An earlier attempt created it (its answer was lost): only the
+                    // default may still be missing.
+                    let newest = p.max_version_number().to_string();
+                    let changed = *set_as_default && p.default_version_id != newest;
+                    if changed {
+                        p.default_version_id = newest.into();
+                    }
+                    return done(changed);
+                }
+                if have != before {
+                    return Err(conflict(format!(
+                        "policy {policy_name} has {have} versions where the plan expects \
+                         {before}: it changed since the plan was made"
+                    )));
+                }
+            }
             if p.versions.len() >= MAX_POLICY_VERSIONS {
                 return Err(invalid(format!(
                     "policy {policy_name} already has {MAX_POLICY_VERSIONS} versions"

@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::apply::MAX_POLICY_VERSIONS;
 use crate::collections::{NameSet, StringMap};
+use crate::document::canonical_document;
 use crate::filter::DiffOptions;
 use crate::fingerprint::fingerprint;
 use crate::plan::{Change, PLAN_FORMAT_VERSION, Plan, PlannedChange, PolicyTarget};
@@ -641,50 +642,6 @@ fn diff_billing_groups(ctx: &Ctx<'_>, b: &mut Builder) {
     }
 }
 
-/// A policy document in comparable form: JSON with keys sorted at every level and no
-/// insignificant whitespace, or the text itself when it is not JSON. (Keys are sorted
-/// here rather than by `serde_json::Value`, whose map keeps insertion order when a
-/// dependency turns on its `preserve_order` feature.)
-fn canonical_document(doc: &str) -> String {
-    fn write(v: &serde_json::Value, out: &mut String) {
-        match v {
-            serde_json::Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, k) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                    out.push(':');
-                    write(&m[k], out);
-                }
-                out.push('}');
-            }
-            serde_json::Value::Array(a) => {
-                out.push('[');
-                for (i, x) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(x, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    match serde_json::from_str::<serde_json::Value>(doc) {
-        Ok(v) => {
-            let mut out = String::with_capacity(doc.len());
-            write(&v, &mut out);
-            out
-        }
-        Err(_) => doc.to_string(),
-    }
-}
-
 fn diff_policies(ctx: &Ctx<'_>, b: &mut Builder) {
     for (name, d, a) in merged(
         ctx,
@@ -763,6 +720,7 @@ fn create_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
                 policy_name: name.clone(),
                 policy_document: doc.clone(),
                 set_as_default: i == default,
+                versions_before: None,
             },
         );
     }
@@ -818,6 +776,7 @@ fn update_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
                 policy_name: name.clone(),
                 policy_document: docs[i].clone(),
                 set_as_default: as_default,
+                versions_before: None,
             },
         )
     };

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::resource::{Certificate, Kind, Name, Resource, Thing};
-use crate::snapshot::{Origin, Snapshot};
+use crate::snapshot::{Origin, PrincipalCoverage, Snapshot};
 
 /// The `format` value of the header line.
 pub const SNAPSHOT_FORMAT: &str = "iot-crr-snapshot";
@@ -42,6 +42,13 @@ pub struct Header {
     /// Account of the registry, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// Which principals of things the file holds (absent: all of them).
+    #[serde(default, skip_serializing_if = "is_all_principals")]
+    pub principals: PrincipalCoverage,
+}
+
+fn is_all_principals(p: &PrincipalCoverage) -> bool {
+    *p == PrincipalCoverage::All
 }
 
 /// Why a snapshot could not be read or written.
@@ -260,6 +267,7 @@ fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, 
                 region: header.region,
                 account_id: header.account_id,
             };
+            snap.principal_coverage = header.principals;
             header_seen = true;
             body = rest;
         }
@@ -447,6 +455,7 @@ pub fn write_to(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
         format_version: SNAPSHOT_FORMAT_VERSION,
         region: s.origin.region.clone(),
         account_id: s.origin.account_id.clone(),
+        principals: s.principal_coverage,
     };
     serde_json::to_writer(&mut *w, &header)?;
     w.write_all(b"\n")?;

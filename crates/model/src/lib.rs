@@ -18,10 +18,12 @@
 pub mod apply;
 pub mod collections;
 pub mod diff;
+pub mod document;
 pub mod filter;
 pub mod fingerprint;
 pub mod format;
 pub mod plan;
+pub mod related;
 pub mod resource;
 pub mod rewrite;
 pub mod snapshot;
@@ -29,14 +31,16 @@ pub mod snapshot;
 pub use apply::{ApplyError, ApplyErrorKind, MAX_POLICY_VERSIONS, Outcome, apply_change};
 pub use collections::{NameSet, StringMap};
 pub use diff::diff;
+pub use document::{canonical_document, same_document};
 pub use filter::{DiffOptions, Filter, PatternError};
 pub use fingerprint::fingerprint;
 pub use format::SnapshotError;
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
+pub use related::Related;
 pub use resource::{
     BillingGroup, CERT_PRINCIPAL_PREFIX, Certificate, CertificateStatus, Kind, Name, Policy,
     PolicyVersion, Resource, ResourceKey, Thing, ThingGroup, ThingType, cert_principal,
     principal_certificate_id,
 };
 pub use rewrite::ArnRewrite;
-pub use snapshot::{Counts, Origin, Snapshot};
+pub use snapshot::{Counts, Origin, PrincipalCoverage, Snapshot};

@@ -129,6 +129,14 @@ pub enum Change {
         policy_document: String,
         /// `setAsDefault`.
         set_as_default: bool,
+        /// How many versions the policy has just before this change, as planned. It
+        /// makes the change safe to repeat: a registry that finds one version more,
+        /// the newest with this document, knows an earlier attempt was applied (its
+        /// answer was lost) and creates nothing; any other count is a conflict (the
+        /// policy changed since the plan). `None` (hand-written plans) creates
+        /// unconditionally.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        versions_before: Option<u32>,
     },
     /// `SetDefaultPolicyVersion` to a version the target already has.
     SetDefaultPolicyVersion {

@@ -23,12 +23,28 @@ pub struct Origin {
     pub account_id: Option<String>,
 }
 
+/// Which principals of things a snapshot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PrincipalCoverage {
+    /// Every principal attached to a thing: certificates and any other (IAM, Cognito).
+    #[default]
+    All,
+    /// Certificate principals only: the registry was read per certificate
+    /// (`ListPrincipalThings`), which does not see other principals. A comparison with
+    /// such a side leaves other principals alone: they are neither attached nor
+    /// detached, since their absence here says nothing.
+    CertificatesOnly,
+}
+
 /// A whole registry. Each kind is kept in a map ordered by name, so iteration (and the
 /// snapshot file) is deterministic.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Snapshot {
     /// Region and account of the registry, when known.
     pub origin: Origin,
+    /// Which principals of things were read.
+    pub principal_coverage: PrincipalCoverage,
     /// Thing types by name.
     pub thing_types: BTreeMap<Name, ThingType>,
     /// Billing groups by name.

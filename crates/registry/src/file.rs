@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use iot_crr_model::{Change, Outcome, Resource, ResourceKey, Snapshot, apply_change, format};
+use iot_crr_model::{
+    Change, Origin, Outcome, Related, Resource, ResourceKey, Snapshot, apply_change, format,
+};
 
 use crate::memory::filtered;
 use crate::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
@@ -63,7 +65,7 @@ impl FileRegistry {
 
     /// Sets the region and account recorded in the file's header (used when a new file
     /// is created as a replica of a known region).
-    pub fn set_origin_if_unknown(&self, origin: &iot_crr_model::Origin) -> Result<()> {
+    pub fn set_origin_if_unknown(&self, origin: &Origin) -> Result<()> {
         let mut st = self.working()?;
         let st = st.as_mut().expect("loaded by working()");
         if st.snapshot.origin.region.is_none() && st.snapshot.origin.account_id.is_none() {
@@ -143,6 +145,19 @@ impl Registry for FileRegistry {
     async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>> {
         let st = self.working()?;
         Ok(st.as_ref().expect("loaded by working()").snapshot.get(key))
+    }
+
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
+        let st = self.working()?;
+        Ok(st
+            .as_ref()
+            .expect("loaded by working()")
+            .snapshot
+            .related(query))
+    }
+
+    async fn adopt_origin(&self, origin: &Origin) -> Result<()> {
+        self.set_origin_if_unknown(origin)
     }
 
     async fn apply(&self, change: &Change) -> Result<Outcome> {

@@ -12,9 +12,11 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use iot_crr_model::{Change, Filter, Kind, Outcome, Resource, ResourceKey, Snapshot};
+pub use iot_crr_model::Related;
+use iot_crr_model::{Change, Filter, Kind, Origin, Outcome, Resource, ResourceKey, Snapshot};
 
 mod file;
 mod location;
@@ -22,6 +24,7 @@ mod memory;
 
 pub use file::FileRegistry;
 pub use location::{Location, LocationError};
+
 pub use memory::{Fault, MemoryRegistry};
 
 /// How an error should be handled: the engine retries [`ErrorClass::Throttled`] and
@@ -75,6 +78,12 @@ impl fmt::Display for ErrorClass {
 }
 
 /// An error of a registry operation, classified for retry decisions.
+///
+/// Besides its [`ErrorClass`], an error keeps what the registry said as data rather
+/// than only as text, so that callers decide on fields, never on message substrings:
+/// the AWS error code, the HTTP status, a retry-after hint, and whether a write may
+/// have been applied although it failed (a timeout or a dropped connection after the
+/// request was sent). Its `Display` stays one line: `API: message`.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}{message}", match api { Some(a) => format!("{a}: "), None => String::new() })]
 pub struct RegistryError {
@@ -84,6 +93,18 @@ pub struct RegistryError {
     pub api: Option<String>,
     /// What went wrong, for a person.
     pub message: String,
+    /// The registry's own error code (`ResourceAlreadyExistsException`), when it sent
+    /// one.
+    pub code: Option<String>,
+    /// The HTTP status of the answer, when an answer arrived.
+    pub status: Option<u16>,
+    /// How long the registry asked the caller to wait before retrying, when it said.
+    pub retry_after: Option<Duration>,
+    /// Whether the write may have taken effect although no success was seen: the
+    /// request was sent and the answer was lost (timeout, dropped connection, a server
+    /// fault after the request was accepted). A retry of such a write must first find
+    /// out whether the first attempt was applied.
+    pub maybe_applied: bool,
 }
 
 impl RegistryError {
@@ -93,12 +114,51 @@ impl RegistryError {
             class,
             api: None,
             message: message.into(),
+            code: None,
+            status: None,
+            retry_after: None,
+            maybe_applied: false,
         }
     }
 
     /// Sets the API operation.
     pub fn with_api(mut self, api: impl Into<String>) -> Self {
         self.api = Some(api.into());
+        self
+    }
+
+    /// Sets the registry's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Sets the retry-after hint.
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// Marks the error as one after which the write may have been applied.
+    pub fn maybe_applied(mut self) -> Self {
+        self.maybe_applied = true;
+        self
+    }
+
+    /// Whether the registry answered with this error code.
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    /// The same error with another class (the message and data are kept).
+    pub fn reclassified(mut self, class: ErrorClass) -> Self {
+        self.class = class;
         self
     }
 }
@@ -179,5 +239,53 @@ pub trait Registry: Send + Sync {
     /// without an API return nothing.
     fn api_calls(&self) -> Vec<(String, u64)> {
         Vec::new()
+    }
+
+    /// The keys of the resources related to one resource in a given way (the children
+    /// of a group, the things a principal is attached to, ...): what a keyed reconcile
+    /// asks instead of reading the whole registry. A resource that does not exist has
+    /// no related resources.
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>>;
+
+    /// Region and account of this registry as far as the backend knows them without a
+    /// read (an `aws:` registry knows its region, and its account once it has seen an
+    /// ARN; a snapshot file knows what its header says once it was read).
+    fn origin(&self) -> Origin {
+        Origin::default()
+    }
+
+    /// What this backend can do; the reconciler decides on these, never on the
+    /// backend's concrete type.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// Tells a registry that is about to receive a replica which region and account
+    /// its content names. A snapshot file that does not record an origin yet records
+    /// this one; other backends ignore it.
+    async fn adopt_origin(&self, origin: &Origin) -> Result<()> {
+        let _ = origin;
+        Ok(())
+    }
+}
+
+/// What a registry backend can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Whether the registry reads and writes tags (an AWS endpoint without the tag
+    /// API, or `--tags off`, does not). When either side of a comparison lacks tags,
+    /// tags are left out of it.
+    pub tags: bool,
+    /// Whether the backend retries each call itself (with its own back-off and
+    /// pacing); the engine then sends each change once.
+    pub retries_internally: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities {
+            tags: true,
+            retries_internally: false,
+        }
     }
 }

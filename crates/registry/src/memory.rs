@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use iot_crr_model::{Change, Outcome, Resource, ResourceKey, Snapshot, apply_change};
+use iot_crr_model::{
+    Change, Origin, Outcome, Related, Resource, ResourceKey, Snapshot, apply_change,
+};
 
 use crate::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
 
@@ -107,6 +109,14 @@ impl Registry for MemoryRegistry {
 
     async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>> {
         Ok(self.lock().snapshot.get(key))
+    }
+
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
+        Ok(self.lock().snapshot.related(query))
+    }
+
+    fn origin(&self) -> Origin {
+        self.lock().snapshot.origin.clone()
     }
 
     async fn apply(&self, change: &Change) -> Result<Outcome> {
