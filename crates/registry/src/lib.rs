@@ -21,11 +21,13 @@ use iot_crr_model::{Change, Filter, Kind, Origin, Outcome, Resource, ResourceKey
 mod file;
 mod location;
 mod memory;
+mod retry;
 
 pub use file::FileRegistry;
 pub use location::{Location, LocationError};
 
 pub use memory::{Fault, MemoryRegistry};
+pub use retry::RetryPolicy;
 
 /// How an error should be handled: the engine retries [`ErrorClass::Throttled`] and
 /// [`ErrorClass::Transient`] and reports the others.
