@@ -10,7 +10,9 @@
 //! - a policy can be deleted only when it has no other version than the default and is
 //!   attached to nothing; the default version cannot be deleted; at most five versions;
 //! - a certificate can be deleted only when it is not active and nothing is attached;
-//! - a thing with principals cannot be deleted.
+//! - a thing with principals cannot be deleted;
+//! - an attribute (of a thing or a group) set to the empty string is removed, as AWS
+//!   IoT does with `UpdateThing`.
 //!
 //! Every change is idempotent: when its effect is already in place the result is
 //! [`Outcome::AlreadyInState`] and nothing is modified.
@@ -18,6 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::collections::StringMap;
+use crate::diff::effective_attributes;
 use crate::document::same_document;
 use crate::plan::{Change, PolicyTarget};
 use crate::resource::{
@@ -288,6 +291,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             }
             let mut g = thing_group.clone();
             g.policies = Default::default();
+            g.attributes = effective_attributes(&g.attributes);
             s.thing_groups.insert(name.clone(), g);
             done(true)
         }
@@ -302,13 +306,14 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
                     "thing group {name} cannot change between static and dynamic"
                 )));
             }
+            let attributes = effective_attributes(&thing_group.attributes);
             let changed = g.thing_group_description != thing_group.thing_group_description
-                || g.attributes != thing_group.attributes
+                || g.attributes != attributes
                 || g.query_string != thing_group.query_string
                 || g.index_name != thing_group.index_name
                 || g.query_version != thing_group.query_version;
             g.thing_group_description = thing_group.thing_group_description.clone();
-            g.attributes = thing_group.attributes.clone();
+            g.attributes = attributes;
             g.query_string = thing_group.query_string.clone();
             g.index_name = thing_group.index_name.clone();
             g.query_version = thing_group.query_version.clone();
@@ -563,7 +568,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
                 Thing {
                     thing_name: thing_name.clone(),
                     thing_type_name: thing_type_name.clone(),
-                    attributes: attributes.clone(),
+                    attributes: effective_attributes(attributes),
                     billing_group_name: billing_group_name.clone(),
                     version: Some(1),
                     ..Default::default()
@@ -583,11 +588,12 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
                 usable_type(s, t)?;
             }
             let thing = thing_mut(s, thing_name)?;
+            let attributes = effective_attributes(attributes);
             let changed =
-                thing.thing_type_name != *thing_type_name || thing.attributes != *attributes;
+                thing.thing_type_name != *thing_type_name || thing.attributes != attributes;
             if changed {
                 thing.thing_type_name = thing_type_name.clone();
-                thing.attributes = attributes.clone();
+                thing.attributes = attributes;
                 thing.version = Some(thing.version.unwrap_or(0) + 1);
             }
             done(changed)

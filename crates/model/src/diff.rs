@@ -28,8 +28,25 @@
 //! - Policies are compared by their documents (as JSON values, after ARN rewriting) in
 //!   version order and the position of the default; version ids are per registry.
 //! - AWS IoT's five-version limit is respected at every step of a policy's update.
+//! - A thing attribute (or group attribute) whose value is the empty string is the
+//!   same state as no attribute: AWS IoT removes an attribute updated to "", so the
+//!   diff compares attributes without empty values and never sends one.
+//! - A side read with certificate principals only ([`PrincipalCoverage`]) says nothing
+//!   about a thing's other principals: they are neither attached nor detached.
+//!
+//! # Key by key
+//!
+//! Every change is produced while diffing the resource it is keyed on
+//! ([`Change::key`]), by one function per kind that reads both sides through a
+//! [`View`]. The full diff runs it for every name of both sides; [`diff_keys`] runs
+//! it for a given set of keys only, over views that may hold just what those keys
+//! need ([`PartialView`](crate::view::PartialView)). What survives in the target is
+//! decided per resource from the relations the views answer (the things a
+//! certificate is attached to, the children of a group, ...), never from a scan of a
+//! whole side, so the keyed plan is the full plan restricted to its keys.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::apply::MAX_POLICY_VERSIONS;
 use crate::collections::{NameSet, StringMap};
@@ -37,33 +54,58 @@ use crate::document::canonical_document;
 use crate::filter::DiffOptions;
 use crate::fingerprint::fingerprint;
 use crate::plan::{Change, PLAN_FORMAT_VERSION, Plan, PlannedChange, PolicyTarget};
+use crate::related::Related;
 use crate::resource::{
-    CertificateStatus, Kind, Name, Policy, ResourceKey, Thing, ThingGroup, principal_certificate_id,
+    BillingGroup, CertificateStatus, Kind, Name, Policy, ResourceKey, Thing, ThingGroup, ThingType,
+    cert_principal, principal_certificate_id,
 };
-use crate::snapshot::{Counts, Snapshot};
+use crate::snapshot::{Counts, PrincipalCoverage, Snapshot};
+use crate::view::{SnapshotView, View};
 
 /// Stage numbers (see the module documentation); a stage value is `base * 1000 + sub`.
-mod stage {
+pub mod stage {
+    /// Policies detached from groups that are re-created.
     pub const EARLY_DETACH: u32 = 1;
+    /// Groups deleted to be re-created (children first).
     pub const EARLY_GROUP_DELETE: u32 = 2;
+    /// Thing types, billing groups, policies, certificates.
     pub const DEFINITIONS: u32 = 3;
+    /// Thing groups, parents first.
     pub const GROUPS: u32 = 4;
+    /// Things.
     pub const THINGS: u32 = 5;
+    /// Relations that go.
     pub const RELATIONS_OUT: u32 = 6;
+    /// Relations that come.
     pub const RELATIONS_IN: u32 = 7;
+    /// Thing types deprecated.
     pub const DEPRECATE: u32 = 8;
+    /// Prune: detaches.
     pub const PRUNE_DETACH: u32 = 9;
+    /// Prune: things.
     pub const PRUNE_THINGS: u32 = 10;
+    /// Prune: thing groups, children first.
     pub const PRUNE_GROUPS: u32 = 11;
+    /// Prune: certificates, policies, billing groups.
     pub const PRUNE_OTHERS: u32 = 12;
+    /// Prune: thing types.
     pub const PRUNE_TYPES: u32 = 13;
     /// Group depth is capped here in stage numbers (AWS allows 7 levels).
     pub const MAX_DEPTH: u32 = 999;
+
+    /// The base stage of a stage value (`base * 1000 + sub`).
+    pub fn base(stage: u32) -> u32 {
+        stage / 1000
+    }
 }
+
+/// Hierarchies deeper than this are treated as broken (a cycle) and cut.
+const MAX_WALK: usize = 64;
 
 struct Builder {
     changes: Vec<PlannedChange>,
     warnings: Vec<String>,
+    seen_warnings: HashSet<String>,
     ignore_tags: bool,
 }
 
@@ -73,6 +115,12 @@ impl Builder {
             stage: base * 1000 + sub.min(stage::MAX_DEPTH),
             change,
         });
+    }
+
+    fn warn(&mut self, text: String) {
+        if self.seen_warnings.insert(text.clone()) {
+            self.warnings.push(text);
+        }
     }
 
     /// The tags a created resource gets: none when tags are not compared.
@@ -85,56 +133,268 @@ impl Builder {
     }
 }
 
-/// What the diff knows about the two sides beyond the raw snapshots.
-struct Ctx<'a> {
-    desired: &'a Snapshot,
-    actual: &'a Snapshot,
-    opts: &'a DiffOptions,
-    /// Groups deleted in stage 2 (re-created ones and pruned descendants of moved ones).
-    early_deleted: BTreeSet<Name>,
-    /// Groups deleted early and created again.
-    recreated: BTreeSet<Name>,
-    /// Groups that should switch between static and dynamic but cannot (the re-creation
-    /// is blocked): they are left alone, memberships to them included.
-    blocked_switch: BTreeSet<Name>,
-    protected_certs: BTreeSet<Name>,
-    protected_policies: BTreeSet<Name>,
-    protected_types: BTreeSet<Name>,
+/// Facts computed once per resource and remembered for the rest of the diff.
+#[derive(Default)]
+struct Memo {
+    /// Whether a group is deleted early (it or an ancestor moves, unblocked).
+    early: HashMap<Name, bool>,
+    /// Whether a moved group's move is blocked, with the reason.
+    blocked: HashMap<Name, Option<String>>,
+    /// Why a target-only resource is kept by `prune` (`None`: not protected).
+    protected: HashMap<ResourceKey, Option<String>>,
 }
 
-impl Ctx<'_> {
+/// What the diff knows about the two sides beyond the views.
+struct Ctx<'a> {
+    desired: &'a dyn View,
+    actual: &'a dyn View,
+    opts: &'a DiffOptions,
+    memo: RefCell<Memo>,
+    /// For complete views with no moved group at all: no group is deleted early
+    /// (spares the per-thing look-ups of a large sync).
+    no_moves: bool,
+    /// Whether both sides hold every principal of their things.
+    all_principals: bool,
+    /// Keys whose changes the changes of the diffed keys need (see
+    /// [`KeyedDiff::companions`]).
+    companions: RefCell<BTreeSet<ResourceKey>>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(desired: &'a dyn View, actual: &'a dyn View, opts: &'a DiffOptions) -> Self {
+        let mut ctx = Ctx {
+            desired,
+            actual,
+            opts,
+            memo: RefCell::new(Memo::default()),
+            no_moves: false,
+            all_principals: desired.principal_coverage() == PrincipalCoverage::All
+                && actual.principal_coverage() == PrincipalCoverage::All,
+            companions: RefCell::new(BTreeSet::new()),
+        };
+        if desired.is_complete() && actual.is_complete() {
+            ctx.no_moves = !desired
+                .names(Kind::ThingGroup)
+                .iter()
+                .any(|g| ctx.moved(g).is_some());
+        }
+        ctx
+    }
+
     fn takes_part(&self, kind: Kind, name: &str) -> bool {
         self.opts.filter.matches(kind, name)
     }
 
-    /// Whether a target-only resource of this kind will be deleted by this plan.
-    fn pruned(&self, kind: Kind, name: &Name) -> bool {
-        if !self.opts.prune || !self.takes_part(kind, name) {
+    fn companion(&self, kind: Kind, name: &str) {
+        self.companions
+            .borrow_mut()
+            .insert(ResourceKey::new(kind, name));
+    }
+
+    // ---- group moves ----
+
+    /// Whether group `m` must be re-created (its parent changed, or it switches
+    /// between static and dynamic), and whether it is a switch.
+    fn moved(&self, m: &str) -> Option<bool> {
+        if !self.takes_part(Kind::ThingGroup, m) {
+            return None;
+        }
+        let dg = self.desired.thing_group(m)?;
+        let ag = self.actual.thing_group(m)?;
+        let switch = ag.is_dynamic() != dg.is_dynamic();
+        (ag.parent_group_name != dg.parent_group_name || switch).then_some(switch)
+    }
+
+    /// The target's descendants of `g`, depth first.
+    fn actual_subtree(&self, g: &str) -> Vec<Name> {
+        let mut out: Vec<Name> = Vec::new();
+        let mut stack: Vec<Name> = vec![g.into()];
+        while let Some(n) = stack.pop() {
+            for c in self.actual.related(&Related::ChildGroups(n)) {
+                if out.len() > MAX_WALK * MAX_WALK || out.contains(&c.name) || c.name == g {
+                    continue;
+                }
+                out.push(c.name.clone());
+                stack.push(c.name);
+            }
+        }
+        out
+    }
+
+    /// Why moving group `m` is impossible, if it is: its subtree in the target holds a
+    /// group the plan may not delete.
+    fn blocked(&self, m: &Name) -> Option<String> {
+        if let Some(b) = self.memo.borrow().blocked.get(m) {
+            return b.clone();
+        }
+        let reason = self
+            .actual_subtree(m)
+            .into_iter()
+            .find(|g| {
+                let matched = self.takes_part(Kind::ThingGroup, g);
+                let in_desired = self.desired.thing_group(g).is_some();
+                !(matched && (in_desired || self.opts.prune))
+            })
+            .map(|blocker| {
+                format!(
+                    "thing group {m} cannot move to its new parent: AWS IoT fixes a group's \
+                     parent at creation, so the group and its subtree must be re-created, and \
+                     the target's group {blocker} in that subtree {}",
+                    if self.takes_part(Kind::ThingGroup, &blocker) {
+                        "exists only in the target (use --prune to allow deleting it)"
+                    } else {
+                        "is outside the filter"
+                    }
+                )
+            });
+        self.memo
+            .borrow_mut()
+            .blocked
+            .insert(m.clone(), reason.clone());
+        reason
+    }
+
+    /// Whether group `g` is deleted early: it, or one of its ancestors in the target,
+    /// moves and the move is not blocked.
+    fn early_deleted(&self, g: &Name) -> bool {
+        if self.no_moves {
             return false;
         }
-        match kind {
-            Kind::Certificate => !self.protected_certs.contains(name),
-            Kind::Policy => !self.protected_policies.contains(name),
-            Kind::ThingType => !self.protected_types.contains(name),
-            _ => true,
+        if let Some(e) = self.memo.borrow().early.get(g) {
+            return *e;
         }
+        let mut result = false;
+        let mut cur: Option<Name> = Some(g.clone());
+        let mut steps = 0;
+        while let Some(n) = cur {
+            if self.moved(&n).is_some() && self.blocked(&n).is_none() {
+                result = true;
+                break;
+            }
+            steps += 1;
+            if steps > MAX_WALK {
+                break;
+            }
+            cur = self
+                .actual
+                .thing_group(&n)
+                .and_then(|ag| ag.parent_group_name.clone());
+        }
+        self.memo.borrow_mut().early.insert(g.clone(), result);
+        result
+    }
+
+    /// Whether group `g` is deleted early and created again.
+    fn recreated(&self, g: &Name) -> bool {
+        self.early_deleted(g) && self.desired.thing_group(g).is_some()
+    }
+
+    /// Whether `g` should switch between static and dynamic but cannot: it is left
+    /// alone, memberships to it included.
+    fn blocked_switch(&self, g: &Name) -> bool {
+        !self.no_moves && self.moved(g) == Some(true) && self.blocked(g).is_some()
+    }
+
+    fn depth(view: &dyn View, name: &str) -> u32 {
+        let mut depth = 0;
+        let mut cur = view
+            .thing_group(name)
+            .and_then(|g| g.parent_group_name.clone());
+        while let Some(p) = cur {
+            depth += 1;
+            if depth as usize > MAX_WALK {
+                break;
+            }
+            cur = view
+                .thing_group(&p)
+                .and_then(|g| g.parent_group_name.clone());
+        }
+        depth
+    }
+
+    // ---- prune and protection ----
+
+    /// Why `prune` keeps a target-only certificate, policy or thing type: something
+    /// that stays still uses it. `None` when it is not kept (or not target-only).
+    fn protected(&self, kind: Kind, name: &Name) -> Option<String> {
+        if !self.opts.prune
+            || !matches!(kind, Kind::Certificate | Kind::Policy | Kind::ThingType)
+            || !self.takes_part(kind, name)
+            || self.desired.contains(kind, name)
+            || !self.actual.contains(kind, name)
+        {
+            return None;
+        }
+        let key = ResourceKey::new(kind, name.clone());
+        if let Some(p) = self.memo.borrow().protected.get(&key) {
+            return p.clone();
+        }
+        let f = &self.opts.filter;
+        let thing_stays = |t: &Name| self.desired.thing(t).is_some() || !f.matches(Kind::Thing, t);
+        let reason = match kind {
+            Kind::Certificate => self
+                .actual
+                .related(&Related::ThingsWithPrincipal(cert_principal(name)))
+                .into_iter()
+                .find(|t| thing_stays(&t.name))
+                .map(|t| {
+                    format!(
+                        "kept certificate {name}: the target has it attached to thing {}, which stays",
+                        t.name
+                    )
+                }),
+            Kind::ThingType => self
+                .actual
+                .related(&Related::ThingsOfType(name.clone()))
+                .into_iter()
+                .find(|t| !f.matches(Kind::Thing, &t.name))
+                .map(|t| {
+                    format!(
+                        "kept thing type {name}: thing {} outside the filter still uses it",
+                        t.name
+                    )
+                }),
+            _ => {
+                let targets = self.actual.related(&Related::PolicyTargets(name.clone()));
+                let cert_stays = |id: &Name| {
+                    self.desired.certificate(id).is_some()
+                        || !f.matches(Kind::Certificate, id)
+                        || self.protected(Kind::Certificate, id).is_some()
+                };
+                let group_stays =
+                    |g: &Name| self.desired.thing_group(g).is_some() || !f.matches(Kind::ThingGroup, g);
+                let cert = targets
+                    .iter()
+                    .filter(|t| t.kind == Kind::Certificate)
+                    .find(|t| cert_stays(&t.name))
+                    .map(|t| format!("certificate {}", t.name));
+                let holder = cert.or_else(|| {
+                    targets
+                        .iter()
+                        .filter(|t| t.kind == Kind::ThingGroup)
+                        .find(|t| group_stays(&t.name))
+                        .map(|t| format!("thing group {}", t.name))
+                });
+                holder.map(|h| {
+                    format!("kept policy {name}: the target has it attached to {h}, which stays")
+                })
+            }
+        };
+        self.memo.borrow_mut().protected.insert(key, reason.clone());
+        reason
+    }
+
+    /// Whether a target-only resource of this kind will be deleted by this plan.
+    fn pruned(&self, kind: Kind, name: &Name) -> bool {
+        self.opts.prune && self.takes_part(kind, name) && self.protected(kind, name).is_none()
     }
 
     /// Whether `name` exists only in the target and stays there after this plan. A
     /// relation to such a resource is left alone.
     fn survives_target_only(&self, kind: Kind, name: &Name) -> bool {
-        let in_desired = match kind {
-            Kind::ThingGroup => self.desired.thing_groups.contains_key(name),
-            Kind::BillingGroup => self.desired.billing_groups.contains_key(name),
-            Kind::Certificate => self.desired.certificates.contains_key(name),
-            Kind::Policy => self.desired.policies.contains_key(name),
-            Kind::ThingType => self.desired.thing_types.contains_key(name),
-            Kind::Thing => self.desired.things.contains_key(name),
-        };
-        let deleted_early = kind == Kind::ThingGroup && self.early_deleted.contains(name);
-        !in_desired
-            && !deleted_early
-            && self.actual.contains(&ResourceKey::new(kind, name.clone()))
+        let deleted_early = kind == Kind::ThingGroup && self.early_deleted(name);
+        !(self.desired.contains(kind, name) || deleted_early)
+            && self.actual.contains(kind, name)
             && !self.pruned(kind, name)
     }
 
@@ -152,52 +412,153 @@ impl Ctx<'_> {
     }
 }
 
+/// The result of [`diff_keys`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyedDiff {
+    /// The changes about the given keys, in plan order (stage, then key order).
+    pub changes: Vec<PlannedChange>,
+    /// What the plan deliberately does not do for those keys, with the reason.
+    pub warnings: Vec<String>,
+    /// Other resources whose changes these changes need in the same apply: a
+    /// resource a change requires that the target lacks and the desired state has, the
+    /// deprecated type a created thing needs undeprecated, the subtree and members of
+    /// a group that is re-created, what stands in the way of a delete. A reconcile of
+    /// a set of keys that wants a plan that applies on its own adds these to its keys
+    /// and diffs again, until nothing new comes (see `iot-crr-reconcile`).
+    pub companions: BTreeSet<ResourceKey>,
+}
+
 /// Computes the plan that makes `actual` equal to `desired` under `options`. The plan's
 /// `source` and `target` labels are left empty for the caller to fill.
 pub fn diff(desired: &Snapshot, actual: &Snapshot, options: &DiffOptions) -> Plan {
-    let mut b = Builder {
-        changes: Vec::new(),
-        warnings: Vec::new(),
-        ignore_tags: options.ignore_tags,
-    };
-    let mut ctx = Ctx {
-        desired,
-        actual,
-        opts: options,
-        early_deleted: BTreeSet::new(),
-        recreated: BTreeSet::new(),
-        blocked_switch: BTreeSet::new(),
-        protected_certs: BTreeSet::new(),
-        protected_policies: BTreeSet::new(),
-        protected_types: BTreeSet::new(),
-    };
-    if options.prune {
-        protect(&mut ctx, &mut b);
-    }
-    plan_group_moves(&mut ctx, &mut b);
-
-    diff_thing_types(&ctx, &mut b);
-    diff_billing_groups(&ctx, &mut b);
-    diff_policies(&ctx, &mut b);
-    diff_certificates(&ctx, &mut b);
-    diff_thing_groups(&ctx, &mut b);
-    diff_things(&ctx, &mut b);
-    keep_deprecated_types_usable(&ctx, &mut b);
-
-    // Stable: within a stage, the generation order (per resource) is kept.
-    b.changes.sort_by_key(|c| c.stage);
-
-    let filter = &options.filter;
+    let (dv, av) = (SnapshotView::new(desired), SnapshotView::new(actual));
+    let keyed = diff_views(&dv, &av, options, None);
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         source: String::new(),
         target: String::new(),
-        target_fingerprint: fingerprint(actual, filter),
+        target_fingerprint: fingerprint(actual, &options.filter),
         options: options.clone(),
         desired_counts: filtered_counts(desired, options),
         target_counts: filtered_counts(actual, options),
+        changes: keyed.changes,
+        warnings: keyed.warnings,
+    }
+}
+
+/// Computes the changes about `keys` only: the full plan of `diff` restricted to the
+/// changes whose [`Change::key`] is one of `keys`, reading both sides through views
+/// (which may be [`PartialView`](crate::view::PartialView)s that hold only what these
+/// keys need). Keys outside the options' filter produce nothing.
+pub fn diff_keys(
+    desired: &dyn View,
+    actual: &dyn View,
+    keys: &BTreeSet<ResourceKey>,
+    options: &DiffOptions,
+) -> KeyedDiff {
+    diff_views(desired, actual, options, Some(keys))
+}
+
+fn diff_views(
+    desired: &dyn View,
+    actual: &dyn View,
+    options: &DiffOptions,
+    keys: Option<&BTreeSet<ResourceKey>>,
+) -> KeyedDiff {
+    let mut b = Builder {
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        seen_warnings: HashSet::new(),
+        ignore_tags: options.ignore_tags,
+    };
+    let ctx = Ctx::new(desired, actual, options);
+    for kind in Kind::ALL {
+        if !options.filter.selects_kind(kind) {
+            continue;
+        }
+        let names: Vec<Name> = match keys {
+            Some(keys) => keys
+                .iter()
+                .filter(|k| k.kind == kind)
+                .map(|k| k.name.clone())
+                .collect(),
+            None => merged_names(desired.names(kind), actual.names(kind)),
+        };
+        for name in names {
+            if ctx.takes_part(kind, &name) {
+                diff_key(&ctx, &mut b, kind, &name);
+            }
+        }
+    }
+    // Stable: within a stage, the generation order (per resource) is kept.
+    b.changes.sort_by_key(|c| c.stage);
+    let companions = match keys {
+        Some(keys) => ctx
+            .companions
+            .into_inner()
+            .into_iter()
+            .filter(|k| !keys.contains(k))
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    KeyedDiff {
         changes: b.changes,
         warnings: b.warnings,
+        companions,
+    }
+}
+
+/// The sorted union of two sorted name lists.
+fn merged_names(a: Vec<Name>, b: Vec<Name>) -> Vec<Name> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                out.push(x.clone());
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                out.push(x.clone());
+                i += 1;
+            }
+            (Some(x), None) => {
+                out.push(x.clone());
+                i += 1;
+            }
+            (_, Some(y)) => {
+                out.push(y.clone());
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
+}
+
+fn diff_key(ctx: &Ctx<'_>, b: &mut Builder, kind: Kind, name: &Name) {
+    let first = b.changes.len();
+    match kind {
+        Kind::ThingType => diff_thing_type(ctx, b, name),
+        Kind::BillingGroup => diff_billing_group(ctx, b, name),
+        Kind::ThingGroup => diff_thing_group(ctx, b, name),
+        Kind::Policy => diff_policy(ctx, b, name),
+        Kind::Certificate => diff_certificate(ctx, b, name),
+        Kind::Thing => diff_thing(ctx, b, name),
+    }
+    // What the new changes need that only the desired state has yet.
+    // What the new changes need that only the desired state has yet, or that the plan
+    // re-creates.
+    for c in &b.changes[first..] {
+        for r in c.change.requires() {
+            let missing =
+                !ctx.actual.contains(r.kind, &r.name) && ctx.desired.contains(r.kind, &r.name);
+            let recreated = r.kind == Kind::ThingGroup && ctx.early_deleted(&r.name);
+            if missing || recreated {
+                ctx.companion(r.kind, &r.name);
+            }
+        }
     }
 }
 
@@ -206,7 +567,11 @@ fn filtered_counts(s: &Snapshot, o: &DiffOptions) -> Counts {
     if f.is_all() {
         return s.counts();
     }
-    fn count<T>(m: &BTreeMap<Name, T>, f: &crate::filter::Filter, k: Kind) -> usize {
+    fn count<T>(
+        m: &std::collections::BTreeMap<Name, T>,
+        f: &crate::filter::Filter,
+        k: Kind,
+    ) -> usize {
         if !f.selects_kind(k) {
             0
         } else {
@@ -220,147 +585,6 @@ fn filtered_counts(s: &Snapshot, o: &DiffOptions) -> Counts {
         policies: count(&s.policies, f, Kind::Policy),
         certificates: count(&s.certificates, f, Kind::Certificate),
         things: count(&s.things, f, Kind::Thing),
-    }
-}
-
-/// Decides which target-only certificates, policies and thing types `prune` must keep
-/// because something that stays still uses them.
-fn protect(ctx: &mut Ctx<'_>, b: &mut Builder) {
-    let (d, a) = (ctx.desired, ctx.actual);
-    let f = &ctx.opts.filter;
-    // A thing stays when the desired state has it or the filter leaves it alone.
-    let thing_stays = |n: &Name| d.things.contains_key(n) || !f.matches(Kind::Thing, n);
-    for t in a.things.values() {
-        if !thing_stays(&t.thing_name) {
-            continue;
-        }
-        for p in &t.principals {
-            if let Some(id) = principal_certificate_id(p)
-                && !d.certificates.contains_key(id)
-                && a.certificates.contains_key(id)
-                && f.matches(Kind::Certificate, id)
-                && ctx.protected_certs.insert(id.into())
-            {
-                b.warnings.push(format!(
-                    "kept certificate {id}: the target has it attached to thing {}, which stays",
-                    t.thing_name
-                ));
-            }
-        }
-        if let Some(ty) = &t.thing_type_name
-            && !f.matches(Kind::Thing, &t.thing_name)
-            && !d.thing_types.contains_key(ty)
-            && a.thing_types.contains_key(ty)
-            && f.matches(Kind::ThingType, ty)
-            && ctx.protected_types.insert(ty.clone())
-        {
-            b.warnings.push(format!(
-                "kept thing type {ty}: thing {} outside the filter still uses it",
-                t.thing_name
-            ));
-        }
-    }
-    let cert_stays = |id: &Name, protected: &BTreeSet<Name>| {
-        d.certificates.contains_key(id)
-            || protected.contains(id)
-            || !f.matches(Kind::Certificate, id)
-    };
-    let group_stays = |n: &Name| d.thing_groups.contains_key(n) || !f.matches(Kind::ThingGroup, n);
-    let mut protect_policy = |p: &Name, holder: String, ctx: &mut Ctx<'_>| {
-        if !d.policies.contains_key(p)
-            && a.policies.contains_key(p)
-            && f.matches(Kind::Policy, p)
-            && ctx.protected_policies.insert(p.clone())
-        {
-            b.warnings.push(format!(
-                "kept policy {p}: the target has it attached to {holder}, which stays"
-            ));
-        }
-    };
-    for c in a.certificates.values() {
-        if cert_stays(&c.certificate_id, &ctx.protected_certs) {
-            for p in &c.policies {
-                protect_policy(p, format!("certificate {}", c.certificate_id), ctx);
-            }
-        }
-    }
-    for g in a.thing_groups.values() {
-        if group_stays(&g.thing_group_name) {
-            for p in &g.policies {
-                protect_policy(p, format!("thing group {}", g.thing_group_name), ctx);
-            }
-        }
-    }
-}
-
-/// Finds groups whose parent changed (or that switched between static and dynamic) and
-/// plans their re-creation with their subtree.
-fn plan_group_moves(ctx: &mut Ctx<'_>, b: &mut Builder) {
-    let (d, a) = (ctx.desired, ctx.actual);
-    let moved: Vec<(&Name, bool)> = d
-        .thing_groups
-        .values()
-        .filter(|g| ctx.takes_part(Kind::ThingGroup, &g.thing_group_name))
-        .filter_map(|dg| {
-            let ag = a.thing_groups.get(&dg.thing_group_name)?;
-            let switch = ag.is_dynamic() != dg.is_dynamic();
-            (ag.parent_group_name != dg.parent_group_name || switch)
-                .then_some((&dg.thing_group_name, switch))
-        })
-        .collect();
-    for (m, switch) in moved {
-        if ctx.early_deleted.contains(m) {
-            continue;
-        }
-        let subtree = a.group_descendants(m);
-        let blocker = subtree.iter().find(|g| {
-            let matched = ctx.takes_part(Kind::ThingGroup, g);
-            let in_desired = d.thing_groups.contains_key(*g);
-            !(matched && (in_desired || ctx.opts.prune))
-        });
-        if let Some(blocker) = blocker {
-            b.warnings.push(format!(
-                "thing group {m} cannot move to its new parent: AWS IoT fixes a group's parent \
-                 at creation, so the group and its subtree must be re-created, and the target's \
-                 group {blocker} in that subtree {}",
-                if ctx.takes_part(Kind::ThingGroup, blocker) {
-                    "exists only in the target (use --prune to allow deleting it)"
-                } else {
-                    "is outside the filter"
-                }
-            ));
-            if switch {
-                ctx.blocked_switch.insert(m.clone());
-            }
-            continue;
-        }
-        for g in std::iter::once(m).chain(subtree.iter()) {
-            ctx.early_deleted.insert(g.clone());
-            if d.thing_groups.contains_key(g) {
-                ctx.recreated.insert(g.clone());
-            }
-        }
-    }
-    for g in &ctx.early_deleted {
-        let ag = &a.thing_groups[g];
-        for p in &ag.policies {
-            b.push(
-                stage::EARLY_DETACH,
-                0,
-                Change::DetachPolicy {
-                    policy_name: p.clone(),
-                    target: PolicyTarget::ThingGroup(g.clone()),
-                },
-            );
-        }
-        let depth = a.group_depth(g) as u32;
-        b.push(
-            stage::EARLY_GROUP_DELETE,
-            stage::MAX_DEPTH.saturating_sub(depth),
-            Change::DeleteThingGroup {
-                thing_group_name: g.clone(),
-            },
-        );
     }
 }
 
@@ -396,70 +620,84 @@ fn diff_tags(b: &mut Builder, key: ResourceKey, desired: &StringMap, actual: &St
     }
 }
 
-/// Iterates the names of one kind present on either side that take part, with both
-/// sides' values.
-fn merged<'a, T>(
-    ctx: &Ctx<'_>,
-    kind: Kind,
-    desired: &'a BTreeMap<Name, T>,
-    actual: &'a BTreeMap<Name, T>,
-) -> Vec<(&'a Name, Option<&'a T>, Option<&'a T>)> {
-    if !ctx.opts.filter.selects_kind(kind) {
-        return Vec::new();
+/// Attributes as AWS IoT keeps them: an empty value is no attribute.
+pub fn effective_attributes(attributes: &StringMap) -> StringMap {
+    if attributes.iter().any(|(_, v)| v.is_empty()) {
+        attributes.iter().filter(|(_, v)| !v.is_empty()).collect()
+    } else {
+        attributes.clone()
     }
-    let mut out = Vec::new();
-    let mut di = desired.iter().peekable();
-    let mut ai = actual.iter().peekable();
-    loop {
-        let item = match (di.peek(), ai.peek()) {
-            (None, None) => break,
-            (Some((dn, _)), Some((an, _))) if dn == an => {
-                let (n, dv) = di.next().expect("peeked");
-                let (_, av) = ai.next().expect("peeked");
-                (n, Some(dv), Some(av))
-            }
-            (Some((dn, _)), Some((an, _))) if dn < an => {
-                let (n, dv) = di.next().expect("peeked");
-                (n, Some(dv), None)
-            }
-            (Some(_), None) => {
-                let (n, dv) = di.next().expect("peeked");
-                (n, Some(dv), None)
-            }
-            _ => {
-                let (n, av) = ai.next().expect("peeked");
-                (n, None, Some(av))
-            }
-        };
-        if ctx.takes_part(kind, item.0) {
-            out.push(item);
-        }
-    }
-    out
 }
 
-fn diff_thing_types(ctx: &Ctx<'_>, b: &mut Builder) {
-    for (name, d, a) in merged(
-        ctx,
-        Kind::ThingType,
-        &ctx.desired.thing_types,
-        &ctx.actual.thing_types,
-    ) {
-        let key = || ResourceKey::new(Kind::ThingType, name.clone());
-        match (d, a) {
-            (Some(d), None) => {
+/// Whether two attribute sets are the same state (empty values count as absent).
+pub fn same_attributes(a: &StringMap, b: &StringMap) -> bool {
+    a == b
+        || a.iter()
+            .filter(|(_, v)| !v.is_empty())
+            .eq(b.iter().filter(|(_, v)| !v.is_empty()))
+}
+
+fn diff_thing_type(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
+    let (d, a) = (ctx.desired.thing_type(name), ctx.actual.thing_type(name));
+    let key = || ResourceKey::new(Kind::ThingType, name.clone());
+    match (d, a) {
+        (Some(d), None) => {
+            b.push(
+                stage::DEFINITIONS,
+                0,
+                Change::CreateThingType {
+                    thing_type: ThingType {
+                        deprecated: false,
+                        tags: b.tags(&d.tags),
+                        ..d.clone()
+                    },
+                },
+            );
+            if d.deprecated {
+                b.push(
+                    stage::DEPRECATE,
+                    0,
+                    Change::DeprecateThingType {
+                        thing_type_name: name.clone(),
+                        undo_deprecate: false,
+                    },
+                );
+            }
+        }
+        (Some(d), Some(a)) => {
+            if d.thing_type_description != a.thing_type_description
+                || d.searchable_attributes != a.searchable_attributes
+            {
                 b.push(
                     stage::DEFINITIONS,
                     0,
-                    Change::CreateThingType {
-                        thing_type: crate::resource::ThingType {
-                            deprecated: false,
-                            tags: b.tags(&d.tags),
-                            ..d.clone()
-                        },
+                    Change::UpdateThingType {
+                        thing_type_name: name.clone(),
+                        thing_type_description: d.thing_type_description.clone(),
+                        searchable_attributes: d.searchable_attributes.clone(),
                     },
                 );
-                if d.deprecated {
+            }
+            if d.deprecated != a.deprecated {
+                let (st, undo) = if d.deprecated {
+                    (stage::DEPRECATE, false)
+                } else {
+                    (stage::DEFINITIONS, true)
+                };
+                b.push(
+                    st,
+                    0,
+                    Change::DeprecateThingType {
+                        thing_type_name: name.clone(),
+                        undo_deprecate: undo,
+                    },
+                );
+            }
+            diff_tags(b, key(), &d.tags, &a.tags);
+        }
+        (None, Some(a)) => {
+            if ctx.pruned(Kind::ThingType, name) {
+                if !a.deprecated {
                     b.push(
                         stage::DEPRECATE,
                         0,
@@ -469,108 +707,41 @@ fn diff_thing_types(ctx: &Ctx<'_>, b: &mut Builder) {
                         },
                     );
                 }
-            }
-            (Some(d), Some(a)) => {
-                if d.thing_type_description != a.thing_type_description
-                    || d.searchable_attributes != a.searchable_attributes
-                {
-                    b.push(
-                        stage::DEFINITIONS,
-                        0,
-                        Change::UpdateThingType {
-                            thing_type_name: name.clone(),
-                            thing_type_description: d.thing_type_description.clone(),
-                            searchable_attributes: d.searchable_attributes.clone(),
-                        },
-                    );
+                b.push(
+                    stage::PRUNE_TYPES,
+                    0,
+                    Change::DeleteThingType {
+                        thing_type_name: name.clone(),
+                    },
+                );
+                // Things of the type that are pruned must go first.
+                for t in ctx.actual.related(&Related::ThingsOfType(name.clone())) {
+                    ctx.companion(Kind::Thing, &t.name);
                 }
-                if d.deprecated != a.deprecated {
-                    let (st, undo) = if d.deprecated {
-                        (stage::DEPRECATE, false)
-                    } else {
-                        (stage::DEFINITIONS, true)
-                    };
-                    b.push(
-                        st,
-                        0,
-                        Change::DeprecateThingType {
-                            thing_type_name: name.clone(),
-                            undo_deprecate: undo,
-                        },
-                    );
-                }
-                diff_tags(b, key(), &d.tags, &a.tags);
+            } else if let Some(why) = ctx.protected(Kind::ThingType, name) {
+                b.warn(why);
             }
-            (None, Some(a)) => {
-                if ctx.pruned(Kind::ThingType, name) {
-                    if !a.deprecated {
-                        b.push(
-                            stage::DEPRECATE,
-                            0,
-                            Change::DeprecateThingType {
-                                thing_type_name: name.clone(),
-                                undo_deprecate: false,
-                            },
-                        );
-                    }
-                    b.push(
-                        stage::PRUNE_TYPES,
-                        0,
-                        Change::DeleteThingType {
-                            thing_type_name: name.clone(),
-                        },
-                    );
-                }
-            }
-            (None, None) => {}
         }
+        (None, None) => {}
     }
+    keep_deprecated_type_usable(ctx, b, name);
 }
 
-/// A thing type deprecated on both sides cannot be given to a thing: when the plan
-/// creates or retypes things to it, undeprecate it first and deprecate it again after.
-fn keep_deprecated_types_usable(ctx: &Ctx<'_>, b: &mut Builder) {
-    let mut needed: BTreeSet<Name> = BTreeSet::new();
-    for c in &b.changes {
-        let ty = match &c.change {
-            Change::CreateThing {
-                thing_type_name: Some(t),
-                ..
-            } => t,
-            Change::UpdateThing {
-                thing_name,
-                thing_type_name: Some(t),
-                ..
-            } => {
-                // Keeping a type the thing already has needs no usable type.
-                if ctx
-                    .actual
-                    .things
-                    .get(thing_name)
-                    .and_then(|a| a.thing_type_name.as_ref())
-                    == Some(t)
-                {
-                    continue;
-                }
-                t
-            }
-            _ => continue,
-        };
-        let deprecated_in_target = ctx.actual.thing_types.get(ty).is_some_and(|t| t.deprecated);
-        let stays_deprecated = ctx.desired.thing_types.get(ty).is_none_or(|t| t.deprecated)
-            || !ctx.takes_part(Kind::ThingType, ty);
-        if deprecated_in_target && stays_deprecated {
-            needed.insert(ty.clone());
-        }
+/// A thing type deprecated in the target (and staying deprecated) cannot be given to a
+/// thing: when the plan creates or retypes things to it, undeprecate it first and
+/// deprecate it again after.
+fn keep_deprecated_type_usable(ctx: &Ctx<'_>, b: &mut Builder, ty: &Name) {
+    let deprecated_in_target = ctx.actual.thing_type(ty).is_some_and(|t| t.deprecated);
+    let stays_deprecated = ctx.desired.thing_type(ty).is_none_or(|t| t.deprecated);
+    if !(deprecated_in_target && stays_deprecated) {
+        return;
     }
-    for ty in needed {
-        if !ctx.takes_part(Kind::ThingType, &ty) {
-            b.warnings.push(format!(
-                "thing type {ty} is deprecated in the target and outside the filter: things \
-                 cannot be created with it or given it until it is undeprecated"
-            ));
-            continue;
-        }
+    let needed = ctx
+        .desired
+        .related(&Related::ThingsOfType(ty.clone()))
+        .into_iter()
+        .any(|t| thing_gets_type(ctx, &t.name, ty));
+    if needed {
         b.push(
             stage::DEFINITIONS,
             0,
@@ -583,121 +754,128 @@ fn keep_deprecated_types_usable(ctx: &Ctx<'_>, b: &mut Builder) {
             stage::DEPRECATE,
             0,
             Change::DeprecateThingType {
-                thing_type_name: ty,
+                thing_type_name: ty.clone(),
                 undo_deprecate: false,
             },
         );
     }
 }
 
-fn diff_billing_groups(ctx: &Ctx<'_>, b: &mut Builder) {
-    for (name, d, a) in merged(
-        ctx,
-        Kind::BillingGroup,
-        &ctx.desired.billing_groups,
-        &ctx.actual.billing_groups,
-    ) {
-        match (d, a) {
-            (Some(d), None) => b.push(
-                stage::DEFINITIONS,
-                0,
-                Change::CreateBillingGroup {
-                    billing_group: crate::resource::BillingGroup {
-                        tags: b.tags(&d.tags),
-                        ..d.clone()
-                    },
+/// Whether the plan creates thing `name` with type `ty` or gives it that type (the
+/// desired thing has the type).
+fn thing_gets_type(ctx: &Ctx<'_>, name: &Name, ty: &Name) -> bool {
+    ctx.takes_part(Kind::Thing, name)
+        && ctx
+            .actual
+            .thing(name)
+            .is_none_or(|a| a.thing_type_name.as_ref() != Some(ty))
+}
+
+fn diff_billing_group(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
+    let (d, a) = (
+        ctx.desired.billing_group(name),
+        ctx.actual.billing_group(name),
+    );
+    match (d, a) {
+        (Some(d), None) => b.push(
+            stage::DEFINITIONS,
+            0,
+            Change::CreateBillingGroup {
+                billing_group: BillingGroup {
+                    tags: b.tags(&d.tags),
+                    ..d.clone()
                 },
-            ),
-            (Some(d), Some(a)) => {
-                if d.billing_group_description != a.billing_group_description {
-                    b.push(
-                        stage::DEFINITIONS,
-                        0,
-                        Change::UpdateBillingGroup {
-                            billing_group_name: name.clone(),
-                            billing_group_description: d.billing_group_description.clone(),
-                        },
-                    );
-                }
-                diff_tags(
-                    b,
-                    ResourceKey::new(Kind::BillingGroup, name.clone()),
-                    &d.tags,
-                    &a.tags,
+            },
+        ),
+        (Some(d), Some(a)) => {
+            if d.billing_group_description != a.billing_group_description {
+                b.push(
+                    stage::DEFINITIONS,
+                    0,
+                    Change::UpdateBillingGroup {
+                        billing_group_name: name.clone(),
+                        billing_group_description: d.billing_group_description.clone(),
+                    },
                 );
             }
-            (None, Some(_)) => {
-                if ctx.pruned(Kind::BillingGroup, name) {
-                    b.push(
-                        stage::PRUNE_OTHERS,
-                        0,
-                        Change::DeleteBillingGroup {
-                            billing_group_name: name.clone(),
-                        },
-                    );
-                }
-            }
-            (None, None) => {}
+            diff_tags(
+                b,
+                ResourceKey::new(Kind::BillingGroup, name.clone()),
+                &d.tags,
+                &a.tags,
+            );
         }
+        (None, Some(_)) => {
+            if ctx.pruned(Kind::BillingGroup, name) {
+                b.push(
+                    stage::PRUNE_OTHERS,
+                    0,
+                    Change::DeleteBillingGroup {
+                        billing_group_name: name.clone(),
+                    },
+                );
+            }
+        }
+        (None, None) => {}
     }
 }
 
-fn diff_policies(ctx: &Ctx<'_>, b: &mut Builder) {
-    for (name, d, a) in merged(
-        ctx,
-        Kind::Policy,
-        &ctx.desired.policies,
-        &ctx.actual.policies,
-    ) {
-        match (d, a) {
-            (Some(d), a) => {
-                let docs: Vec<String> = d
-                    .versions
-                    .iter()
-                    .map(|v| {
-                        ctx.rewrite(&v.policy_document)
-                            .unwrap_or_else(|| v.policy_document.clone())
-                    })
-                    .collect();
-                let default = d.default_index().unwrap_or(docs.len().saturating_sub(1));
-                match a {
-                    None => create_policy(b, name, &docs, default, &d.tags),
-                    Some(a) => {
-                        update_policy(b, name, &docs, default, a);
-                        diff_tags(
-                            b,
-                            ResourceKey::new(Kind::Policy, name.clone()),
-                            &d.tags,
-                            &a.tags,
-                        );
-                    }
-                }
-            }
-            (None, Some(a)) => {
-                if ctx.pruned(Kind::Policy, name) {
-                    for v in &a.versions {
-                        if v.version_id != a.default_version_id {
-                            b.push(
-                                stage::PRUNE_DETACH,
-                                0,
-                                Change::DeletePolicyVersion {
-                                    policy_name: name.clone(),
-                                    policy_version_id: v.version_id.clone(),
-                                },
-                            );
-                        }
-                    }
-                    b.push(
-                        stage::PRUNE_OTHERS,
-                        0,
-                        Change::DeletePolicy {
-                            policy_name: name.clone(),
-                        },
+fn diff_policy(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
+    let (d, a) = (ctx.desired.policy(name), ctx.actual.policy(name));
+    match (d, a) {
+        (Some(d), a) => {
+            let docs: Vec<String> = d
+                .versions
+                .iter()
+                .map(|v| {
+                    ctx.rewrite(&v.policy_document)
+                        .unwrap_or_else(|| v.policy_document.clone())
+                })
+                .collect();
+            let default = d.default_index().unwrap_or(docs.len().saturating_sub(1));
+            match a {
+                None => create_policy(b, name, &docs, default, &d.tags),
+                Some(a) => {
+                    update_policy(b, name, &docs, default, a);
+                    diff_tags(
+                        b,
+                        ResourceKey::new(Kind::Policy, name.clone()),
+                        &d.tags,
+                        &a.tags,
                     );
                 }
             }
-            (None, None) => {}
         }
+        (None, Some(a)) => {
+            if ctx.pruned(Kind::Policy, name) {
+                for v in &a.versions {
+                    if v.version_id != a.default_version_id {
+                        b.push(
+                            stage::PRUNE_DETACH,
+                            0,
+                            Change::DeletePolicyVersion {
+                                policy_name: name.clone(),
+                                policy_version_id: v.version_id.clone(),
+                            },
+                        );
+                    }
+                }
+                b.push(
+                    stage::PRUNE_OTHERS,
+                    0,
+                    Change::DeletePolicy {
+                        policy_name: name.clone(),
+                    },
+                );
+                // Its attachments are detached by the targets' own changes.
+                for t in ctx.actual.related(&Related::PolicyTargets(name.clone())) {
+                    ctx.companion(t.kind, &t.name);
+                }
+            } else if let Some(why) = ctx.protected(Kind::Policy, name) {
+                b.warn(why);
+            }
+        }
+        (None, None) => {}
     }
 }
 
@@ -720,7 +898,7 @@ fn create_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
                 policy_name: name.clone(),
                 policy_document: doc.clone(),
                 set_as_default: i == default,
-                versions_before: None,
+                versions_before: Some(i as u32),
             },
         );
     }
@@ -728,6 +906,8 @@ fn create_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
 
 /// Plans the version changes that turn policy `a` into the version list `docs` with the
 /// default at `default`, never exceeding five versions and never deleting the default.
+/// Each created version records how many versions the policy has just before it, so
+/// that the create is safe to repeat.
 fn update_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, a: &Policy) {
     let want: Vec<String> = docs.iter().map(|d| canonical_document(d)).collect();
     let mut have: Vec<(&Name, String)> = a
@@ -750,6 +930,7 @@ fn update_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
     let stale = &have[..m - k];
     let current_default = &a.default_version_id;
     let default_is_stale = stale.iter().any(|(id, _)| *id == current_default);
+    let count = std::cell::Cell::new(m as u32);
     let push = |b: &mut Builder, c: Change| b.push(stage::DEFINITIONS, 0, c);
     let set_default = |b: &mut Builder, id: &Name| {
         push(
@@ -761,6 +942,7 @@ fn update_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
         )
     };
     let delete = |b: &mut Builder, id: &Name| {
+        count.set(count.get() - 1);
         push(
             b,
             Change::DeletePolicyVersion {
@@ -770,13 +952,15 @@ fn update_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
         )
     };
     let create = |b: &mut Builder, i: usize, as_default: bool| {
+        let before = count.get();
+        count.set(before + 1);
         push(
             b,
             Change::CreatePolicyVersion {
                 policy_name: name.clone(),
                 policy_document: docs[i].clone(),
                 set_as_default: as_default,
-                versions_before: None,
+                versions_before: Some(before),
             },
         )
     };
@@ -829,7 +1013,7 @@ fn update_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
 /// The status a certificate can have in the target: the internal transfer and
 /// activation states cannot be set through the API and mean "not usable", as INACTIVE
 /// does.
-fn target_status(s: CertificateStatus) -> CertificateStatus {
+pub fn target_status(s: CertificateStatus) -> CertificateStatus {
     match s {
         CertificateStatus::PendingTransfer
         | CertificateStatus::PendingActivation
@@ -872,211 +1056,299 @@ fn diff_policy_set(
     }
 }
 
-fn diff_certificates(ctx: &Ctx<'_>, b: &mut Builder) {
-    for (id, d, a) in merged(
-        ctx,
-        Kind::Certificate,
-        &ctx.desired.certificates,
-        &ctx.actual.certificates,
-    ) {
-        let target = || PolicyTarget::Certificate(id.clone());
-        match (d, a) {
-            (Some(d), None) => {
+fn diff_certificate(ctx: &Ctx<'_>, b: &mut Builder, id: &Name) {
+    let (d, a) = (ctx.desired.certificate(id), ctx.actual.certificate(id));
+    let target = || PolicyTarget::Certificate(id.clone());
+    match (d, a) {
+        (Some(d), None) => {
+            b.push(
+                stage::DEFINITIONS,
+                0,
+                Change::RegisterCertificate {
+                    certificate_id: id.clone(),
+                    certificate_pem: d.certificate_pem.clone(),
+                    status: target_status(d.status),
+                    ca_certificate_id: d.ca_certificate_id.clone(),
+                },
+            );
+            diff_policy_set(ctx, b, target(), &d.policies, &NameSet::new());
+        }
+        (Some(d), Some(a)) => {
+            let want = target_status(d.status);
+            if want != a.status {
                 b.push(
                     stage::DEFINITIONS,
                     0,
-                    Change::RegisterCertificate {
+                    Change::UpdateCertificate {
                         certificate_id: id.clone(),
-                        certificate_pem: d.certificate_pem.clone(),
-                        status: target_status(d.status),
-                        ca_certificate_id: d.ca_certificate_id.clone(),
+                        new_status: want,
                     },
                 );
-                diff_policy_set(ctx, b, target(), &d.policies, &NameSet::new());
             }
-            (Some(d), Some(a)) => {
-                let want = target_status(d.status);
-                if want != a.status {
+            diff_policy_set(ctx, b, target(), &d.policies, &a.policies);
+        }
+        (None, Some(a)) => {
+            if ctx.pruned(Kind::Certificate, id) {
+                for p in &a.policies {
                     b.push(
-                        stage::DEFINITIONS,
+                        stage::PRUNE_DETACH,
+                        0,
+                        Change::DetachPolicy {
+                            policy_name: p.clone(),
+                            target: target(),
+                        },
+                    );
+                }
+                if a.status == CertificateStatus::Active {
+                    b.push(
+                        stage::PRUNE_DETACH,
                         0,
                         Change::UpdateCertificate {
                             certificate_id: id.clone(),
-                            new_status: want,
+                            new_status: CertificateStatus::Inactive,
                         },
                     );
                 }
-                diff_policy_set(ctx, b, target(), &d.policies, &a.policies);
-            }
-            (None, Some(a)) => {
-                if ctx.pruned(Kind::Certificate, id) {
-                    for p in &a.policies {
-                        b.push(
-                            stage::PRUNE_DETACH,
-                            0,
-                            Change::DetachPolicy {
-                                policy_name: p.clone(),
-                                target: target(),
-                            },
-                        );
-                    }
-                    if a.status == CertificateStatus::Active {
-                        b.push(
-                            stage::PRUNE_DETACH,
-                            0,
-                            Change::UpdateCertificate {
-                                certificate_id: id.clone(),
-                                new_status: CertificateStatus::Inactive,
-                            },
-                        );
-                    }
-                    b.push(
-                        stage::PRUNE_OTHERS,
-                        0,
-                        Change::DeleteCertificate {
-                            certificate_id: id.clone(),
-                        },
-                    );
+                b.push(
+                    stage::PRUNE_OTHERS,
+                    0,
+                    Change::DeleteCertificate {
+                        certificate_id: id.clone(),
+                    },
+                );
+                // The things it is attached to detach it first.
+                for t in ctx
+                    .actual
+                    .related(&Related::ThingsWithPrincipal(cert_principal(id)))
+                {
+                    ctx.companion(t.kind, &t.name);
                 }
+            } else if let Some(why) = ctx.protected(Kind::Certificate, id) {
+                b.warn(why);
             }
-            (None, None) => {}
         }
+        (None, None) => {}
     }
 }
 
 fn group_props_differ(d: &ThingGroup, a: &ThingGroup) -> bool {
     d.thing_group_description != a.thing_group_description
-        || d.attributes != a.attributes
+        || !same_attributes(&d.attributes, &a.attributes)
         || d.query_string != a.query_string
         || d.index_name != a.index_name
         || d.query_version != a.query_version
 }
 
-fn diff_thing_groups(ctx: &Ctx<'_>, b: &mut Builder) {
-    for (name, d, a) in merged(
-        ctx,
-        Kind::ThingGroup,
-        &ctx.desired.thing_groups,
-        &ctx.actual.thing_groups,
-    ) {
-        let a = a.filter(|_| !ctx.early_deleted.contains(name));
-        let target = || PolicyTarget::ThingGroup(name.clone());
-        match (d, a) {
-            (Some(d), None) => {
-                let depth = ctx.desired.group_depth(name) as u32;
+fn diff_thing_group(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
+    let (d, a) = (ctx.desired.thing_group(name), ctx.actual.thing_group(name));
+    let target = || PolicyTarget::ThingGroup(name.clone());
+    let early = a.is_some() && ctx.early_deleted(name);
+    if ctx.moved(name).is_some()
+        && let Some(why) = ctx.blocked(name)
+    {
+        b.warn(why);
+    }
+    if let (true, Some(ag)) = (early, a) {
+        // Re-created (or pruned with a moved ancestor): detach, delete children first.
+        for p in &ag.policies {
+            b.push(
+                stage::EARLY_DETACH,
+                0,
+                Change::DetachPolicy {
+                    policy_name: p.clone(),
+                    target: target(),
+                },
+            );
+        }
+        b.push(
+            stage::EARLY_GROUP_DELETE,
+            stage::MAX_DEPTH.saturating_sub(Ctx::depth(ctx.actual, name)),
+            Change::DeleteThingGroup {
+                thing_group_name: name.clone(),
+            },
+        );
+        // Its subtree goes with it, and its members come back.
+        for c in ctx.actual.related(&Related::ChildGroups(name.clone())) {
+            ctx.companion(c.kind, &c.name);
+        }
+        for t in ctx.actual.related(&Related::GroupMembers(name.clone())) {
+            ctx.companion(t.kind, &t.name);
+        }
+        for t in ctx.desired.related(&Related::GroupMembers(name.clone())) {
+            ctx.companion(t.kind, &t.name);
+        }
+    }
+    let a = a.filter(|_| !early);
+    match (d, a) {
+        (Some(d), None) => {
+            b.push(
+                stage::GROUPS,
+                Ctx::depth(ctx.desired, name),
+                Change::CreateThingGroup {
+                    thing_group: ThingGroup {
+                        policies: NameSet::new(),
+                        tags: b.tags(&d.tags),
+                        attributes: effective_attributes(&d.attributes),
+                        ..d.clone()
+                    },
+                },
+            );
+            // A re-created group gets back the target-only policies it had.
+            let mut policies = d.policies.clone();
+            if early && let Some(ag) = ctx.actual.thing_group(name) {
+                for p in &ag.policies {
+                    if ctx.survives_target_only(Kind::Policy, p) {
+                        policies.insert(p.clone());
+                    }
+                }
+            }
+            diff_policy_set(ctx, b, target(), &policies, &NameSet::new());
+        }
+        (Some(d), Some(a)) => {
+            if group_props_differ(d, a) && !ctx.blocked_switch(name) {
                 b.push(
                     stage::GROUPS,
-                    depth,
-                    Change::CreateThingGroup {
+                    Ctx::depth(ctx.desired, name),
+                    Change::UpdateThingGroup {
                         thing_group: ThingGroup {
                             policies: NameSet::new(),
-                            tags: b.tags(&d.tags),
+                            tags: StringMap::new(),
+                            attributes: effective_attributes(&d.attributes),
                             ..d.clone()
                         },
                     },
                 );
-                // A re-created group gets back the target-only policies it had.
-                let mut policies = d.policies.clone();
-                if ctx.recreated.contains(name) {
-                    for p in &ctx.actual.thing_groups[name].policies {
-                        if ctx.survives_target_only(Kind::Policy, p) {
-                            policies.insert(p.clone());
-                        }
-                    }
-                }
-                diff_policy_set(ctx, b, target(), &policies, &NameSet::new());
             }
-            (Some(d), Some(a)) => {
-                if group_props_differ(d, a) && !ctx.blocked_switch.contains(name) {
-                    let depth = ctx.desired.group_depth(name) as u32;
-                    b.push(
-                        stage::GROUPS,
-                        depth,
-                        Change::UpdateThingGroup {
-                            thing_group: ThingGroup {
-                                policies: NameSet::new(),
-                                tags: StringMap::new(),
-                                ..d.clone()
-                            },
-                        },
-                    );
-                }
-                diff_policy_set(ctx, b, target(), &d.policies, &a.policies);
-                diff_tags(
-                    b,
-                    ResourceKey::new(Kind::ThingGroup, name.clone()),
-                    &d.tags,
-                    &a.tags,
-                );
-            }
-            (None, Some(a)) => {
-                if ctx.pruned(Kind::ThingGroup, name) {
-                    for p in &a.policies {
-                        b.push(
-                            stage::PRUNE_DETACH,
-                            0,
-                            Change::DetachPolicy {
-                                policy_name: p.clone(),
-                                target: target(),
-                            },
-                        );
-                    }
-                    let depth = ctx.actual.group_depth(name) as u32;
-                    b.push(
-                        stage::PRUNE_GROUPS,
-                        stage::MAX_DEPTH.saturating_sub(depth),
-                        Change::DeleteThingGroup {
-                            thing_group_name: name.clone(),
-                        },
-                    );
-                }
-            }
-            (None, None) => {}
+            diff_policy_set(ctx, b, target(), &d.policies, &a.policies);
+            diff_tags(
+                b,
+                ResourceKey::new(Kind::ThingGroup, name.clone()),
+                &d.tags,
+                &a.tags,
+            );
         }
+        (None, Some(a)) => {
+            if ctx.pruned(Kind::ThingGroup, name) {
+                for p in &a.policies {
+                    b.push(
+                        stage::PRUNE_DETACH,
+                        0,
+                        Change::DetachPolicy {
+                            policy_name: p.clone(),
+                            target: target(),
+                        },
+                    );
+                }
+                b.push(
+                    stage::PRUNE_GROUPS,
+                    stage::MAX_DEPTH.saturating_sub(Ctx::depth(ctx.actual, name)),
+                    Change::DeleteThingGroup {
+                        thing_group_name: name.clone(),
+                    },
+                );
+                for c in ctx.actual.related(&Related::ChildGroups(name.clone())) {
+                    ctx.companion(c.kind, &c.name);
+                }
+            }
+        }
+        (None, None) => {}
     }
 }
 
-/// The thing as the target should have it: non-certificate principals rewritten.
-fn desired_principals(ctx: &Ctx<'_>, d: &Thing) -> Option<NameSet> {
-    ctx.opts.rewrite.as_ref()?;
-    let mut changed = false;
-    let set: NameSet = d
-        .principals
+/// The principals as the target should have them: non-certificate principals
+/// rewritten, and left out of the comparison when a side did not read them.
+fn wanted_principals(ctx: &Ctx<'_>, d: &Thing) -> NameSet {
+    let rewrite = ctx.opts.rewrite.is_some();
+    d.principals
         .iter()
+        .filter(|p| ctx.all_principals || principal_certificate_id(p).is_some())
         .map(|p| {
-            if principal_certificate_id(p).is_none()
+            if rewrite
+                && principal_certificate_id(p).is_none()
                 && let Some(r) = ctx.rewrite(p)
             {
-                changed = true;
                 return Name::from(r);
             }
             p.clone()
         })
-        .collect();
-    changed.then_some(set)
+        .collect()
 }
 
-fn diff_things(ctx: &Ctx<'_>, b: &mut Builder) {
-    let (d_all, a_all) = (&ctx.desired.things, &ctx.actual.things);
-    let no_moves = ctx.early_deleted.is_empty();
-    for (name, d, a) in merged(ctx, Kind::Thing, d_all, a_all) {
-        match (d, a) {
-            (Some(d), None) => {
+/// The target's principals that the comparison may touch.
+fn current_principals(ctx: &Ctx<'_>, a: &Thing) -> NameSet {
+    if ctx.all_principals {
+        a.principals.clone()
+    } else {
+        a.principals
+            .iter()
+            .filter(|p| principal_certificate_id(p).is_some())
+            .cloned()
+            .collect()
+    }
+}
+
+fn diff_thing(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
+    let (d, a) = (ctx.desired.thing(name), ctx.actual.thing(name));
+    match (d, a) {
+        (Some(d), None) => {
+            b.push(
+                stage::THINGS,
+                0,
+                Change::CreateThing {
+                    thing_name: name.clone(),
+                    thing_type_name: d.thing_type_name.clone(),
+                    attributes: effective_attributes(&d.attributes),
+                    billing_group_name: d.billing_group_name.clone(),
+                },
+            );
+            if let Some(t) = &d.thing_type_name {
+                note_deprecated_type(ctx, b, t);
+            }
+            for g in d.thing_groups.iter().filter(|g| !ctx.blocked_switch(g)) {
                 b.push(
-                    stage::THINGS,
+                    stage::RELATIONS_IN,
                     0,
-                    Change::CreateThing {
+                    Change::AddThingToThingGroup {
                         thing_name: name.clone(),
-                        thing_type_name: d.thing_type_name.clone(),
-                        attributes: d.attributes.clone(),
-                        billing_group_name: d.billing_group_name.clone(),
+                        thing_group_name: g.clone(),
                     },
                 );
-                for g in d
-                    .thing_groups
-                    .iter()
-                    .filter(|g| !ctx.blocked_switch.contains(*g))
-                {
+            }
+            for p in &wanted_principals(ctx, d) {
+                b.push(
+                    stage::RELATIONS_IN,
+                    0,
+                    Change::AttachThingPrincipal {
+                        thing_name: name.clone(),
+                        principal: p.clone(),
+                    },
+                );
+            }
+        }
+        (Some(d), Some(a)) => {
+            // The fast path: nothing differs (the common case of a large sync).
+            if ctx.no_moves
+                && ctx.all_principals
+                && ctx.opts.rewrite.is_none()
+                && d.thing_type_name == a.thing_type_name
+                && d.attributes == a.attributes
+                && d.thing_groups == a.thing_groups
+                && d.billing_group_name == a.billing_group_name
+                && d.principals == a.principals
+            {
+                return;
+            }
+            update_thing(ctx, b, name, d, a);
+        }
+        (None, Some(a)) if !ctx.pruned(Kind::Thing, name) => {
+            // A thing that stays in the target gets back its memberships of groups
+            // that the plan re-creates.
+            for g in &a.thing_groups {
+                let static_again = ctx
+                    .desired
+                    .thing_group(g)
+                    .is_some_and(|dg| !dg.is_dynamic());
+                if static_again && ctx.recreated(g) {
                     b.push(
                         stage::RELATIONS_IN,
                         0,
@@ -1086,108 +1358,69 @@ fn diff_things(ctx: &Ctx<'_>, b: &mut Builder) {
                         },
                     );
                 }
-                let principals = desired_principals(ctx, d);
-                for p in principals.as_ref().unwrap_or(&d.principals) {
-                    b.push(
-                        stage::RELATIONS_IN,
-                        0,
-                        Change::AttachThingPrincipal {
-                            thing_name: name.clone(),
-                            principal: p.clone(),
-                        },
-                    );
-                }
             }
-            (Some(d), Some(a)) => {
-                let principals = desired_principals(ctx, d);
-                // The fast path: nothing differs (the common case of a large sync).
-                if no_moves
-                    && principals.is_none()
-                    && d.thing_type_name == a.thing_type_name
-                    && d.attributes == a.attributes
-                    && d.thing_groups == a.thing_groups
-                    && d.billing_group_name == a.billing_group_name
-                    && d.principals == a.principals
-                {
-                    continue;
-                }
-                update_thing(
-                    ctx,
-                    b,
-                    name,
-                    d,
-                    a,
-                    principals.as_ref().unwrap_or(&d.principals),
-                );
-            }
-            (None, Some(a)) if !ctx.pruned(Kind::Thing, name) => {
-                // A thing that stays in the target gets back its memberships of groups
-                // that the plan re-creates.
-                for g in &a.thing_groups {
-                    let static_again = ctx
-                        .desired
-                        .thing_groups
-                        .get(g)
-                        .is_some_and(|dg| !dg.is_dynamic());
-                    if ctx.recreated.contains(g) && static_again {
-                        b.push(
-                            stage::RELATIONS_IN,
-                            0,
-                            Change::AddThingToThingGroup {
-                                thing_name: name.clone(),
-                                thing_group_name: g.clone(),
-                            },
-                        );
-                    }
-                }
-            }
-            (None, Some(a)) => {
-                for p in &a.principals {
-                    b.push(
-                        stage::PRUNE_DETACH,
-                        0,
-                        Change::DetachThingPrincipal {
-                            thing_name: name.clone(),
-                            principal: p.clone(),
-                        },
-                    );
-                }
+        }
+        (None, Some(a)) => {
+            for p in &current_principals(ctx, a) {
                 b.push(
-                    stage::PRUNE_THINGS,
+                    stage::PRUNE_DETACH,
                     0,
-                    Change::DeleteThing {
+                    Change::DetachThingPrincipal {
                         thing_name: name.clone(),
+                        principal: p.clone(),
                     },
                 );
             }
-            (None, None) => {}
+            b.push(
+                stage::PRUNE_THINGS,
+                0,
+                Change::DeleteThing {
+                    thing_name: name.clone(),
+                },
+            );
         }
+        (None, None) => {}
     }
 }
 
-fn update_thing(
-    ctx: &Ctx<'_>,
-    b: &mut Builder,
-    name: &Name,
-    d: &Thing,
-    a: &Thing,
-    principals: &NameSet,
-) {
-    if d.thing_type_name != a.thing_type_name || d.attributes != a.attributes {
+/// A thing is created with (or given) type `ty`: when the target has it deprecated,
+/// the type's own diff undeprecates it around the things (it must be diffed in the
+/// same apply), or, outside the filter, the plan warns.
+fn note_deprecated_type(ctx: &Ctx<'_>, b: &mut Builder, ty: &Name) {
+    if !ctx.actual.thing_type(ty).is_some_and(|t| t.deprecated) {
+        return;
+    }
+    if ctx.takes_part(Kind::ThingType, ty) {
+        ctx.companion(Kind::ThingType, ty);
+    } else {
+        b.warn(format!(
+            "thing type {ty} is deprecated in the target and outside the filter: things \
+             cannot be created with it or given it until it is undeprecated"
+        ));
+    }
+}
+
+fn update_thing(ctx: &Ctx<'_>, b: &mut Builder, name: &Name, d: &Thing, a: &Thing) {
+    if d.thing_type_name != a.thing_type_name || !same_attributes(&d.attributes, &a.attributes) {
         b.push(
             stage::THINGS,
             0,
             Change::UpdateThing {
                 thing_name: name.clone(),
                 thing_type_name: d.thing_type_name.clone(),
-                attributes: d.attributes.clone(),
+                attributes: effective_attributes(&d.attributes),
             },
         );
+        if let Some(t) = &d.thing_type_name
+            && a.thing_type_name.as_ref() != Some(t)
+        {
+            note_deprecated_type(ctx, b, t);
+        }
     }
     // Static groups: memberships of re-created groups are gone and come back.
     for g in &a.thing_groups {
         if !d.thing_groups.contains(g)
-            && !ctx.early_deleted.contains(g)
+            && !ctx.early_deleted(g)
             && !ctx.survives_target_only(Kind::ThingGroup, g)
         {
             b.push(
@@ -1201,9 +1434,7 @@ fn update_thing(
         }
     }
     for g in &d.thing_groups {
-        if (!a.thing_groups.contains(g) || ctx.early_deleted.contains(g))
-            && !ctx.blocked_switch.contains(g)
-        {
+        if (!a.thing_groups.contains(g) || ctx.early_deleted(g)) && !ctx.blocked_switch(g) {
             b.push(
                 stage::RELATIONS_IN,
                 0,
@@ -1241,8 +1472,10 @@ fn update_thing(
             );
         }
     }
-    for p in &a.principals {
-        if !principals.contains(p) && !ctx.principal_survives(p) {
+    let wanted = wanted_principals(ctx, d);
+    let current = current_principals(ctx, a);
+    for p in &current {
+        if !wanted.contains(p) && !ctx.principal_survives(p) {
             b.push(
                 stage::RELATIONS_OUT,
                 0,
@@ -1253,8 +1486,8 @@ fn update_thing(
             );
         }
     }
-    for p in principals {
-        if !a.principals.contains(p) {
+    for p in &wanted {
+        if !current.contains(p) {
             b.push(
                 stage::RELATIONS_IN,
                 0,

@@ -27,10 +27,11 @@ pub mod related;
 pub mod resource;
 pub mod rewrite;
 pub mod snapshot;
+pub mod view;
 
 pub use apply::{ApplyError, ApplyErrorKind, MAX_POLICY_VERSIONS, Outcome, apply_change};
 pub use collections::{NameSet, StringMap};
-pub use diff::diff;
+pub use diff::{KeyedDiff, diff, diff_keys};
 pub use document::{canonical_document, same_document};
 pub use filter::{DiffOptions, Filter, PatternError};
 pub use fingerprint::fingerprint;
@@ -44,3 +45,4 @@ pub use resource::{
 };
 pub use rewrite::ArnRewrite;
 pub use snapshot::{Counts, Origin, PrincipalCoverage, Snapshot};
+pub use view::{Misses, PartialView, SnapshotView, View};

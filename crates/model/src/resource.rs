@@ -316,7 +316,10 @@ pub struct Certificate {
 }
 
 /// A thing. Its static group memberships, billing group and principals are part of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+///
+/// Equality compares the content only, not [`Thing::version`] (metadata: each registry
+/// counts its own versions, so two equal registries have different ones).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Thing {
     /// `thingName`.
@@ -337,10 +340,26 @@ pub struct Thing {
     /// region-neutral tail of its ARN); any other principal is kept as given.
     #[serde(default, skip_serializing_if = "NameSet::is_empty")]
     pub principals: NameSet,
-    /// `version` in the registry it was read from; informational, never compared.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `version` in the registry it was read from: metadata, not content. It is never
+    /// compared (two equal things in two registries have different versions) and not
+    /// written to snapshot files (so that a file's content, and its fingerprint, do
+    /// not change when only a counter did); a file that has it is still read.
+    #[serde(default, skip_serializing)]
     pub version: Option<i64>,
 }
+
+impl PartialEq for Thing {
+    fn eq(&self, other: &Self) -> bool {
+        self.thing_name == other.thing_name
+            && self.thing_type_name == other.thing_type_name
+            && self.attributes == other.attributes
+            && self.thing_groups == other.thing_groups
+            && self.billing_group_name == other.billing_group_name
+            && self.principals == other.principals
+    }
+}
+
+impl Eq for Thing {}
 
 /// The prefix of a certificate principal in [`Thing::principals`].
 pub const CERT_PRINCIPAL_PREFIX: &str = "cert/";

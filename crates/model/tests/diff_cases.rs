@@ -320,3 +320,54 @@ fn ignore_tags_leaves_tags_out_of_creates_and_updates() {
         other => panic!("{other}"),
     }
 }
+
+fn thing_with(name: &str, attributes: &[(&str, &str)]) -> Resource {
+    Resource::Thing(Thing {
+        thing_name: name.into(),
+        attributes: attributes.iter().copied().collect(),
+        ..Default::default()
+    })
+}
+
+/// AWS IoT removes an attribute updated to "": an empty value and no attribute are one
+/// state, so a registry with empty-valued attributes converges in one sync.
+#[test]
+fn an_empty_attribute_value_is_the_same_state_as_no_attribute() {
+    let desired = snap(vec![thing_with("t", &[("a", ""), ("b", "1")])]);
+    let same = snap(vec![thing_with("t", &[("b", "1")])]);
+    assert!(diff(&desired, &same, &DiffOptions::default()).is_empty());
+    let also_same = snap(vec![thing_with("t", &[("a", ""), ("b", "1")])]);
+    assert!(diff(&desired, &also_same, &DiffOptions::default()).is_empty());
+
+    // A value that differs is updated, and the empty one is never sent.
+    let mut other = snap(vec![thing_with("t", &[("a", "x"), ("b", "1")])]);
+    let plan = diff(&desired, &other, &DiffOptions::default());
+    let want: iot_crr_model::StringMap = [("b", "1")].into_iter().collect();
+    assert!(matches!(
+        &plan.changes[..],
+        [c] if matches!(&c.change, Change::UpdateThing { attributes, .. } if *attributes == want)
+    ));
+    apply(&plan, &mut other);
+    assert!(diff(&desired, &other, &DiffOptions::default()).is_empty());
+
+    // A create sends no empty value either, and the reference apply drops one.
+    let mut empty = Snapshot::new();
+    let plan = diff(&desired, &empty, &DiffOptions::default());
+    assert!(matches!(
+        &plan.changes[0].change,
+        Change::CreateThing { attributes, .. } if *attributes == want
+    ));
+    apply(&plan, &mut empty);
+    assert!(diff(&desired, &empty, &DiffOptions::default()).is_empty());
+    let mut s = snap(vec![thing_with("t", &[("a", "x")])]);
+    apply_change(
+        &mut s,
+        &Change::UpdateThing {
+            thing_name: "t".into(),
+            thing_type_name: None,
+            attributes: [("a", "")].into_iter().collect(),
+        },
+    )
+    .unwrap();
+    assert!(s.things["t"].attributes.is_empty());
+}

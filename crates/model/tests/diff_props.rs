@@ -4,9 +4,12 @@
 //! - a second diff plans nothing;
 //! - stages never go backwards, and deletes of a kind run children first.
 
+use std::collections::BTreeSet;
+
 use iot_crr_model::{
-    BillingGroup, Certificate, CertificateStatus, DiffOptions, Policy, PolicyVersion, Resource,
-    Snapshot, Thing, ThingGroup, ThingType, apply_change, cert_principal, diff,
+    BillingGroup, Certificate, CertificateStatus, DiffOptions, KeyedDiff, PartialView, Policy,
+    PolicyVersion, PrincipalCoverage, Resource, ResourceKey, Snapshot, Thing, ThingGroup,
+    ThingType, apply_change, cert_principal, diff, diff_keys,
 };
 use proptest::prelude::*;
 
@@ -211,8 +214,15 @@ fn build(s: &Spec) -> Snapshot {
             } else {
                 Some(types[*ty as usize % types.len()].clone().into())
             },
+            // Values cycle through "0", "1", "2" and "" (AWS IoT's "no attribute").
             attributes: (0..*attrs)
-                .map(|k| (format!("a{k}"), format!("{}", (*ty as u32 + k as u32) % 3)))
+                .map(|k| {
+                    let v = (*ty as u32 + k as u32) % 4;
+                    (
+                        format!("a{k}"),
+                        if v == 3 { String::new() } else { v.to_string() },
+                    )
+                })
                 .collect(),
             thing_groups: pick(*gmask, &static_groups),
             billing_group_name: if billing.is_empty() || bill % 3 == 0 {
@@ -239,6 +249,7 @@ fn normalized(s: &Snapshot) -> Snapshot {
     let mut s = s.clone();
     for t in s.things.values_mut() {
         t.version = None;
+        t.attributes = iot_crr_model::diff::effective_attributes(&t.attributes);
     }
     for p in s.policies.values_mut() {
         let default = p.default_index().unwrap();
@@ -276,8 +287,159 @@ fn apply_all(plan: &iot_crr_model::Plan, target: &mut Snapshot) {
     }
 }
 
+/// The keyed diff of `keys` over partial views that start empty and are filled from
+/// the two snapshots with exactly what the diff asks, run after run, until a run asks
+/// nothing new. Returns the diff and the number of questions asked.
+fn keyed(
+    desired: &Snapshot,
+    actual: &Snapshot,
+    keys: &BTreeSet<ResourceKey>,
+    opts: &DiffOptions,
+) -> (KeyedDiff, usize) {
+    let mut dv = PartialView::new(desired.principal_coverage);
+    let mut av = PartialView::new(actual.principal_coverage);
+    let mut asked = 0;
+    for _ in 0..64 {
+        let k = diff_keys(&dv, &av, keys, opts);
+        let n = dv.fill_from(desired) + av.fill_from(actual);
+        if n == 0 {
+            return (k, asked);
+        }
+        asked += n;
+    }
+    panic!("the keyed diff kept asking new questions");
+}
+
+/// Every key of both registries plus a few that neither has.
+fn all_keys(a: &Snapshot, b: &Snapshot) -> Vec<ResourceKey> {
+    let mut keys: BTreeSet<ResourceKey> = a
+        .resources()
+        .chain(b.resources())
+        .map(|r| r.key())
+        .collect();
+    keys.insert(ResourceKey::new(
+        iot_crr_model::Kind::Thing,
+        "no-such-thing",
+    ));
+    keys.insert(ResourceKey::new(
+        iot_crr_model::Kind::ThingGroup,
+        "no-such-group",
+    ));
+    keys.into_iter().collect()
+}
+
+fn pick_keys(all: &[ResourceKey], seed: u64) -> BTreeSet<ResourceKey> {
+    let mut x = seed | 1;
+    all.iter()
+        .filter(|_| {
+            // xorshift: about one key in three.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.is_multiple_of(3)
+        })
+        .cloned()
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn keyed_plan_equals_the_full_plan_restricted_to_its_keys(
+        a in spec(),
+        b in spec(),
+        prune in any::<bool>(),
+        certs_only in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let (desired, mut target) = (build(&a), build(&b));
+        if certs_only {
+            target.principal_coverage = PrincipalCoverage::CertificatesOnly;
+        }
+        let opts = DiffOptions { prune, ..Default::default() };
+        let full = diff(&desired, &target, &opts);
+        let keys = pick_keys(&all_keys(&desired, &target), seed);
+        let (k, _) = keyed(&desired, &target, &keys, &opts);
+        let restricted: Vec<_> = full
+            .changes
+            .iter()
+            .filter(|c| keys.contains(&c.change.key()))
+            .cloned()
+            .collect();
+        prop_assert_eq!(&k.changes, &restricted);
+        // Every warning of the keyed plan is one of the full plan's.
+        for w in &k.warnings {
+            prop_assert!(full.warnings.contains(w), "{}", w);
+        }
+    }
+
+    #[test]
+    fn a_keyed_plan_with_its_companions_applies_on_its_own_and_converges_its_keys(
+        a in spec(),
+        b in spec(),
+        prune in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let (desired, mut target) = (build(&a), build(&b));
+        let opts = DiffOptions { prune, ..Default::default() };
+        let mut keys = pick_keys(&all_keys(&desired, &target), seed);
+        let plan = loop {
+            let (k, _) = keyed(&desired, &target, &keys, &opts);
+            if k.companions.is_empty() {
+                break k;
+            }
+            keys.extend(k.companions);
+        };
+        for (i, c) in plan.changes.iter().enumerate() {
+            if let Err(e) = apply_change(&mut target, &c.change) {
+                panic!(
+                    "change {i} ({}) failed: {e}\nkeys: {keys:?}\nplan:\n{}",
+                    c.change,
+                    plan.changes
+                        .iter()
+                        .map(|c| format!("  [{}] {}", c.stage, c.change))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+        }
+        // Converged for its keys: a second keyed plan changes nothing. (It may still
+        // undeprecate and deprecate again a type that desired things outside the keys
+        // will need: the full plan does the same, and the pair leaves the type as it
+        // is.)
+        let (again, _) = keyed(&desired, &target, &keys, &opts);
+        let mut after = target.clone();
+        for c in &again.changes {
+            prop_assert!(
+                matches!(c.change, iot_crr_model::Change::DeprecateThingType { .. }),
+                "second keyed plan: {:?}", again.changes
+            );
+            apply_change(&mut after, &c.change).unwrap();
+        }
+        prop_assert_eq!(after, target);
+    }
+
+    #[test]
+    fn a_side_read_per_certificate_never_loses_other_principals(a in spec(), b in spec()) {
+        let (desired, mut target) = (build(&a), build(&b));
+        target.principal_coverage = PrincipalCoverage::CertificatesOnly;
+        let before = target.clone();
+        let opts = DiffOptions::default();
+        let plan = diff(&desired, &target, &opts);
+        for c in &plan.changes {
+            if let iot_crr_model::Change::DetachThingPrincipal { principal, .. }
+            | iot_crr_model::Change::AttachThingPrincipal { principal, .. } = &c.change
+            {
+                prop_assert!(principal.starts_with("cert/"), "{}", c.change);
+            }
+        }
+        apply_all(&plan, &mut target);
+        for (name, t) in &before.things {
+            let other = |t: &Thing| t.principals.iter().filter(|p| !p.starts_with("cert/")).cloned().collect::<Vec<_>>();
+            prop_assert_eq!(other(&target.things[name]), other(t));
+        }
+    }
 
     #[test]
     fn prune_sync_converges_exactly(a in spec(), b in spec()) {

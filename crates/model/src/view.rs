@@ -1,0 +1,456 @@
+//! Views of a registry: what the diff reads, one resource or one relation at a time.
+//!
+//! The diff never walks a whole registry itself; it asks a [`View`] for the resources
+//! and relations it needs. Two views exist:
+//!
+//! - [`SnapshotView`]: a whole registry in memory. Relations are answered from indexes
+//!   built on first use (one pass over the kind asked about), so a full diff costs what
+//!   it did when it read the maps directly.
+//! - [`PartialView`]: the few resources and relations a *keyed* reconcile has read so
+//!   far. A question it cannot answer is recorded as a miss and answered "absent"; the
+//!   caller reads the misses from the registry ([`PartialView::take_misses`], then
+//!   [`PartialView::insert`], [`PartialView::insert_absent`],
+//!   [`PartialView::insert_related`]) and runs the diff again, until a run has no
+//!   miss. That last run saw exactly what a full view would have shown it, so a keyed
+//!   plan equals the full plan restricted to its keys (a property test checks this).
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
+
+use crate::related::Related;
+use crate::resource::{
+    BillingGroup, Certificate, Kind, Name, Policy, Resource, ResourceKey, Thing, ThingGroup,
+    ThingType,
+};
+use crate::snapshot::{PrincipalCoverage, Snapshot};
+
+/// Read access to one side of a comparison.
+pub trait View {
+    /// A thing type.
+    fn thing_type(&self, name: &str) -> Option<&ThingType>;
+    /// A billing group.
+    fn billing_group(&self, name: &str) -> Option<&BillingGroup>;
+    /// A thing group.
+    fn thing_group(&self, name: &str) -> Option<&ThingGroup>;
+    /// A policy.
+    fn policy(&self, name: &str) -> Option<&Policy>;
+    /// A certificate.
+    fn certificate(&self, id: &str) -> Option<&Certificate>;
+    /// A thing.
+    fn thing(&self, name: &str) -> Option<&Thing>;
+    /// The answer to a relation question, sorted.
+    fn related(&self, query: &Related) -> Vec<ResourceKey>;
+    /// Which principals of things this side holds.
+    fn principal_coverage(&self) -> PrincipalCoverage;
+    /// Whether the view holds the whole registry: then the diff may precompute facts
+    /// over all of it instead of per resource.
+    fn is_complete(&self) -> bool;
+    /// The names of one kind the view holds, sorted (for a complete view: all of
+    /// them).
+    fn names(&self, kind: Kind) -> Vec<Name>;
+
+    /// Whether a resource exists.
+    fn contains(&self, kind: Kind, name: &str) -> bool {
+        match kind {
+            Kind::ThingType => self.thing_type(name).is_some(),
+            Kind::BillingGroup => self.billing_group(name).is_some(),
+            Kind::ThingGroup => self.thing_group(name).is_some(),
+            Kind::Policy => self.policy(name).is_some(),
+            Kind::Certificate => self.certificate(name).is_some(),
+            Kind::Thing => self.thing(name).is_some(),
+        }
+    }
+}
+
+/// Indexes of a snapshot's relations, each built on first use.
+#[derive(Default)]
+struct Indexes<'a> {
+    children: OnceLock<HashMap<&'a str, Vec<&'a str>>>,
+    /// (principal, thing) pairs, sorted.
+    principals: OnceLock<Vec<(&'a str, &'a str)>>,
+    /// (type, thing) pairs, sorted.
+    types: OnceLock<Vec<(&'a str, &'a str)>>,
+    /// (group, thing) pairs, sorted.
+    members: OnceLock<Vec<(&'a str, &'a str)>>,
+    /// policy -> targets, sorted.
+    targets: OnceLock<HashMap<&'a str, Vec<ResourceKey>>>,
+}
+
+/// A whole registry in memory seen as a [`View`].
+pub struct SnapshotView<'a> {
+    snap: &'a Snapshot,
+    idx: Indexes<'a>,
+}
+
+impl<'a> SnapshotView<'a> {
+    /// A view of `snap`.
+    pub fn new(snap: &'a Snapshot) -> Self {
+        SnapshotView {
+            snap,
+            idx: Indexes::default(),
+        }
+    }
+
+    /// The snapshot seen.
+    pub fn snapshot(&self) -> &'a Snapshot {
+        self.snap
+    }
+}
+
+fn things_of(pairs: &[(&str, &str)], subject: &str) -> Vec<ResourceKey> {
+    let start = pairs.partition_point(|(s, _)| *s < subject);
+    pairs[start..]
+        .iter()
+        .take_while(|(s, _)| *s == subject)
+        .map(|(_, t)| ResourceKey::new(Kind::Thing, *t))
+        .collect()
+}
+
+fn sorted_pairs<'a>(it: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    let mut v: Vec<(&str, &str)> = it.collect();
+    v.sort_unstable();
+    v
+}
+
+impl View for SnapshotView<'_> {
+    fn thing_type(&self, name: &str) -> Option<&ThingType> {
+        self.snap.thing_types.get(name)
+    }
+    fn billing_group(&self, name: &str) -> Option<&BillingGroup> {
+        self.snap.billing_groups.get(name)
+    }
+    fn thing_group(&self, name: &str) -> Option<&ThingGroup> {
+        self.snap.thing_groups.get(name)
+    }
+    fn policy(&self, name: &str) -> Option<&Policy> {
+        self.snap.policies.get(name)
+    }
+    fn certificate(&self, id: &str) -> Option<&Certificate> {
+        self.snap.certificates.get(id)
+    }
+    fn thing(&self, name: &str) -> Option<&Thing> {
+        self.snap.things.get(name)
+    }
+
+    fn related(&self, query: &Related) -> Vec<ResourceKey> {
+        let s = self.snap;
+        match query {
+            Related::ChildGroups(g) => {
+                let idx = self.idx.children.get_or_init(|| {
+                    let mut m: HashMap<&str, Vec<&str>> = HashMap::new();
+                    for c in s.thing_groups.values() {
+                        if let Some(p) = &c.parent_group_name {
+                            m.entry(p.as_str()).or_default().push(&c.thing_group_name);
+                        }
+                    }
+                    m
+                });
+                idx.get(g.as_str())
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| ResourceKey::new(Kind::ThingGroup, *c))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+            Related::ThingsWithPrincipal(p) => {
+                let idx = self.idx.principals.get_or_init(|| {
+                    sorted_pairs(s.things.values().flat_map(|t| {
+                        t.principals
+                            .iter()
+                            .map(move |p| (p.as_str(), t.thing_name.as_str()))
+                    }))
+                });
+                things_of(idx, p)
+            }
+            Related::ThingsOfType(ty) => {
+                let idx = self.idx.types.get_or_init(|| {
+                    sorted_pairs(s.things.values().filter_map(|t| {
+                        t.thing_type_name
+                            .as_ref()
+                            .map(|ty| (ty.as_str(), t.thing_name.as_str()))
+                    }))
+                });
+                things_of(idx, ty)
+            }
+            Related::GroupMembers(g) => {
+                let idx = self.idx.members.get_or_init(|| {
+                    sorted_pairs(s.things.values().flat_map(|t| {
+                        t.thing_groups
+                            .iter()
+                            .map(move |g| (g.as_str(), t.thing_name.as_str()))
+                    }))
+                });
+                things_of(idx, g)
+            }
+            Related::PolicyTargets(p) => {
+                let idx = self.idx.targets.get_or_init(|| {
+                    let mut m: HashMap<&str, Vec<ResourceKey>> = HashMap::new();
+                    for g in s.thing_groups.values() {
+                        for p in &g.policies {
+                            m.entry(p.as_str()).or_default().push(ResourceKey::new(
+                                Kind::ThingGroup,
+                                g.thing_group_name.clone(),
+                            ));
+                        }
+                    }
+                    for c in s.certificates.values() {
+                        for p in &c.policies {
+                            m.entry(p.as_str()).or_default().push(ResourceKey::new(
+                                Kind::Certificate,
+                                c.certificate_id.clone(),
+                            ));
+                        }
+                    }
+                    for v in m.values_mut() {
+                        v.sort();
+                    }
+                    m
+                });
+                idx.get(p.as_str()).cloned().unwrap_or_default()
+            }
+        }
+    }
+
+    fn principal_coverage(&self) -> PrincipalCoverage {
+        self.snap.principal_coverage
+    }
+
+    fn is_complete(&self) -> bool {
+        true
+    }
+
+    fn names(&self, kind: Kind) -> Vec<Name> {
+        let s = self.snap;
+        match kind {
+            Kind::ThingType => s.thing_types.keys().cloned().collect(),
+            Kind::BillingGroup => s.billing_groups.keys().cloned().collect(),
+            Kind::ThingGroup => s.thing_groups.keys().cloned().collect(),
+            Kind::Policy => s.policies.keys().cloned().collect(),
+            Kind::Certificate => s.certificates.keys().cloned().collect(),
+            Kind::Thing => s.things.keys().cloned().collect(),
+        }
+    }
+}
+
+/// What a [`PartialView`] was asked and could not answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Misses {
+    /// Resources to read (`Registry::read_resource`).
+    pub resources: BTreeSet<ResourceKey>,
+    /// Relations to ask (`Registry::related`).
+    pub related: BTreeSet<Related>,
+}
+
+impl Misses {
+    /// Whether nothing is missing.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty() && self.related.is_empty()
+    }
+
+    /// How many questions are missing.
+    pub fn len(&self) -> usize {
+        self.resources.len() + self.related.len()
+    }
+}
+
+/// Some resources and relations of a registry, read on demand (see the module
+/// documentation).
+#[derive(Debug, Default)]
+pub struct PartialView {
+    snap: Snapshot,
+    absent: HashSet<ResourceKey>,
+    answers: HashMap<Related, Vec<ResourceKey>>,
+    misses: RefCell<Misses>,
+}
+
+impl PartialView {
+    /// An empty view that knows nothing yet; `coverage` is what the registry's reads
+    /// of thing principals give.
+    pub fn new(coverage: PrincipalCoverage) -> Self {
+        PartialView {
+            snap: Snapshot {
+                principal_coverage: coverage,
+                ..Snapshot::default()
+            },
+            ..PartialView::default()
+        }
+    }
+
+    /// Records a resource as read.
+    pub fn insert(&mut self, resource: Resource) {
+        self.absent.remove(&resource.key());
+        self.snap.insert(resource);
+    }
+
+    /// Records that a resource does not exist.
+    pub fn insert_absent(&mut self, key: ResourceKey) {
+        self.snap.remove(&key);
+        self.absent.insert(key);
+    }
+
+    /// Records the answer to a relation question.
+    pub fn insert_related(&mut self, query: Related, mut answer: Vec<ResourceKey>) {
+        answer.sort();
+        answer.dedup();
+        self.answers.insert(query, answer);
+    }
+
+    /// Whether the view knows whether this resource exists.
+    pub fn knows(&self, key: &ResourceKey) -> bool {
+        self.absent.contains(key) || self.snap.contains(key)
+    }
+
+    /// Takes the questions the diff asked that the view could not answer.
+    pub fn take_misses(&self) -> Misses {
+        std::mem::take(&mut *self.misses.borrow_mut())
+    }
+
+    /// The resources read so far.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    /// Answers every miss from a whole registry (for tests and for callers that hold
+    /// one); returns how many questions were answered.
+    pub fn fill_from(&mut self, source: &Snapshot) -> usize {
+        let misses = self.take_misses();
+        let n = misses.len();
+        for key in misses.resources {
+            match source.get(&key) {
+                Some(r) => self.insert(r),
+                None => self.insert_absent(key),
+            }
+        }
+        for q in misses.related {
+            let answer = source.related(&q);
+            self.insert_related(q, answer);
+        }
+        n
+    }
+
+    fn lookup<'a, T>(&'a self, kind: Kind, name: &str, found: Option<&'a T>) -> Option<&'a T> {
+        if found.is_none() {
+            let key = ResourceKey::new(kind, name);
+            if !self.absent.contains(&key) {
+                self.misses.borrow_mut().resources.insert(key);
+            }
+        }
+        found
+    }
+}
+
+impl View for PartialView {
+    fn thing_type(&self, name: &str) -> Option<&ThingType> {
+        self.lookup(Kind::ThingType, name, self.snap.thing_types.get(name))
+    }
+    fn billing_group(&self, name: &str) -> Option<&BillingGroup> {
+        self.lookup(Kind::BillingGroup, name, self.snap.billing_groups.get(name))
+    }
+    fn thing_group(&self, name: &str) -> Option<&ThingGroup> {
+        self.lookup(Kind::ThingGroup, name, self.snap.thing_groups.get(name))
+    }
+    fn policy(&self, name: &str) -> Option<&Policy> {
+        self.lookup(Kind::Policy, name, self.snap.policies.get(name))
+    }
+    fn certificate(&self, id: &str) -> Option<&Certificate> {
+        self.lookup(Kind::Certificate, id, self.snap.certificates.get(id))
+    }
+    fn thing(&self, name: &str) -> Option<&Thing> {
+        self.lookup(Kind::Thing, name, self.snap.things.get(name))
+    }
+
+    fn related(&self, query: &Related) -> Vec<ResourceKey> {
+        match self.answers.get(query) {
+            Some(a) => a.clone(),
+            None => {
+                self.misses.borrow_mut().related.insert(query.clone());
+                Vec::new()
+            }
+        }
+    }
+
+    fn principal_coverage(&self) -> PrincipalCoverage {
+        self.snap.principal_coverage
+    }
+
+    fn is_complete(&self) -> bool {
+        false
+    }
+
+    fn names(&self, kind: Kind) -> Vec<Name> {
+        SnapshotView::new(&self.snap).names(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Snapshot {
+        let mut s = Snapshot::new();
+        s.insert(Resource::ThingGroup(ThingGroup {
+            thing_group_name: "a".into(),
+            policies: ["p"].into_iter().collect(),
+            ..Default::default()
+        }));
+        s.insert(Resource::ThingGroup(ThingGroup {
+            thing_group_name: "b".into(),
+            parent_group_name: Some("a".into()),
+            ..Default::default()
+        }));
+        for (n, ty) in [("t1", "x"), ("t2", "x"), ("t3", "y")] {
+            s.insert(Resource::Thing(Thing {
+                thing_name: n.into(),
+                thing_type_name: Some(ty.into()),
+                thing_groups: ["b"].into_iter().collect(),
+                principals: ["cert/c1"].into_iter().collect(),
+                ..Default::default()
+            }));
+        }
+        s
+    }
+
+    #[test]
+    fn snapshot_view_answers_like_the_snapshot_scan() {
+        let s = sample();
+        let v = SnapshotView::new(&s);
+        for q in [
+            Related::ChildGroups("a".into()),
+            Related::ChildGroups("b".into()),
+            Related::ThingsWithPrincipal("cert/c1".into()),
+            Related::ThingsOfType("x".into()),
+            Related::ThingsOfType("z".into()),
+            Related::GroupMembers("b".into()),
+            Related::PolicyTargets("p".into()),
+            Related::PolicyTargets("q".into()),
+        ] {
+            assert_eq!(v.related(&q), s.related(&q), "{q}");
+        }
+        assert!(v.is_complete());
+        assert_eq!(v.names(Kind::ThingGroup), ["a", "b"]);
+    }
+
+    #[test]
+    fn partial_view_records_misses_until_filled() {
+        let s = sample();
+        let mut v = PartialView::new(PrincipalCoverage::All);
+        assert!(v.thing("t1").is_none());
+        assert!(v.thing("nope").is_none());
+        assert!(v.related(&Related::ThingsOfType("x".into())).is_empty());
+        let m = v.take_misses();
+        assert_eq!(m.resources.len(), 2);
+        assert_eq!(m.related.len(), 1);
+        // Ask again so that the misses are pending, then fill them.
+        v.thing("t1");
+        v.thing("nope");
+        v.related(&Related::ThingsOfType("x".into()));
+        assert_eq!(v.fill_from(&s), 3);
+        assert!(v.thing("t1").is_some());
+        assert!(v.thing("nope").is_none());
+        assert_eq!(v.related(&Related::ThingsOfType("x".into())).len(), 2);
+        assert!(v.take_misses().is_empty(), "known answers are not misses");
+        assert!(v.knows(&ResourceKey::new(Kind::Thing, "nope")));
+    }
+}
