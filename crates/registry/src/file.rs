@@ -156,6 +156,14 @@ impl Registry for FileRegistry {
             .related(query))
     }
 
+    fn origin(&self) -> Origin {
+        // Known once the file was loaded (a plain read does not keep it).
+        self.lock()
+            .as_ref()
+            .map(|st| st.snapshot.origin.clone())
+            .unwrap_or_default()
+    }
+
     async fn adopt_origin(&self, origin: &Origin) -> Result<()> {
         self.set_origin_if_unknown(origin)
     }

@@ -1,0 +1,119 @@
+//! Applying plans: a saved plan after a drift check, or a fresh one in one call.
+
+use std::sync::Arc;
+
+use iot_crr_engine::{ApplyOptions, ApplyProgress, ApplyReport, RetryPolicy, apply_plan};
+use iot_crr_model::{Origin, Plan, fingerprint};
+use iot_crr_registry::{ReadProgress, Registry};
+
+use crate::compare::{Comparison, compare, read};
+use crate::{DeleteBound, ReconcileError, ReconcileOptions, Result, check_deletes};
+
+/// The engine options for a target: a backend that retries each call itself (with its
+/// own pacing) gets each change sent once.
+pub(crate) fn engine_options(target: &dyn Registry, options: &ApplyOptions) -> ApplyOptions {
+    let mut o = options.clone();
+    if target.capabilities().retries_internally {
+        o.retry = RetryPolicy::none();
+    }
+    o
+}
+
+/// Applies `plan` to `target` through the engine, after the checks that make it safe:
+/// the delete bound, and a new file replica records the region/account its content
+/// names.
+pub(crate) async fn run(
+    target: &dyn Registry,
+    plan: &Plan,
+    origin: Option<&Origin>,
+    options: &ApplyOptions,
+    progress: Option<&dyn ApplyProgress>,
+) -> Result<ApplyReport> {
+    if let Some(o) = origin {
+        target
+            .adopt_origin(o)
+            .await
+            .map_err(|source| ReconcileError::Read {
+                location: target.location(),
+                source,
+            })?;
+    }
+    Ok(apply_plan(plan, target, &engine_options(target, options), progress).await)
+}
+
+/// The region/account a replica written by `plan` names: the rewrite's target, or the
+/// source's own.
+pub(crate) fn replica_origin(plan: &Plan, source_origin: &Origin) -> Origin {
+    match &plan.options.rewrite {
+        Some(r) => Origin {
+            region: r.to_region.clone(),
+            account_id: r.to_account.clone(),
+        },
+        None => source_origin.clone(),
+    }
+}
+
+/// Applies a saved plan to `target`: refuses when the target changed since the plan
+/// was computed (its fingerprint, over the plan's filter, differs) or when the plan
+/// deletes more than `max_delete` allows; then applies it.
+pub async fn apply_checked(
+    target: &dyn Registry,
+    plan: &Plan,
+    max_delete: &DeleteBound,
+    options: &ApplyOptions,
+    progress: (Option<Arc<dyn ReadProgress>>, Option<&dyn ApplyProgress>),
+) -> Result<ApplyReport> {
+    check_deletes(plan, max_delete)?;
+    let actual = read(target, &plan.options.filter, progress.0).await?;
+    let now = tokio::task::block_in_place(|| fingerprint(&actual, &plan.options.filter));
+    if now != plan.target_fingerprint {
+        return Err(ReconcileError::Drift {
+            location: target.location(),
+            now,
+            expected: plan.target_fingerprint.clone(),
+        });
+    }
+    let origin = plan.options.rewrite.as_ref().map(|r| Origin {
+        region: r.to_region.clone(),
+        account_id: r.to_account.clone(),
+    });
+    run(target, plan, origin.as_ref(), options, progress.1).await
+}
+
+/// What a sync did.
+#[derive(Debug)]
+pub struct SyncOutcome {
+    /// The comparison and its plan.
+    pub comparison: Comparison,
+    /// The apply, unless the plan was empty.
+    pub report: Option<ApplyReport>,
+}
+
+/// Compares the two registries and applies the plan: the full reconcile. The plan is
+/// checked against the delete bound before anything is written.
+pub async fn sync(
+    source: &dyn Registry,
+    target: &dyn Registry,
+    options: &ReconcileOptions,
+    apply: &ApplyOptions,
+    progress: (
+        Option<Arc<dyn ReadProgress>>,
+        Option<Arc<dyn ReadProgress>>,
+        Option<&dyn ApplyProgress>,
+    ),
+) -> Result<SyncOutcome> {
+    let comparison = compare(source, target, options, (progress.0, progress.1)).await?;
+    check_deletes(&comparison.plan, &options.max_delete)?;
+    if comparison.plan.is_empty() {
+        return Ok(SyncOutcome {
+            comparison,
+            report: None,
+        });
+    }
+    let origin = replica_origin(&comparison.plan, &comparison.source_origin);
+    let report = run(target, &comparison.plan, Some(&origin), apply, progress.2).await?;
+    Ok(SyncOutcome {
+        comparison,
+        report: Some(report),
+    })
+}

@@ -1,0 +1,110 @@
+//! Comparing two whole registries.
+
+use std::sync::Arc;
+
+use iot_crr_model::{DiffOptions, Filter, Origin, Plan, Snapshot, diff};
+use iot_crr_registry::{ReadProgress, ReadRequest, Registry};
+
+use crate::{ReconcileError, ReconcileOptions, Result};
+
+/// The two sides read and compared.
+#[derive(Debug)]
+pub struct Comparison {
+    /// The plan that makes the target equal to the source.
+    pub plan: Plan,
+    /// Region and account of the source, as far as known.
+    pub source_origin: Origin,
+    /// Region and account of the target, as far as known.
+    pub target_origin: Origin,
+    /// Things a person should know about the comparison (e.g. tags left out because a
+    /// side cannot use them).
+    pub notes: Vec<String>,
+}
+
+/// Region and account of a registry: what the backend knows, completed by what a read
+/// of it showed (a snapshot file's header).
+pub fn origin_of(registry: &dyn Registry, read: &Snapshot) -> Origin {
+    let mut o = registry.origin();
+    if o.region.is_none() {
+        o.region = read.origin.region.clone();
+    }
+    if o.account_id.is_none() {
+        o.account_id = read.origin.account_id.clone();
+    }
+    o
+}
+
+/// Reads the resources of a registry that `filter` selects.
+pub async fn read(
+    registry: &dyn Registry,
+    filter: &Filter,
+    progress: Option<Arc<dyn ReadProgress>>,
+) -> Result<Snapshot> {
+    let request = ReadRequest {
+        filter: filter.clone(),
+        progress,
+    };
+    registry
+        .read(&request)
+        .await
+        .map_err(|source| ReconcileError::Read {
+            location: registry.location(),
+            source,
+        })
+}
+
+/// Which sides cannot read or write tags (then tags are left out of the comparison).
+pub(crate) fn without_tags(sides: &[&dyn Registry]) -> Vec<String> {
+    sides
+        .iter()
+        .filter(|r| !r.capabilities().tags)
+        .map(|r| r.location())
+        .collect()
+}
+
+pub(crate) fn tags_note(without: &[String]) -> Option<String> {
+    (!without.is_empty()).then(|| {
+        format!(
+            "tags are left out of the comparison: {} does not read or write them",
+            without.join(" and ")
+        )
+    })
+}
+
+/// Reads both registries (at the same time) and computes the plan that makes the
+/// target equal to the source. `progress` receives the reads' progress (source,
+/// target).
+pub async fn compare(
+    source: &dyn Registry,
+    target: &dyn Registry,
+    options: &ReconcileOptions,
+    progress: (Option<Arc<dyn ReadProgress>>, Option<Arc<dyn ReadProgress>>),
+) -> Result<Comparison> {
+    options.filter.validate()?;
+    let (desired, actual) = tokio::try_join!(
+        read(source, &options.filter, progress.0),
+        read(target, &options.filter, progress.1),
+    )?;
+    let source_origin = origin_of(source, &desired);
+    let target_origin = origin_of(target, &actual);
+    let rewrite = options.rewrite.resolve(&source_origin, &target_origin)?;
+    // Tag support is known once the sides were read (an AWS endpoint is probed then).
+    let without = without_tags(&[source, target]);
+    let notes: Vec<String> = tags_note(&without).into_iter().collect();
+    let diff_options = DiffOptions {
+        prune: options.prune,
+        filter: options.filter.clone(),
+        rewrite,
+        ignore_tags: !without.is_empty(),
+    };
+    // The diff is CPU work: keep it off the async worker that polls this future.
+    let mut plan = tokio::task::block_in_place(|| diff(&desired, &actual, &diff_options));
+    plan.source = source.location();
+    plan.target = target.location();
+    Ok(Comparison {
+        plan,
+        source_origin,
+        target_origin,
+        notes,
+    })
+}
