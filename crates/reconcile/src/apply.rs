@@ -1,13 +1,11 @@
 //! Applying plans: a saved plan after a drift check, or a fresh one in one call.
 
-use std::sync::Arc;
-
 use iot_crr_engine::{ApplyOptions, ApplyProgress, ApplyReport, RetryPolicy, apply_plan};
 use iot_crr_model::{Origin, Plan, fingerprint};
-use iot_crr_registry::{ReadProgress, Registry};
+use iot_crr_registry::Registry;
 
 use crate::compare::{Comparison, compare, read};
-use crate::{DeleteBound, ReconcileError, ReconcileOptions, Result, check_deletes};
+use crate::{DeleteBound, Progress, ReconcileError, ReconcileOptions, Result, check_deletes};
 
 /// The engine options for a target: a backend that retries each call itself (with its
 /// own pacing) gets each change sent once.
@@ -61,10 +59,10 @@ pub async fn apply_checked(
     plan: &Plan,
     max_delete: &DeleteBound,
     options: &ApplyOptions,
-    progress: (Option<Arc<dyn ReadProgress>>, Option<&dyn ApplyProgress>),
+    progress: &Progress<'_>,
 ) -> Result<ApplyReport> {
     check_deletes(plan, max_delete)?;
-    let actual = read(target, &plan.options.filter, progress.0).await?;
+    let actual = read(target, &plan.options.filter, progress.target_read.clone()).await?;
     let now = tokio::task::block_in_place(|| fingerprint(&actual, &plan.options.filter));
     if now != plan.target_fingerprint {
         return Err(ReconcileError::Drift {
@@ -77,7 +75,7 @@ pub async fn apply_checked(
         region: r.to_region.clone(),
         account_id: r.to_account.clone(),
     });
-    run(target, plan, origin.as_ref(), options, progress.1).await
+    run(target, plan, origin.as_ref(), options, progress.apply).await
 }
 
 /// What a sync did.
@@ -96,13 +94,9 @@ pub async fn sync(
     target: &dyn Registry,
     options: &ReconcileOptions,
     apply: &ApplyOptions,
-    progress: (
-        Option<Arc<dyn ReadProgress>>,
-        Option<Arc<dyn ReadProgress>>,
-        Option<&dyn ApplyProgress>,
-    ),
+    progress: &Progress<'_>,
 ) -> Result<SyncOutcome> {
-    let comparison = compare(source, target, options, (progress.0, progress.1)).await?;
+    let comparison = compare(source, target, options, progress).await?;
     check_deletes(&comparison.plan, &options.max_delete)?;
     if comparison.plan.is_empty() {
         return Ok(SyncOutcome {
@@ -111,7 +105,14 @@ pub async fn sync(
         });
     }
     let origin = replica_origin(&comparison.plan, &comparison.source_origin);
-    let report = run(target, &comparison.plan, Some(&origin), apply, progress.2).await?;
+    let report = run(
+        target,
+        &comparison.plan,
+        Some(&origin),
+        apply,
+        progress.apply,
+    )
+    .await?;
     Ok(SyncOutcome {
         comparison,
         report: Some(report),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use iot_crr_model::{DiffOptions, Filter, Origin, Plan, Snapshot, diff};
 use iot_crr_registry::{ReadProgress, ReadRequest, Registry};
 
-use crate::{ReconcileError, ReconcileOptions, Result};
+use crate::{Progress, ReconcileError, ReconcileOptions, Result};
 
 /// The two sides read and compared.
 #[derive(Debug)]
@@ -72,18 +72,17 @@ pub(crate) fn tags_note(without: &[String]) -> Option<String> {
 }
 
 /// Reads both registries (at the same time) and computes the plan that makes the
-/// target equal to the source. `progress` receives the reads' progress (source,
-/// target).
+/// target equal to the source.
 pub async fn compare(
     source: &dyn Registry,
     target: &dyn Registry,
     options: &ReconcileOptions,
-    progress: (Option<Arc<dyn ReadProgress>>, Option<Arc<dyn ReadProgress>>),
+    progress: &Progress<'_>,
 ) -> Result<Comparison> {
     options.filter.validate()?;
     let (desired, actual) = tokio::try_join!(
-        read(source, &options.filter, progress.0),
-        read(target, &options.filter, progress.1),
+        read(source, &options.filter, progress.source_read.clone()),
+        read(target, &options.filter, progress.target_read.clone()),
     )?;
     let source_origin = origin_of(source, &desired);
     let target_origin = origin_of(target, &actual);

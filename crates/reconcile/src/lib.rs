@@ -51,6 +51,7 @@ mod guard;
 mod keyed;
 pub mod open;
 mod options;
+mod progress;
 
 pub use apply::{SyncOutcome, apply_checked, sync};
 pub use compare::{Comparison, compare, origin_of, read};
@@ -61,6 +62,7 @@ pub use open::{BackendOptions, Endpoint, Role, open};
 pub use options::{
     DEFAULT_MAX_DELETE_PERCENT, DeleteBound, DeleteBoundError, ReconcileOptions, RewriteSpec,
 };
+pub use progress::Progress;
 
 /// The result type of the reconciler.
 pub type Result<T, E = ReconcileError> = std::result::Result<T, E>;

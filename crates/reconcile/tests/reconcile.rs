@@ -3,7 +3,6 @@
 //! what would lose data; a registry with empty attribute values converges in one sync.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
@@ -13,7 +12,7 @@ use iot_crr_model::{
     Change, DiffOptions, Kind, Outcome, Related, Resource, ResourceKey, Snapshot, Thing, diff,
 };
 use iot_crr_reconcile::{
-    DeleteBound, ReconcileError, ReconcileOptions, apply_checked, compare, plan_keys,
+    DeleteBound, Progress, ReconcileError, ReconcileOptions, apply_checked, compare, plan_keys,
     reconcile_keys, sync,
 };
 use iot_crr_registry::{FileRegistry, MemoryRegistry, ReadRequest, Registry, RegistryError};
@@ -66,13 +65,6 @@ fn fleet(things: usize, seed: u64) -> Snapshot {
         certificate_ratio: 1.0,
         ..FleetSpec::default()
     })
-}
-
-fn no_progress() -> (
-    Option<Arc<dyn iot_crr_registry::ReadProgress>>,
-    Option<Arc<dyn iot_crr_registry::ReadProgress>>,
-) {
-    (None, None)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,7 +168,7 @@ async fn prune_from_an_empty_source_is_refused_and_the_target_untouched() {
         &target,
         &opts,
         &ApplyOptions::default(),
-        (None, None, None),
+        &Progress::default(),
     )
     .await
     .unwrap_err();
@@ -194,7 +186,7 @@ async fn prune_from_an_empty_source_is_refused_and_the_target_untouched() {
         &target,
         &opts,
         &ApplyOptions::default(),
-        (None, None, None),
+        &Progress::default(),
     )
     .await
     .unwrap_err();
@@ -215,7 +207,7 @@ async fn prune_from_an_empty_source_is_refused_and_the_target_untouched() {
         &target,
         &all,
         &ApplyOptions::default(),
-        (None, None, None),
+        &Progress::default(),
     )
     .await
     .unwrap();
@@ -233,7 +225,7 @@ async fn a_saved_plan_is_refused_when_the_target_changed() {
         &source,
         &target,
         &ReconcileOptions::default(),
-        no_progress(),
+        &Progress::default(),
     )
     .await
     .unwrap();
@@ -254,7 +246,7 @@ async fn a_saved_plan_is_refused_when_the_target_changed() {
         &c.plan,
         &DeleteBound::Default,
         &ApplyOptions::default(),
-        (None, None),
+        &Progress::default(),
     )
     .await
     .unwrap_err();
@@ -282,12 +274,12 @@ async fn empty_attribute_values_converge_in_one_sync() {
         &target,
         &opts,
         &ApplyOptions::default(),
-        (None, None, None),
+        &Progress::default(),
     )
     .await
     .unwrap();
     assert!(done.report.unwrap().is_success());
-    let again = compare(&source, &target, &opts, no_progress())
+    let again = compare(&source, &target, &opts, &Progress::default())
         .await
         .unwrap();
     assert!(again.plan.is_empty(), "{:?}", again.plan.changes);
