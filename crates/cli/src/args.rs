@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use iot_crr_model::{Kind, ResourceKey};
+use iot_crr_reconcile::DeleteBound;
 use iot_crr_registry::Location;
 
 /// Keeps the AWS IoT Core registry of one region in sync with another, so that a fleet
@@ -148,7 +150,7 @@ pub struct AwsArgs {
     pub quota_file: Option<std::path::PathBuf>,
     /// Attempts per AWS API call (the first included) on throttling and transient
     /// faults.
-    #[arg(long, default_value_t = 6, value_name = "N")]
+    #[arg(long, default_value_t = 6, value_name = "N", value_parser = at_least_one_u32)]
     pub max_attempts: u32,
     /// Print the API calls made per operation when done (on stderr).
     #[arg(long)]
@@ -160,8 +162,8 @@ pub struct AwsArgs {
 pub struct FilterArgs {
     /// Only these kinds (repeatable or comma-separated): thing, thing-type, thing-group,
     /// billing-group, policy, certificate.
-    #[arg(long = "kind", value_name = "KIND", value_delimiter = ',')]
-    pub kinds: Vec<String>,
+    #[arg(long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = parse_kind)]
+    pub kinds: Vec<Kind>,
     /// Only resources whose name matches this glob (`*`, `?`; repeatable). Prefix with
     /// a kind to scope it: thing:sensor-*.
     #[arg(long, value_name = "GLOB")]
@@ -194,14 +196,57 @@ pub struct CompareArgs {
     /// The target's account id for --rewrite-arns (default: the source's account).
     #[arg(long, value_name = "ACCOUNT", requires = "rewrite_arns")]
     pub target_account: Option<String>,
+    /// Compare only these resources (repeatable): KIND/NAME, e.g. thing/sensor-1 or
+    /// thing-group/site-a. Only what they need is read (the resources, their
+    /// neighbours, the relations that decide what stays), not whole registries; the
+    /// resources their changes need (a missing group or type, the subtree of a moved
+    /// group) are added.
+    #[arg(long = "key", value_name = "KIND/NAME", value_parser = parse_key)]
+    pub keys: Vec<ResourceKey>,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
+}
+
+fn at_least_one_u32(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
+}
+
+const KINDS: &str = "thing, thing-type, thing-group, billing-group, policy, certificate";
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::parse(s).ok_or_else(|| format!("unknown kind {s:?}; expected one of {KINDS}"))
+}
+
+fn parse_key(s: &str) -> Result<ResourceKey, String> {
+    let (kind, name) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?} is not KIND/NAME (e.g. thing/sensor-1)"))?;
+    if name.is_empty() {
+        return Err(format!("{s:?} has no name after the kind"));
+    }
+    Ok(ResourceKey::new(parse_kind(kind)?, name))
 }
 
 /// How changes are applied.
 #[derive(Debug, Args, Clone)]
 pub struct ApplyTuning {
-    /// Changes applied at once within a stage.
-    #[arg(long, default_value_t = 16, value_name = "N")]
+    /// Changes in flight at once (at least 1).
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = at_least_one)]
     pub concurrency: usize,
+    /// The most resources a plan may delete: a count (500) or a percentage of the
+    /// target (25%). Default: 10% of the target, and nothing at all when the source is
+    /// empty (a mistyped source location never empties a target). Relations, policy
+    /// versions and re-created groups do not count.
+    #[arg(long, value_name = "N|PCT%")]
+    pub max_delete: Option<DeleteBound>,
     /// Write the apply report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -1,25 +1,30 @@
-//! `iot-crr`: the command-line tool. Thin: it resolves arguments, opens registries, and
-//! wires the model (diff), the engine (apply) and the backends together.
+//! `iot-crr`: the command-line tool. Wiring only: it resolves the arguments once, calls
+//! the reconciler library (`iot-crr-reconcile`) and renders what comes back.
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use iot_crr_engine::{ApplyOptions, ApplyReport, RetryPolicy, apply_plan};
-use iot_crr_model::{ArnRewrite, DiffOptions, Filter, Kind, Origin, Plan, Snapshot, diff};
-use iot_crr_registry::Location;
+use iot_crr_engine::{ApplyOptions, ApplyReport};
+use iot_crr_model::{Filter, Plan};
+use iot_crr_reconcile::{
+    DeleteBound, Progress, ReconcileOptions, RewriteSpec, Role, apply_checked, apply_fresh,
+    compare, open, origin_of, plan_keys,
+};
+use iot_crr_registry::{ReadProgress, Registry};
 
 mod args;
-mod open;
 mod progress;
 mod render;
+mod sides;
 
 use args::{
-    ApplyArgs, ApplyTuning, AwsArgs, Cli, Command, CompareArgs, Format, GenFleetArgs, PlanArgs,
-    SnapshotArgs, SyncArgs, VerifyArgs,
+    ApplyArgs, ApplyTuning, AwsArgs, Cli, Command, CompareArgs, FilterArgs, Format, GenFleetArgs,
+    PlanArgs, SnapshotArgs, SourceArgs, SyncArgs, TargetArgs, VerifyArgs,
 };
-use open::{Opened, open, print_stats, read};
+use sides::{ReadBar, backend_options, print_stats};
 
 /// Exit status of a command that ran to the end.
 enum Status {
@@ -80,23 +85,9 @@ async fn run(command: Command) -> Result<Status> {
     }
 }
 
-fn parse_kinds(kinds: &[String]) -> Result<Vec<Kind>> {
-    kinds
-        .iter()
-        .map(|k| {
-            Kind::parse(k).with_context(|| {
-                format!(
-                    "unknown kind {k:?}; expected one of thing, thing-type, thing-group, \
-                     billing-group, policy, certificate"
-                )
-            })
-        })
-        .collect()
-}
-
-fn build_filter(a: &args::FilterArgs) -> Result<Filter> {
+fn filter_of(a: &FilterArgs) -> Result<Filter> {
     let f = Filter {
-        kinds: parse_kinds(&a.kinds)?,
+        kinds: a.kinds.clone(),
         include: a.include.clone(),
         exclude: a.exclude.clone(),
     };
@@ -104,140 +95,93 @@ fn build_filter(a: &args::FilterArgs) -> Result<Filter> {
     Ok(f)
 }
 
-/// Resolves `--rewrite-arns`: the flags win, then what the registries tell.
-fn build_rewrite(
+fn reconcile_options(
     c: &CompareArgs,
-    source: &Origin,
-    target: &Origin,
-    target_location: &Location,
-) -> Result<Option<ArnRewrite>> {
-    if !c.rewrite_arns {
-        return Ok(None);
-    }
-    let from_region = c.source_region.clone().or_else(|| source.region.clone());
-    let from_account = c
-        .source_account
-        .clone()
-        .or_else(|| source.account_id.clone());
-    let to_region = c
-        .target_region
-        .clone()
-        .or_else(|| target.region.clone())
-        .or_else(|| match target_location {
-            Location::Aws { region } => Some(region.clone()),
-            _ => None,
-        });
-    let to_account = c
-        .target_account
-        .clone()
-        .or_else(|| target.account_id.clone())
-        .or_else(|| from_account.clone());
-    let Some(from_region) = from_region else {
-        bail!(
-            "--rewrite-arns: the source's region is unknown (the snapshot file has no region in \
-             its header); give --source-region"
-        );
-    };
-    let Some(to_region) = to_region else {
-        bail!(
-            "--rewrite-arns: the target's region is unknown (a new or header-less file); give \
-             --target-region"
-        );
-    };
-    Ok(Some(ArnRewrite {
-        from_region: Some(from_region),
-        to_region: Some(to_region),
-        from_account,
-        to_account,
-    }))
-}
-
-/// Both sides read, compared, and the plan made.
-struct Compared {
-    source: Opened,
-    target: Opened,
-    source_origin: Origin,
-    plan: Plan,
-}
-
-async fn compare(
-    source: &args::SourceArgs,
-    target: &args::TargetArgs,
     prune: bool,
-    c: &CompareArgs,
-    aws: &AwsArgs,
-) -> Result<Compared> {
-    let filter = build_filter(&c.filter)?;
-    let (src, dst) = tokio::try_join!(
-        open(
-            &source.source,
-            source.source_endpoint_url.clone(),
-            source.source_profile.clone(),
-            aws
-        ),
-        open(
-            &target.target,
-            target.target_endpoint_url.clone(),
-            target.target_profile.clone(),
-            aws
-        ),
-    )?;
-    let (desired, actual) =
-        tokio::try_join!(read(&src, &filter, "source"), read(&dst, &filter, "target"))?;
-    let source_origin = src.origin(&desired);
-    let target_origin = dst.origin(&actual);
-    let rewrite = build_rewrite(c, &source_origin, &target_origin, &target.target)?;
-    let without_tags: Vec<String> = [&src, &dst]
-        .iter()
-        .filter(|o| !o.tags_supported())
-        .map(|o| o.registry().location())
-        .collect();
-    if !without_tags.is_empty() {
-        eprintln!(
-            "note: tags are left out of the comparison: {} does not read or write them",
-            without_tags.join(" and ")
-        );
-    }
-    let options = DiffOptions {
+    max_delete: Option<DeleteBound>,
+) -> Result<ReconcileOptions> {
+    Ok(ReconcileOptions {
+        filter: filter_of(&c.filter)?,
         prune,
-        filter,
-        rewrite,
-        ignore_tags: !without_tags.is_empty(),
-    };
-    let mut plan = tokio::task::block_in_place(|| diff(&desired, &actual, &options));
-    plan.source = src.registry().location();
-    plan.target = dst.registry().location();
-    Ok(Compared {
-        source: src,
-        target: dst,
-        source_origin,
-        plan,
+        rewrite: RewriteSpec {
+            enabled: c.rewrite_arns,
+            source_region: c.source_region.clone(),
+            source_account: c.source_account.clone(),
+            target_region: c.target_region.clone(),
+            target_account: c.target_account.clone(),
+        },
+        max_delete: max_delete.unwrap_or_default(),
     })
 }
 
-async fn snapshot(a: SnapshotArgs) -> Result<Status> {
-    let filter = build_filter(&a.filter)?;
-    let src = open(
-        &a.source.source,
-        a.source.source_endpoint_url.clone(),
-        a.source.source_profile.clone(),
-        &a.aws,
-    )
-    .await?;
-    let mut snap: Snapshot = read(&src, &filter, "source").await?;
-    snap.origin = src.origin(&snap);
-    iot_crr_model::format::write_file(&snap, &a.output)?;
-    let c = snap.counts();
-    eprintln!(
-        "wrote {} ({} resources: {})",
-        a.output.display(),
-        c.total(),
-        render::counts_line(&c)
-    );
-    if a.aws.stats {
-        print_stats(&src);
+fn apply_options(t: &ApplyTuning) -> ApplyOptions {
+    ApplyOptions {
+        concurrency: t.concurrency,
+        ..ApplyOptions::default()
     }
-    Ok(Status::Ok)
+}
+
+/// Both registries, opened.
+struct Sides {
+    source: Arc<dyn Registry>,
+    target: Arc<dyn Registry>,
+}
+
+async fn open_both(s: &SourceArgs, t: &TargetArgs, aws: &AwsArgs) -> Result<Sides> {
+    let backend = backend_options(aws)?;
+    let (se, te) = (sides::source(s), sides::target(t));
+    let (source, target) = tokio::try_join!(
+        open(&se, Role::Source, &backend),
+        open(&te, Role::Target, &backend),
+    )?;
+    Ok(Sides { source, target })
+}
+
+/// A plan with the notes a person should see, and the source's origin.
+struct Planned {
+    plan: Plan,
+    source_origin: iot_crr_model::Origin,
+}
+
+/// Compares the two sides (whole, or only `--key` resources), with spinners.
+async fn plan_of(
+    sides: &Sides,
+    options: &ReconcileOptions,
+    keys: &[iot_crr_model::ResourceKey],
+) -> Result<Planned> {
+    let (source, target) = (sides.source.as_ref(), sides.target.as_ref());
+    let (plan, source_origin, notes) = if keys.is_empty() {
+        let sb = ReadBar::new("source", &source.location());
+        let tb = ReadBar::new("target", &target.location());
+        let progress = Progress {
+            source_read: Some(sb.clone() as Arc<dyn ReadProgress>),
+            target_read: Some(tb.clone() as Arc<dyn ReadProgress>),
+            apply: None,
+        };
+        let c = compare(source, target, options, &progress).await;
+        sb.finish();
+        tb.finish();
+        let c = c?;
+        (c.plan, c.source_origin, c.notes)
+    } else {
+        let keys = keys.iter().cloned().collect();
+        let k = plan_keys(source, target, &keys, options).await?;
+        eprintln!(
+            "keyed comparison of {} resource(s) ({} asked, {} needed with them): {} read(s)",
+            k.keys.len(),
+            keys.len(),
+            k.keys.len().saturating_sub(keys.len()),
+            k.reads
+        );
+        (k.plan, k.source_origin, k.notes)
+    };
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    Ok(Planned {
+        plan,
+        source_origin,
+    })
 }
 
 fn print_plan(plan: &Plan, format: Format, max_lines: usize) -> Result<()> {
@@ -249,54 +193,70 @@ fn print_plan(plan: &Plan, format: Format, max_lines: usize) -> Result<()> {
     Ok(())
 }
 
+fn stats(aws: &AwsArgs, registries: &[&dyn Registry]) {
+    if aws.stats {
+        for r in registries {
+            print_stats(*r);
+        }
+    }
+}
+
+async fn snapshot(a: SnapshotArgs) -> Result<Status> {
+    let filter = filter_of(&a.filter)?;
+    let backend = backend_options(&a.aws)?;
+    let src = open(&sides::source(&a.source), Role::Source, &backend).await?;
+    let bar = ReadBar::new("source", &src.location());
+    let read = iot_crr_reconcile::read(
+        src.as_ref(),
+        &filter,
+        Some(bar.clone() as Arc<dyn ReadProgress>),
+    )
+    .await;
+    bar.finish();
+    let mut snap = read?;
+    snap.origin = origin_of(src.as_ref(), &snap);
+    iot_crr_model::format::write_file(&snap, &a.output)?;
+    let c = snap.counts();
+    eprintln!(
+        "wrote {} ({} resources: {})",
+        a.output.display(),
+        c.total(),
+        render::counts_line(&c)
+    );
+    stats(&a.aws, &[src.as_ref()]);
+    Ok(Status::Ok)
+}
+
 async fn plan(a: PlanArgs) -> Result<Status> {
-    let c = compare(&a.source, &a.target, a.prune, &a.compare, &a.aws).await?;
-    print_plan(&c.plan, a.format, a.max_lines)?;
+    let options = reconcile_options(&a.compare, a.prune, None)?;
+    if a.output.is_some() && !a.compare.keys.is_empty() {
+        bail!(
+            "--output with --key: a keyed plan cannot be saved for `apply` (its fingerprint \
+             covers only its resources); use `sync --key` to apply it at once"
+        );
+    }
+    let sides = open_both(&a.source, &a.target, &a.aws).await?;
+    let p = plan_of(&sides, &options, &a.compare.keys).await?;
+    print_plan(&p.plan, a.format, a.max_lines)?;
     if let Some(path) = &a.output {
-        std::fs::write(path, c.plan.to_json())
+        std::fs::write(path, p.plan.to_json())
             .with_context(|| format!("writing the plan to {}", path.display()))?;
         eprintln!(
             "plan written to {}; apply it with: iot-crr apply {} --target {}",
             path.display(),
             path.display(),
-            c.plan.target
+            p.plan.target
         );
     }
-    if a.aws.stats {
-        print_stats(&c.source);
-        print_stats(&c.target);
-    }
+    stats(&a.aws, &[sides.source.as_ref(), sides.target.as_ref()]);
     Ok(Status::Ok)
 }
 
-fn apply_options(t: &ApplyTuning, target: &Opened) -> Result<ApplyOptions> {
-    if t.concurrency == 0 {
-        bail!("--concurrency must be at least 1");
-    }
-    Ok(ApplyOptions {
-        concurrency: t.concurrency,
-        retry: if target.retries_internally() {
-            RetryPolicy::none()
-        } else {
-            RetryPolicy::default()
-        },
-        stop_on_error: false,
-    })
-}
-
-async fn run_apply(plan: &Plan, target: &Opened, t: &ApplyTuning) -> Result<ApplyReport> {
-    let options = apply_options(t, target)?;
-    let bar = progress::ApplyBar::new();
-    let report = apply_plan(plan, target.registry(), &options, Some(&bar)).await;
-    bar.finish();
+fn finish_apply(report: &ApplyReport, t: &ApplyTuning) -> Result<Status> {
     if let Some(path) = &t.report {
         std::fs::write(path, report.to_json())
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
-    Ok(report)
-}
-
-fn report_status(report: &ApplyReport) -> Result<Status> {
     eprint!("{report}");
     if let Some(e) = &report.commit_error {
         bail!("nothing was saved: {e}");
@@ -312,88 +272,77 @@ async fn apply(a: ApplyArgs) -> Result<Status> {
     let text = std::fs::read_to_string(&a.plan)
         .with_context(|| format!("reading the plan {}", a.plan.display()))?;
     let plan = Plan::from_json(&text).with_context(|| format!("{}", a.plan.display()))?;
-    let target = open(
-        &a.target.target,
-        a.target.target_endpoint_url.clone(),
-        a.target.target_profile.clone(),
-        &a.aws,
-    )
-    .await?;
-    let location = target.registry().location();
+    let backend = backend_options(&a.aws)?;
+    let target = open(&sides::target(&a.target), Role::Target, &backend).await?;
+    let location = target.location();
     if location != plan.target {
         eprintln!(
             "note: the plan was computed against {}, applying to {location}",
             plan.target
         );
     }
-    let actual = read(&target, &plan.options.filter, "target").await?;
-    let now = iot_crr_model::fingerprint(&actual, &plan.options.filter);
-    if now != plan.target_fingerprint {
-        bail!(
-            "refusing to apply {}: the target {location} changed since the plan was computed \
-             (fingerprint {now}, the plan expects {}); run `iot-crr plan` again",
-            a.plan.display(),
-            plan.target_fingerprint
-        );
-    }
     if plan.is_empty() {
         eprintln!("the plan has no changes");
         return Ok(Status::Ok);
     }
-    let report = run_apply(&plan, &target, &a.tuning).await?;
-    if a.aws.stats {
-        print_stats(&target);
-    }
-    report_status(&report)
-}
-
-/// A new file target records the region/account its content names.
-fn set_file_origin(target: &Opened, source_origin: &Origin, plan: &Plan) -> Result<()> {
-    if let Opened::File(f) = target {
-        let origin = match &plan.options.rewrite {
-            Some(r) => Origin {
-                region: r.to_region.clone(),
-                account_id: r.to_account.clone(),
-            },
-            None => source_origin.clone(),
-        };
-        f.set_origin_if_unknown(&origin)
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    }
-    Ok(())
+    let bar = progress::ApplyBar::new();
+    let progress = Progress {
+        apply: Some(&bar),
+        ..Progress::default()
+    };
+    let report = apply_checked(
+        target.as_ref(),
+        &plan,
+        &a.tuning.max_delete.unwrap_or_default(),
+        &apply_options(&a.tuning),
+        &progress,
+    )
+    .await
+    .with_context(|| format!("applying {}", a.plan.display()));
+    bar.finish();
+    let report = report?;
+    stats(&a.aws, &[target.as_ref()]);
+    finish_apply(&report, &a.tuning)
 }
 
 async fn sync(a: SyncArgs) -> Result<Status> {
-    let c = compare(&a.source, &a.target, a.prune, &a.compare, &a.aws).await?;
-    print_plan(&c.plan, a.format, a.max_lines)?;
-    if a.dry_run || c.plan.is_empty() {
+    let options = reconcile_options(&a.compare, a.prune, a.tuning.max_delete)?;
+    let sides = open_both(&a.source, &a.target, &a.aws).await?;
+    let p = plan_of(&sides, &options, &a.compare.keys).await?;
+    print_plan(&p.plan, a.format, a.max_lines)?;
+    // The delete bound is checked before anything is written, dry run included.
+    iot_crr_reconcile::check_deletes(&p.plan, &options.max_delete)?;
+    let both = [sides.source.as_ref(), sides.target.as_ref()];
+    if a.dry_run || p.plan.is_empty() {
         if a.dry_run {
             eprintln!("dry run: no change was made");
         }
-        if a.aws.stats {
-            print_stats(&c.source);
-            print_stats(&c.target);
-        }
+        stats(&a.aws, &both);
         return Ok(Status::Ok);
     }
-    set_file_origin(&c.target, &c.source_origin, &c.plan)?;
-    let report = run_apply(&c.plan, &c.target, &a.tuning).await?;
-    if a.aws.stats {
-        print_stats(&c.source);
-        print_stats(&c.target);
-    }
-    report_status(&report)
+    let bar = progress::ApplyBar::new();
+    let report = apply_fresh(
+        sides.target.as_ref(),
+        &p.plan,
+        &p.source_origin,
+        &options.max_delete,
+        &apply_options(&a.tuning),
+        Some(&bar),
+    )
+    .await;
+    bar.finish();
+    let report = report?;
+    stats(&a.aws, &both);
+    finish_apply(&report, &a.tuning)
 }
 
 async fn verify(a: VerifyArgs) -> Result<Status> {
-    let c = compare(&a.source, &a.target, a.prune, &a.compare, &a.aws).await?;
-    let mut out = std::io::stdout().lock();
-    write!(out, "{}", render::verify_text(&c.plan))?;
-    if a.aws.stats {
-        print_stats(&c.source);
-        print_stats(&c.target);
-    }
-    Ok(if c.plan.is_empty() {
+    let options = reconcile_options(&a.compare, a.prune, None)?;
+    let sides = open_both(&a.source, &a.target, &a.aws).await?;
+    let p = plan_of(&sides, &options, &a.compare.keys).await?;
+    write!(std::io::stdout().lock(), "{}", render::verify_text(&p.plan))?;
+    stats(&a.aws, &[sides.source.as_ref(), sides.target.as_ref()]);
+    Ok(if p.plan.is_empty() {
         Status::Ok
     } else {
         Status::Incomplete

@@ -174,10 +174,34 @@ fn prune_deletes_only_with_the_flag() {
         .assert()
         .success()
         .stdout(predicate::str::contains("delete thing"));
+    // 20 of 67 resources: more than the default bound (10%) allows.
+    let before = std::fs::read(&big).unwrap();
     bin()
         .args([
             "sync",
             "--prune",
+            "--source",
+            &loc(&small),
+            "--target",
+            &loc(&big),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "refusing to delete 20 of the 67 resources",
+        ))
+        .stderr(predicate::str::contains("--max-delete"));
+    assert_eq!(
+        std::fs::read(&big).unwrap(),
+        before,
+        "the target is untouched"
+    );
+    bin()
+        .args([
+            "sync",
+            "--prune",
+            "--max-delete",
+            "30%",
             "--source",
             &loc(&small),
             "--target",
@@ -427,4 +451,131 @@ fn every_command_has_a_manual() {
             .success()
             .stdout(predicate::str::contains("Example:").or(predicate::str::contains("Usage:")));
     }
+}
+
+/// A typo in the source location must not empty the target: a missing file source is
+/// an error, an empty source with --prune is refused unless the bound says otherwise,
+/// and the target stays byte for byte as it was (exit 2).
+#[test]
+fn prune_from_a_missing_or_empty_source_leaves_the_target_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 100, 3);
+    let before = std::fs::read(&fleet).unwrap();
+    let typo = dir.path().join("flet.jsonl");
+    bin()
+        .args([
+            "sync",
+            "--prune",
+            "--source",
+            &loc(&typo),
+            "--target",
+            &loc(&fleet),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such snapshot file"))
+        .stderr(predicate::str::contains("flet.jsonl"));
+    bin()
+        .args(["plan", "--source", &loc(&typo), "--target", &loc(&fleet)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such snapshot file"));
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(
+        &empty,
+        "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}\n",
+    )
+    .unwrap();
+    for extra in [&[][..], &["--max-delete", "50%"][..], &["--dry-run"][..]] {
+        bin()
+            .args([
+                "sync",
+                "--prune",
+                "--source",
+                &loc(&empty),
+                "--target",
+                &loc(&fleet),
+            ])
+            .args(extra)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("refusing to delete"));
+    }
+    assert_eq!(std::fs::read(&fleet).unwrap(), before);
+    // Said explicitly, it is allowed.
+    bin()
+        .args([
+            "sync",
+            "--prune",
+            "--max-delete",
+            "100%",
+            "--source",
+            &loc(&empty),
+        ])
+        .args(["--target", &loc(&fleet), "--max-lines", "0"])
+        .assert()
+        .success();
+    let after = iot_crr_model::format::read_file(&fleet).unwrap();
+    assert_eq!(after.counts().total(), 0);
+}
+
+#[test]
+fn bad_tuning_arguments_are_refused_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // The source does not exist: an argument error must come first.
+    let missing = loc(&dir.path().join("missing.jsonl"));
+    for (args, says) in [
+        (&["--concurrency", "0"][..], "--concurrency"),
+        (&["--max-delete", "ten"][..], "--max-delete"),
+        (&["--max-delete", "150%"][..], "--max-delete"),
+        (&["--max-attempts", "0"][..], "--max-attempts"),
+        (&["--key", "thing"][..], "--key"),
+        (&["--key", "gadget/x"][..], "unknown kind"),
+        (&["--kind", "gadget"][..], "unknown kind"),
+    ] {
+        bin()
+            .args(["sync", "--source", &missing, "--target", &missing])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says))
+            .stderr(predicate::str::contains("no such snapshot file").not());
+    }
+}
+
+#[test]
+fn keyed_sync_reconciles_only_the_named_resources_and_what_they_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 50, 4);
+    let replica = dir.path().join("replica.jsonl");
+    let snap = iot_crr_model::format::read_file(&fleet).unwrap();
+    let thing = snap.things.keys().next().unwrap().to_string();
+    bin()
+        .args(["sync", "--source", &loc(&fleet), "--target", &loc(&replica)])
+        .args(["--key", &format!("thing/{thing}"), "--max-lines", "0"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("keyed comparison"));
+    let got = iot_crr_model::format::read_file(&replica).unwrap();
+    assert_eq!(got.things.len(), 1, "only the named thing");
+    assert_eq!(got.things[thing.as_str()], snap.things[thing.as_str()]);
+    // Its type, groups (with their parents), certificate and policies came with it.
+    bin()
+        .args([
+            "verify",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&replica),
+        ])
+        .args(["--key", &format!("thing/{thing}")])
+        .assert()
+        .code(0);
+    bin()
+        .args(["plan", "--source", &loc(&fleet), "--target", &loc(&replica)])
+        .args(["--key", &format!("thing/{thing}"), "--output"])
+        .arg(dir.path().join("p.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be saved"));
 }

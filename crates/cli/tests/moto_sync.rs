@@ -253,6 +253,8 @@ fn prune_converges_a_region_to_another_fleet() {
         .args([
             "sync",
             "--prune",
+            "--max-delete",
+            "100%",
             "--max-lines",
             "0",
             "--source",

@@ -78,6 +78,23 @@ pub async fn apply_checked(
     run(target, plan, origin.as_ref(), options, progress.apply).await
 }
 
+/// Applies a plan just computed from `source_origin`'s registry (by [`compare`] or
+/// [`plan_keys`](crate::plan_keys)): refuses it when it deletes more than `max_delete`
+/// allows (nothing is written then), has a new file replica record the region/account
+/// its content names, and applies it through the engine.
+pub async fn apply_fresh(
+    target: &dyn Registry,
+    plan: &Plan,
+    source_origin: &Origin,
+    max_delete: &DeleteBound,
+    options: &ApplyOptions,
+    progress: Option<&dyn ApplyProgress>,
+) -> Result<ApplyReport> {
+    check_deletes(plan, max_delete)?;
+    let origin = replica_origin(plan, source_origin);
+    run(target, plan, Some(&origin), options, progress).await
+}
+
 /// What a sync did.
 #[derive(Debug)]
 pub struct SyncOutcome {
@@ -104,11 +121,11 @@ pub async fn sync(
             report: None,
         });
     }
-    let origin = replica_origin(&comparison.plan, &comparison.source_origin);
-    let report = run(
+    let report = apply_fresh(
         target,
         &comparison.plan,
-        Some(&origin),
+        &comparison.source_origin,
+        &options.max_delete,
         apply,
         progress.apply,
     )

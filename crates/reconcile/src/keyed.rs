@@ -10,9 +10,9 @@ use iot_crr_model::{
 };
 use iot_crr_registry::Registry;
 
-use crate::apply::{replica_origin, run};
+use crate::apply::apply_fresh;
 use crate::compare::{origin_of, tags_note, without_tags};
-use crate::{ReconcileError, ReconcileOptions, Result, check_deletes};
+use crate::{ReconcileError, ReconcileOptions, Result};
 
 /// Reads in flight at once while filling a view.
 const READ_CONCURRENCY: usize = 8;
@@ -34,6 +34,8 @@ pub struct KeyedPlan {
     pub reads: usize,
     /// Things a person should know (e.g. tags left out).
     pub notes: Vec<String>,
+    /// Region and account of the source, as far as known.
+    pub source_origin: iot_crr_model::Origin,
 }
 
 /// What a keyed reconcile did.
@@ -182,6 +184,7 @@ pub async fn plan_keys(
             keys,
             reads,
             notes: tags_note(&without).into_iter().collect(),
+            source_origin,
         });
     }
     Err(ReconcileError::Unsettled {
@@ -212,9 +215,15 @@ pub async fn reconcile_keys_with(
     progress: Option<&dyn ApplyProgress>,
 ) -> Result<KeyedOutcome> {
     let planned = plan_keys(source, target, keys, options).await?;
-    check_deletes(&planned.plan, &options.max_delete)?;
-    let origin = replica_origin(&planned.plan, &source.origin());
-    let report = run(target, &planned.plan, Some(&origin), apply, progress).await?;
+    let report = apply_fresh(
+        target,
+        &planned.plan,
+        &planned.source_origin,
+        &options.max_delete,
+        apply,
+        progress,
+    )
+    .await?;
     Ok(KeyedOutcome {
         plan: planned.plan,
         keys: planned.keys,

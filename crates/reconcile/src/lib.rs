@@ -53,7 +53,7 @@ pub mod open;
 mod options;
 mod progress;
 
-pub use apply::{SyncOutcome, apply_checked, sync};
+pub use apply::{SyncOutcome, apply_checked, apply_fresh, sync};
 pub use compare::{Comparison, compare, origin_of, read};
 pub use error::ReconcileError;
 pub use guard::{DeleteCount, check_deletes, count_deletes};

@@ -58,14 +58,14 @@ impl RewriteSpec {
         let Some(from_region) = from_region else {
             return Err(ReconcileError::Rewrite(
                 "the source's region is unknown (the snapshot file has no region in its \
-                 header); give the source region"
+                 header); give the source region (--source-region)"
                     .into(),
             ));
         };
         let Some(to_region) = to_region else {
             return Err(ReconcileError::Rewrite(
                 "the target's region is unknown (a new or header-less file); give the \
-                 target region"
+                 target region (--target-region)"
                     .into(),
             ));
         };

@@ -1,0 +1,121 @@
+//! From arguments to the reconciler's inputs: endpoints, backend options (quota files
+//! are read here), read progress on a terminal, and the `--stats` table.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use iot_crr_aws::{CertStrategy, Quotas, TagMode};
+use iot_crr_model::Kind;
+use iot_crr_reconcile::{BackendOptions, Endpoint};
+use iot_crr_registry::{Location, ReadProgress, Registry};
+
+use crate::args::{AwsArgs, CertStrategyArg, SourceArgs, TagsArg, TargetArgs};
+use crate::progress::Progress;
+
+/// The source endpoint of the arguments.
+pub fn source(a: &SourceArgs) -> Endpoint {
+    endpoint(&a.source, &a.source_endpoint_url, &a.source_profile)
+}
+
+/// The target endpoint of the arguments.
+pub fn target(a: &TargetArgs) -> Endpoint {
+    endpoint(&a.target, &a.target_endpoint_url, &a.target_profile)
+}
+
+fn endpoint(location: &Location, url: &Option<String>, profile: &Option<String>) -> Endpoint {
+    Endpoint {
+        location: location.clone(),
+        endpoint_url: url.clone(),
+        profile: profile.clone(),
+    }
+}
+
+/// The backend options of the AWS flags (reads the quota file).
+pub fn backend_options(args: &AwsArgs) -> Result<BackendOptions> {
+    let mut quotas = Quotas::default();
+    if let Some(path) = &args.quota_file {
+        load_quota_file(&mut quotas, path)?;
+    }
+    for q in &args.quotas {
+        let (api, tps) =
+            Quotas::parse_override(q).with_context(|| format!("invalid --quota {q:?}"))?;
+        quotas.set(api, tps);
+    }
+    Ok(BackendOptions {
+        cert_strategy: match args.cert_strategy {
+            CertStrategyArg::WithoutCa => CertStrategy::WithoutCa,
+            CertStrategyArg::WithCa => CertStrategy::WithCa,
+            CertStrategyArg::Skip => CertStrategy::Skip,
+        },
+        tags: match args.tags {
+            TagsArg::Auto => TagMode::Auto,
+            TagsArg::On => TagMode::On,
+            TagsArg::Off => TagMode::Off,
+        },
+        quotas,
+        max_attempts: args.max_attempts,
+    })
+}
+
+/// Applies a quota file (`{"CreateThing": 50, "*": 10}`) to `quotas`.
+fn load_quota_file(quotas: &mut Quotas, path: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the quota file {}", path.display()))?;
+    let map: std::collections::BTreeMap<String, f64> =
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: expected a JSON object of operation names to calls per second, \
+                 like {{\"CreateThing\": 50}}",
+                path.display()
+            )
+        })?;
+    for (api, tps) in map {
+        if !(tps.is_finite() && tps > 0.0) {
+            bail!(
+                "{}: the rate of {api} must be a positive number, not {tps}",
+                path.display()
+            );
+        }
+        if api == "*" {
+            quotas.set_default_tps(tps);
+        } else {
+            quotas.set(api, tps);
+        }
+    }
+    Ok(())
+}
+
+/// A spinner counting the resources of a read.
+pub struct ReadBar(Progress);
+
+impl ReadBar {
+    /// A spinner labelled `label location`, shown while the read lasts.
+    pub fn new(label: &str, location: &str) -> Arc<Self> {
+        Arc::new(ReadBar(Progress::spinner(format!("{label} {location}"))))
+    }
+
+    /// Removes the spinner.
+    pub fn finish(&self) {
+        self.0.finish();
+    }
+}
+
+impl ReadProgress for ReadBar {
+    fn read(&self, kind: Kind, n: u64) {
+        self.0.inc(n);
+        self.0.set_message(format!("reading {kind}s"));
+    }
+}
+
+/// Prints the API calls of a registry on stderr.
+pub fn print_stats(registry: &dyn Registry) {
+    let calls = registry.api_calls();
+    if calls.is_empty() {
+        return;
+    }
+    let total: u64 = calls.iter().map(|(_, n)| n).sum();
+    eprintln!("API calls on {} ({total} in all):", registry.location());
+    for (api, n) in calls {
+        eprintln!("  {api:<32} {n:>10}");
+    }
+}
