@@ -46,7 +46,7 @@
 //! whole side, so the keyed plan is the full plan restricted to its keys.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::apply::MAX_POLICY_VERSIONS;
 use crate::collections::{NameSet, StringMap};
@@ -56,8 +56,8 @@ use crate::fingerprint::fingerprint;
 use crate::plan::{Change, PLAN_FORMAT_VERSION, Plan, PlannedChange, PolicyTarget};
 use crate::related::Related;
 use crate::resource::{
-    BillingGroup, CertificateStatus, Kind, Name, Policy, ResourceKey, Thing, ThingGroup, ThingType,
-    cert_principal, principal_certificate_id,
+    BillingGroup, Certificate, CertificateStatus, Kind, Name, Policy, ResourceKey, Thing,
+    ThingGroup, ThingType, cert_principal, principal_certificate_id,
 };
 use crate::snapshot::{Counts, PrincipalCoverage, Snapshot};
 use crate::view::{SnapshotView, View};
@@ -110,6 +110,15 @@ struct Builder {
 }
 
 impl Builder {
+    fn new(options: &DiffOptions) -> Self {
+        Builder {
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            seen_warnings: HashSet::new(),
+            ignore_tags: options.ignore_tags,
+        }
+    }
+
     fn push(&mut self, base: u32, sub: u32, change: Change) {
         self.changes.push(PlannedChange {
             stage: base * 1000 + sub.min(stage::MAX_DEPTH),
@@ -432,7 +441,11 @@ pub struct KeyedDiff {
 /// `source` and `target` labels are left empty for the caller to fill.
 pub fn diff(desired: &Snapshot, actual: &Snapshot, options: &DiffOptions) -> Plan {
     let (dv, av) = (SnapshotView::new(desired), SnapshotView::new(actual));
-    let keyed = diff_views(&dv, &av, options, None);
+    let mut b = Builder::new(options);
+    let ctx = Ctx::new(&dv, &av, options);
+    diff_all(&ctx, &mut b, desired, actual);
+    // Stable: within a stage, the generation order (per resource) is kept.
+    b.changes.sort_by_key(|c| c.stage);
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         source: String::new(),
@@ -441,8 +454,8 @@ pub fn diff(desired: &Snapshot, actual: &Snapshot, options: &DiffOptions) -> Pla
         options: options.clone(),
         desired_counts: filtered_counts(desired, options),
         target_counts: filtered_counts(actual, options),
-        changes: keyed.changes,
-        warnings: keyed.warnings,
+        changes: b.changes,
+        warnings: b.warnings,
     }
 }
 
@@ -456,51 +469,21 @@ pub fn diff_keys(
     keys: &BTreeSet<ResourceKey>,
     options: &DiffOptions,
 ) -> KeyedDiff {
-    diff_views(desired, actual, options, Some(keys))
-}
-
-fn diff_views(
-    desired: &dyn View,
-    actual: &dyn View,
-    options: &DiffOptions,
-    keys: Option<&BTreeSet<ResourceKey>>,
-) -> KeyedDiff {
-    let mut b = Builder {
-        changes: Vec::new(),
-        warnings: Vec::new(),
-        seen_warnings: HashSet::new(),
-        ignore_tags: options.ignore_tags,
-    };
+    let mut b = Builder::new(options);
     let ctx = Ctx::new(desired, actual, options);
-    for kind in Kind::ALL {
-        if !options.filter.selects_kind(kind) {
-            continue;
-        }
-        let names: Vec<Name> = match keys {
-            Some(keys) => keys
-                .iter()
-                .filter(|k| k.kind == kind)
-                .map(|k| k.name.clone())
-                .collect(),
-            None => merged_names(desired.names(kind), actual.names(kind)),
-        };
-        for name in names {
-            if ctx.takes_part(kind, &name) {
-                diff_key(&ctx, &mut b, kind, &name);
-            }
+    // Keys sort by kind (in dependency order), then name: the full diff's order.
+    for key in keys {
+        if ctx.takes_part(key.kind, &key.name) {
+            diff_key(&ctx, &mut b, key.kind, &key.name);
         }
     }
-    // Stable: within a stage, the generation order (per resource) is kept.
     b.changes.sort_by_key(|c| c.stage);
-    let companions = match keys {
-        Some(keys) => ctx
-            .companions
-            .into_inner()
-            .into_iter()
-            .filter(|k| !keys.contains(k))
-            .collect(),
-        None => BTreeSet::new(),
-    };
+    let companions = ctx
+        .companions
+        .into_inner()
+        .into_iter()
+        .filter(|k| !keys.contains(k))
+        .collect();
     KeyedDiff {
         changes: b.changes,
         warnings: b.warnings,
@@ -508,46 +491,25 @@ fn diff_views(
     }
 }
 
-/// The sorted union of two sorted name lists.
-fn merged_names(a: Vec<Name>, b: Vec<Name>) -> Vec<Name> {
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) if x == y => {
-                out.push(x.clone());
-                i += 1;
-                j += 1;
-            }
-            (Some(x), Some(y)) if x < y => {
-                out.push(x.clone());
-                i += 1;
-            }
-            (Some(x), None) => {
-                out.push(x.clone());
-                i += 1;
-            }
-            (_, Some(y)) => {
-                out.push(y.clone());
-                j += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    out
-}
-
+/// Diffs one resource, looking both sides up through the views, and records the
+/// companions its changes need.
 fn diff_key(ctx: &Ctx<'_>, b: &mut Builder, kind: Kind, name: &Name) {
     let first = b.changes.len();
+    let (d, a) = (ctx.desired, ctx.actual);
     match kind {
-        Kind::ThingType => diff_thing_type(ctx, b, name),
-        Kind::BillingGroup => diff_billing_group(ctx, b, name),
-        Kind::ThingGroup => diff_thing_group(ctx, b, name),
-        Kind::Policy => diff_policy(ctx, b, name),
-        Kind::Certificate => diff_certificate(ctx, b, name),
-        Kind::Thing => diff_thing(ctx, b, name),
+        Kind::ThingType => diff_thing_type(ctx, b, name, d.thing_type(name), a.thing_type(name)),
+        Kind::BillingGroup => {
+            diff_billing_group(ctx, b, name, d.billing_group(name), a.billing_group(name))
+        }
+        Kind::ThingGroup => {
+            diff_thing_group(ctx, b, name, d.thing_group(name), a.thing_group(name))
+        }
+        Kind::Policy => diff_policy(ctx, b, name, d.policy(name), a.policy(name)),
+        Kind::Certificate => {
+            diff_certificate(ctx, b, name, d.certificate(name), a.certificate(name))
+        }
+        Kind::Thing => diff_thing(ctx, b, name, d.thing(name), a.thing(name)),
     }
-    // What the new changes need that only the desired state has yet.
     // What the new changes need that only the desired state has yet, or that the plan
     // re-creates.
     for c in &b.changes[first..] {
@@ -560,6 +522,98 @@ fn diff_key(ctx: &Ctx<'_>, b: &mut Builder, kind: Kind, name: &Name) {
             }
         }
     }
+}
+
+/// The full diff of two whole registries: every name of every selected kind, both
+/// maps walked side by side (no look-up per resource).
+fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapshot) {
+    fn walk<T>(
+        ctx: &Ctx<'_>,
+        b: &mut Builder,
+        kind: Kind,
+        d: &BTreeMap<Name, T>,
+        a: &BTreeMap<Name, T>,
+        f: fn(&Ctx<'_>, &mut Builder, &Name, Option<&T>, Option<&T>),
+    ) {
+        if !ctx.opts.filter.selects_kind(kind) {
+            return;
+        }
+        let mut di = d.iter().peekable();
+        let mut ai = a.iter().peekable();
+        loop {
+            let (name, dv, av) = match (di.peek(), ai.peek()) {
+                (None, None) => break,
+                (Some((dn, _)), Some((an, _))) if dn == an => {
+                    let (n, dv) = di.next().expect("peeked");
+                    let (_, av) = ai.next().expect("peeked");
+                    (n, Some(dv), Some(av))
+                }
+                (Some((dn, _)), Some((an, _))) if dn < an => {
+                    let (n, dv) = di.next().expect("peeked");
+                    (n, Some(dv), None)
+                }
+                (Some(_), None) => {
+                    let (n, dv) = di.next().expect("peeked");
+                    (n, Some(dv), None)
+                }
+                _ => {
+                    let (n, av) = ai.next().expect("peeked");
+                    (n, None, Some(av))
+                }
+            };
+            if ctx.takes_part(kind, name) {
+                f(ctx, b, name, dv, av);
+            }
+        }
+    }
+    walk(
+        ctx,
+        b,
+        Kind::ThingType,
+        &desired.thing_types,
+        &actual.thing_types,
+        diff_thing_type,
+    );
+    walk(
+        ctx,
+        b,
+        Kind::BillingGroup,
+        &desired.billing_groups,
+        &actual.billing_groups,
+        diff_billing_group,
+    );
+    walk(
+        ctx,
+        b,
+        Kind::ThingGroup,
+        &desired.thing_groups,
+        &actual.thing_groups,
+        diff_thing_group,
+    );
+    walk(
+        ctx,
+        b,
+        Kind::Policy,
+        &desired.policies,
+        &actual.policies,
+        diff_policy,
+    );
+    walk(
+        ctx,
+        b,
+        Kind::Certificate,
+        &desired.certificates,
+        &actual.certificates,
+        diff_certificate,
+    );
+    walk(
+        ctx,
+        b,
+        Kind::Thing,
+        &desired.things,
+        &actual.things,
+        diff_thing,
+    );
 }
 
 fn filtered_counts(s: &Snapshot, o: &DiffOptions) -> Counts {
@@ -637,8 +691,13 @@ pub fn same_attributes(a: &StringMap, b: &StringMap) -> bool {
             .eq(b.iter().filter(|(_, v)| !v.is_empty()))
 }
 
-fn diff_thing_type(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
-    let (d, a) = (ctx.desired.thing_type(name), ctx.actual.thing_type(name));
+fn diff_thing_type(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    name: &Name,
+    d: Option<&ThingType>,
+    a: Option<&ThingType>,
+) {
     let key = || ResourceKey::new(Kind::ThingType, name.clone());
     match (d, a) {
         (Some(d), None) => {
@@ -771,11 +830,13 @@ fn thing_gets_type(ctx: &Ctx<'_>, name: &Name, ty: &Name) -> bool {
             .is_none_or(|a| a.thing_type_name.as_ref() != Some(ty))
 }
 
-fn diff_billing_group(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
-    let (d, a) = (
-        ctx.desired.billing_group(name),
-        ctx.actual.billing_group(name),
-    );
+fn diff_billing_group(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    name: &Name,
+    d: Option<&BillingGroup>,
+    a: Option<&BillingGroup>,
+) {
     match (d, a) {
         (Some(d), None) => b.push(
             stage::DEFINITIONS,
@@ -820,8 +881,13 @@ fn diff_billing_group(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
     }
 }
 
-fn diff_policy(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
-    let (d, a) = (ctx.desired.policy(name), ctx.actual.policy(name));
+fn diff_policy(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    name: &Name,
+    d: Option<&Policy>,
+    a: Option<&Policy>,
+) {
     match (d, a) {
         (Some(d), a) => {
             let docs: Vec<String> = d
@@ -1056,8 +1122,13 @@ fn diff_policy_set(
     }
 }
 
-fn diff_certificate(ctx: &Ctx<'_>, b: &mut Builder, id: &Name) {
-    let (d, a) = (ctx.desired.certificate(id), ctx.actual.certificate(id));
+fn diff_certificate(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    id: &Name,
+    d: Option<&Certificate>,
+    a: Option<&Certificate>,
+) {
     let target = || PolicyTarget::Certificate(id.clone());
     match (d, a) {
         (Some(d), None) => {
@@ -1139,8 +1210,13 @@ fn group_props_differ(d: &ThingGroup, a: &ThingGroup) -> bool {
         || d.query_version != a.query_version
 }
 
-fn diff_thing_group(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
-    let (d, a) = (ctx.desired.thing_group(name), ctx.actual.thing_group(name));
+fn diff_thing_group(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    name: &Name,
+    d: Option<&ThingGroup>,
+    a: Option<&ThingGroup>,
+) {
     let target = || PolicyTarget::ThingGroup(name.clone());
     let early = a.is_some() && ctx.early_deleted(name);
     if ctx.moved(name).is_some()
@@ -1287,8 +1363,7 @@ fn current_principals(ctx: &Ctx<'_>, a: &Thing) -> NameSet {
     }
 }
 
-fn diff_thing(ctx: &Ctx<'_>, b: &mut Builder, name: &Name) {
-    let (d, a) = (ctx.desired.thing(name), ctx.actual.thing(name));
+fn diff_thing(ctx: &Ctx<'_>, b: &mut Builder, name: &Name, d: Option<&Thing>, a: Option<&Thing>) {
     match (d, a) {
         (Some(d), None) => {
             b.push(
