@@ -17,6 +17,7 @@
 
 pub mod apply;
 pub mod collections;
+pub mod constraints;
 pub mod diff;
 pub mod document;
 pub mod filter;
@@ -30,6 +31,7 @@ pub mod snapshot;
 
 pub use apply::{ApplyError, ApplyErrorKind, MAX_POLICY_VERSIONS, Outcome, apply_change};
 pub use collections::{NameSet, StringMap};
+pub use constraints::Violation;
 pub use diff::diff;
 pub use document::{canonical_document, same_document};
 pub use filter::{DiffOptions, Filter, PatternError};
