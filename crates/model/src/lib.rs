@@ -34,7 +34,7 @@ pub use collections::{NameSet, StringMap};
 pub use constraints::Violation;
 pub use diff::diff;
 pub use document::{canonical_document, same_document};
-pub use filter::{DiffOptions, Filter, PatternError};
+pub use filter::{CompiledFilter, DiffOptions, Filter, PatternError};
 pub use fingerprint::fingerprint;
 pub use format::SnapshotError;
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
