@@ -13,9 +13,12 @@
 //! - [`apply_change`]: the reference semantics of every change, with AWS IoT's
 //!   preconditions, used by the embedded registries and by the property tests.
 //! - [`Filter`] and [`ArnRewrite`]: which resources take part, and how region- and
-//!   account-specific ARNs are rewritten for the target.
+//!   account-specific ARNs are rewritten for the target ([`arn`] parses ARNs).
+//! - [`constraints`]: AWS IoT's documented limits, checked by the snapshot and plan
+//!   readers.
 
 pub mod apply;
+pub mod arn;
 pub mod collections;
 pub mod constraints;
 pub mod diff;
@@ -30,6 +33,7 @@ pub mod rewrite;
 pub mod snapshot;
 
 pub use apply::{ApplyError, ApplyErrorKind, MAX_POLICY_VERSIONS, Outcome, apply_change};
+pub use arn::{Arn, ArnBuilder};
 pub use collections::{NameSet, StringMap};
 pub use constraints::Violation;
 pub use diff::diff;
