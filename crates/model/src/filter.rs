@@ -347,7 +347,7 @@ fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
 
 /// Matches a glob with `*` (any run, also empty) and `?` (one character), without
 /// allocating.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
+fn glob_match(pattern: &str, name: &str) -> bool {
     let (mut pi, mut ni) = (0usize, 0usize);
     // After a `*`: where the pattern resumes, and where in the name the star's run ends.
     let mut star: Option<(usize, usize)> = None;

@@ -87,17 +87,6 @@ impl ArnRewrite {
         out.push_str(rest);
         changed.then_some(out)
     }
-
-    /// Rewrites `text` in place; returns whether it changed.
-    pub fn rewrite_in_place(&self, text: &mut String) -> bool {
-        match self.rewrite(text) {
-            Some(new) => {
-                *text = new;
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -74,11 +74,6 @@ impl FileRegistry {
         Ok(())
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// A copy of the current content (including uncommitted changes).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let st = self.working()?;
