@@ -719,9 +719,18 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Checks every change against AWS IoT's documented constraints; the first one that
-    /// breaks one is named by its index in `changes`.
+    /// Checks the filter's patterns, then every change against AWS IoT's documented
+    /// constraints; the first change that breaks one is named by its index in
+    /// `changes`.
     pub fn validate(&self) -> Result<(), PlanFileError> {
+        self.options
+            .filter
+            .validate()
+            .map_err(|e| PlanFileError::Json {
+                line: 0,
+                column: 0,
+                reason: format!("options.filter: {e}"),
+            })?;
         for (index, c) in self.changes.iter().enumerate() {
             crate::constraints::check_change(&c.change).map_err(|violation| {
                 PlanFileError::Invalid {
@@ -847,6 +856,19 @@ mod tests {
         let plan = Plan::from_json(&text).unwrap();
         assert_eq!(plan.changes.len(), 2);
         assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
+    }
+
+    #[test]
+    fn an_invalid_filter_pattern_is_refused() {
+        let text = plan_with(&[create_thing("a")]).replace(
+            r#""options":{}"#,
+            r#""options":{"filter":{"include":["thing:"]}}"#,
+        );
+        let e = Plan::from_json(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("options.filter: invalid name pattern \"thing:\""),
+            "{e}"
+        );
     }
 
     #[test]
