@@ -1,123 +1,20 @@
 //! AWS IoT ARNs: building them for the target and reading names out of them.
 //!
+//! The parser lives in the model ([`iot_crr_model::arn`]), shared with the ARN rewriting
+//! of policy documents; this module re-exports it under the names the backend uses.
 //! An IoT ARN is `arn:PARTITION:iot:REGION:ACCOUNT:RESOURCE`, with `RESOURCE` one of
 //! `cert/<id>`, `thing/<name>`, `thinggroup/<name>`, `thingtype/<name>`,
 //! `billinggroup/<name>`, `policy/<name>`.
 
-use iot_crr_model::Kind;
-
-/// The parts of an ARN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arn<'a> {
-    /// `aws`, `aws-cn`, `aws-us-gov`.
-    pub partition: &'a str,
-    /// `iot`.
-    pub service: &'a str,
-    /// The region.
-    pub region: &'a str,
-    /// The 12-digit account id.
-    pub account: &'a str,
-    /// Everything after the account (`cert/abc`).
-    pub resource: &'a str,
-}
-
-impl<'a> Arn<'a> {
-    /// Splits an ARN; `None` when the text is not one.
-    pub fn parse(s: &'a str) -> Option<Arn<'a>> {
-        let mut it = s.splitn(6, ':');
-        if it.next()? != "arn" {
-            return None;
-        }
-        let arn = Arn {
-            partition: it.next()?,
-            service: it.next()?,
-            region: it.next()?,
-            account: it.next()?,
-            resource: it.next()?,
-        };
-        (!arn.partition.is_empty() && !arn.service.is_empty()).then_some(arn)
-    }
-
-    /// The account id, when the ARN names a 12-digit one.
-    pub fn account_id(&self) -> Option<&'a str> {
-        (self.account.len() == 12 && self.account.bytes().all(|b| b.is_ascii_digit()))
-            .then_some(self.account)
-    }
-}
-
-/// The certificate id of a certificate ARN (`arn:...:cert/<id>`).
-pub fn certificate_id(arn: &str) -> Option<&str> {
-    let a = Arn::parse(arn)?;
-    (a.service == "iot")
-        .then_some(a.resource)?
-        .strip_prefix("cert/")
-        .filter(|id| !id.is_empty())
-}
-
-/// The thing group name of a thing group ARN (`arn:...:thinggroup/<name>`).
-pub fn thing_group_name(arn: &str) -> Option<&str> {
-    let a = Arn::parse(arn)?;
-    (a.service == "iot")
-        .then_some(a.resource)?
-        .strip_prefix("thinggroup/")
-        .filter(|n| !n.is_empty())
-}
-
-/// The partition of a region, for building ARNs before any has been seen.
-pub fn partition_of_region(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else {
-        "aws"
-    }
-}
-
-/// The resource type segment of a kind's ARN.
-pub fn resource_type(kind: Kind) -> &'static str {
-    match kind {
-        Kind::ThingType => "thingtype",
-        Kind::BillingGroup => "billinggroup",
-        Kind::ThingGroup => "thinggroup",
-        Kind::Policy => "policy",
-        Kind::Certificate => "cert",
-        Kind::Thing => "thing",
-    }
-}
-
-/// Builds ARNs of one region and account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArnBuilder {
-    /// The partition.
-    pub partition: String,
-    /// The region.
-    pub region: String,
-    /// The account id.
-    pub account: String,
-}
-
-impl ArnBuilder {
-    /// The ARN of a resource of `kind` named `name` (the id for a certificate).
-    pub fn arn(&self, kind: Kind, name: &str) -> String {
-        format!(
-            "arn:{}:iot:{}:{}:{}/{}",
-            self.partition,
-            self.region,
-            self.account,
-            resource_type(kind),
-            name
-        )
-    }
-}
+pub use iot_crr_model::arn::{
+    Arn, ArnBuilder, certificate_id, is_account_id, partition_of_region, resource_type,
+    thing_group_name,
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iot_crr_model::Kind;
 
     #[test]
     fn parse_and_extract() {
@@ -184,5 +81,7 @@ mod tests {
         assert_eq!(partition_of_region("us-gov-west-1"), "aws-us-gov");
         let round = b.arn(Kind::Certificate, "abc");
         assert_eq!(certificate_id(&round), Some("abc"));
+        assert_eq!(resource_type(Kind::Thing), "thing");
+        assert!(is_account_id("123456789012"));
     }
 }

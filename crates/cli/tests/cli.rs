@@ -443,6 +443,66 @@ fn bad_inputs_fail_with_exit_2_and_say_what_and_where() {
 }
 
 #[test]
+fn values_beyond_aws_limits_fail_with_exit_2_naming_the_line_or_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 5, 1);
+    // A snapshot with a 300-character thing name: refused on read, naming the line.
+    let long = dir.path().join("long.jsonl");
+    std::fs::write(
+        &long,
+        format!(
+            "{{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}}\n{{\"kind\":\"thing\",\"thingName\":\"{}\"}}\n",
+            "a".repeat(300)
+        ),
+    )
+    .unwrap();
+    bin()
+        .args(["verify", "--source", &loc(&long), "--target", &loc(&fleet)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("long.jsonl:2: thing"))
+        .stderr(predicate::str::contains(
+            "thingName is 300 characters long (AWS IoT allows 1 to 128)",
+        ));
+    // A plan edited by hand: refused before anything is applied, naming the change.
+    let replica = dir.path().join("replica.jsonl");
+    let plan = dir.path().join("plan.json");
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&replica),
+            "--format",
+            "json",
+        ])
+        .arg("--output")
+        .arg(&plan)
+        .assert()
+        .success();
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let changes = json["changes"].as_array_mut().unwrap();
+    let index = changes
+        .iter()
+        .position(|c| c["op"] == "createThing")
+        .unwrap();
+    changes[index]["thingName"] = "sensor 1".into();
+    std::fs::write(&plan, json.to_string()).unwrap();
+    bin()
+        .arg("apply")
+        .arg(&plan)
+        .args(["--target", &loc(&replica)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "invalid plan: changes[{index}] (CreateThing): thing \"sensor 1\": thingName contains ' '"
+        )));
+    assert!(!replica.exists(), "nothing was applied");
+}
+
+#[test]
 fn every_command_has_a_manual() {
     for cmd in ["snapshot", "plan", "apply", "sync", "verify", "gen-fleet"] {
         bin()

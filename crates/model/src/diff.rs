@@ -51,7 +51,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use crate::apply::MAX_POLICY_VERSIONS;
 use crate::collections::{NameSet, StringMap};
 use crate::document::canonical_document;
-use crate::filter::DiffOptions;
+use crate::filter::{CompiledFilter, DiffOptions};
 use crate::fingerprint::fingerprint;
 use crate::plan::{Change, PLAN_FORMAT_VERSION, Plan, PlannedChange, PolicyTarget};
 use crate::related::Related;
@@ -59,7 +59,7 @@ use crate::resource::{
     BillingGroup, Certificate, CertificateStatus, Kind, Name, Policy, ResourceKey, Thing,
     ThingGroup, ThingType, cert_principal, principal_certificate_id,
 };
-use crate::snapshot::{Counts, PrincipalCoverage, Snapshot};
+use crate::snapshot::{PrincipalCoverage, Snapshot};
 use crate::view::{SnapshotView, View};
 
 /// Stage numbers (see the module documentation); a stage value is `base * 1000 + sub`.
@@ -158,6 +158,8 @@ struct Ctx<'a> {
     desired: &'a dyn View,
     actual: &'a dyn View,
     opts: &'a DiffOptions,
+    /// The options' filter, its patterns parsed once.
+    filter: CompiledFilter,
     memo: RefCell<Memo>,
     /// For complete views with no moved group at all: no group is deleted early
     /// (spares the per-thing look-ups of a large sync).
@@ -175,6 +177,7 @@ impl<'a> Ctx<'a> {
             desired,
             actual,
             opts,
+            filter: opts.filter.compile(),
             memo: RefCell::new(Memo::default()),
             no_moves: false,
             all_principals: desired.principal_coverage() == PrincipalCoverage::All
@@ -191,7 +194,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn takes_part(&self, kind: Kind, name: &str) -> bool {
-        self.opts.filter.matches(kind, name)
+        self.filter.matches(kind, name)
     }
 
     fn companion(&self, kind: Kind, name: &str) {
@@ -338,7 +341,7 @@ impl<'a> Ctx<'a> {
         if let Some(p) = self.memo.borrow().protected.get(&key) {
             return p.clone();
         }
-        let f = &self.opts.filter;
+        let f = &self.filter;
         let thing_stays = |t: &Name| self.desired.thing(t).is_some() || !f.matches(Kind::Thing, t);
         let reason = match kind {
             Kind::Certificate => self
@@ -452,8 +455,8 @@ pub fn diff(desired: &Snapshot, actual: &Snapshot, options: &DiffOptions) -> Pla
         target: String::new(),
         target_fingerprint: fingerprint(actual, &options.filter),
         options: options.clone(),
-        desired_counts: filtered_counts(desired, options),
-        target_counts: filtered_counts(actual, options),
+        desired_counts: desired.selected_counts(&options.filter),
+        target_counts: actual.selected_counts(&options.filter),
         changes: b.changes,
         warnings: b.warnings,
     }
@@ -535,7 +538,7 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         a: &BTreeMap<Name, T>,
         f: fn(&Ctx<'_>, &mut Builder, &Name, Option<&T>, Option<&T>),
     ) {
-        if !ctx.opts.filter.selects_kind(kind) {
+        if !ctx.filter.selects_kind(kind) {
             return;
         }
         let mut di = d.iter().peekable();
@@ -614,32 +617,6 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         &actual.things,
         diff_thing,
     );
-}
-
-fn filtered_counts(s: &Snapshot, o: &DiffOptions) -> Counts {
-    let f = &o.filter;
-    if f.is_all() {
-        return s.counts();
-    }
-    fn count<T>(
-        m: &std::collections::BTreeMap<Name, T>,
-        f: &crate::filter::Filter,
-        k: Kind,
-    ) -> usize {
-        if !f.selects_kind(k) {
-            0
-        } else {
-            m.keys().filter(|n| f.matches(k, n)).count()
-        }
-    }
-    Counts {
-        thing_types: count(&s.thing_types, f, Kind::ThingType),
-        billing_groups: count(&s.billing_groups, f, Kind::BillingGroup),
-        thing_groups: count(&s.thing_groups, f, Kind::ThingGroup),
-        policies: count(&s.policies, f, Kind::Policy),
-        certificates: count(&s.certificates, f, Kind::Certificate),
-        things: count(&s.things, f, Kind::Thing),
-    }
 }
 
 /// Tag changes that turn `actual` tags into `desired` tags.

@@ -1,10 +1,12 @@
 //! Fingerprints of a registry's content, recorded in a plan so that `apply` can refuse a
 //! target that changed since the plan was computed.
 
+use std::collections::BTreeMap;
+
 use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
-use crate::filter::Filter;
+use crate::filter::{CompiledFilter, Filter};
 use crate::format::{LINES_PER_CHUNK, resource_lines};
 use crate::resource::{Kind, Name, Resource};
 use crate::snapshot::Snapshot;
@@ -14,58 +16,54 @@ use crate::snapshot::Snapshot;
 /// `xxh3-128:<32 hex digits>`. Two registries with the same content have the same
 /// fingerprint whatever backend they were read from.
 pub fn fingerprint(s: &Snapshot, filter: &Filter) -> String {
+    let f = filter.compile();
     let mut h = Xxh3::new();
     hash_kind(
         &mut h,
         Kind::ThingType,
         &s.thing_types,
-        filter,
+        &f,
         Resource::ThingType,
     );
     hash_kind(
         &mut h,
         Kind::BillingGroup,
         &s.billing_groups,
-        filter,
+        &f,
         Resource::BillingGroup,
     );
     hash_kind(
         &mut h,
         Kind::ThingGroup,
         &s.thing_groups,
-        filter,
+        &f,
         Resource::ThingGroup,
     );
-    hash_kind(&mut h, Kind::Policy, &s.policies, filter, Resource::Policy);
+    hash_kind(&mut h, Kind::Policy, &s.policies, &f, Resource::Policy);
     hash_kind(
         &mut h,
         Kind::Certificate,
         &s.certificates,
-        filter,
+        &f,
         Resource::Certificate,
     );
-    hash_kind(&mut h, Kind::Thing, &s.things, filter, Resource::Thing);
+    hash_kind(&mut h, Kind::Thing, &s.things, &f, Resource::Thing);
     format!("xxh3-128:{:032x}", h.digest128())
 }
 
+/// Hashes the resources of one kind that the filter selects (the same selection as
+/// [`Snapshot::filtered`]); a kind the filter leaves out adds nothing.
 fn hash_kind<T: Clone + Sync>(
     h: &mut Xxh3,
     kind: Kind,
-    map: &std::collections::BTreeMap<Name, T>,
-    filter: &Filter,
+    map: &BTreeMap<Name, T>,
+    filter: &CompiledFilter,
     wrap: fn(T) -> Resource,
 ) {
     if !filter.selects_kind(kind) {
         return;
     }
-    let items: Vec<&T> = if filter.is_all() {
-        map.values().collect()
-    } else {
-        map.iter()
-            .filter(|(n, _)| filter.matches(kind, n))
-            .map(|(_, v)| v)
-            .collect()
-    };
+    let items: Vec<&T> = filter.select(kind, map).map(|(_, v)| v).collect();
     // Chunks are hashed in parallel; the chunk digests, in order, feed the final hash.
     let digests: Vec<u128> = items
         .par_chunks(LINES_PER_CHUNK)
@@ -111,5 +109,29 @@ mod tests {
         };
         assert_eq!(fingerprint(&a, &only_x), fingerprint(&b, &only_x));
         assert!(fingerprint(&a, &only_x).starts_with("xxh3-128:"));
+    }
+
+    #[test]
+    fn a_filter_fingerprints_what_filtered_keeps() {
+        let mut s = Snapshot::new();
+        for n in ["sensor-1", "sensor-2", "gw-1"] {
+            s.insert(thing(n));
+        }
+        let f = Filter {
+            include: vec!["thing:sensor-*".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            fingerprint(&s, &f),
+            fingerprint(&s.filtered(&f), &Filter::default())
+        );
+        let no_things = Filter {
+            kinds: vec![Kind::Policy],
+            ..Default::default()
+        };
+        assert_eq!(
+            fingerprint(&s, &no_things),
+            fingerprint(&Snapshot::new(), &no_things)
+        );
     }
 }

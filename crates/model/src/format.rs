@@ -20,6 +20,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::constraints;
 use crate::resource::{Certificate, Kind, Name, Resource, Thing};
 use crate::snapshot::{Origin, PrincipalCoverage, Snapshot};
 
@@ -255,6 +256,8 @@ fn parse_header(line: usize, bytes: &[u8], path: &str) -> Result<Header, Snapsho
 fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, Failure> {
     let mut snap = Snapshot::default();
     let mut header_seen = false;
+    // Where each thing group is defined, to name the line of a hierarchy problem.
+    let mut group_lines: BTreeMap<Name, usize> = BTreeMap::new();
     for_each_block(input, path, block, |block, first_line| {
         let mut lines = block_lines(block, first_line);
         let mut body = &mut lines[..];
@@ -292,6 +295,7 @@ fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, 
                     insert_new(&mut snap.billing_groups, &r.billing_group_name.clone(), r)
                 }
                 Resource::ThingGroup(r) => {
+                    group_lines.insert(r.thing_group_name.clone(), line);
                     insert_new(&mut snap.thing_groups, &r.thing_group_name.clone(), r)
                 }
                 Resource::Policy(r) => insert_new(&mut snap.policies, &r.policy_name.clone(), r),
@@ -312,6 +316,14 @@ fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, 
             1,
             "the file is empty; a snapshot starts with a header line like \
              {\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}",
+        )));
+    }
+    if let Err((group, v)) = constraints::check_hierarchy(&snap.thing_groups) {
+        let line = group_lines.get(&group).copied().unwrap_or(1);
+        return Err(Failure::Error(SnapshotError::parse(
+            path,
+            line,
+            v.to_string(),
         )));
     }
     Ok(snap)
@@ -394,26 +406,14 @@ fn describe_json_error(e: &serde_json::Error, offset: usize) -> String {
     }
 }
 
-/// Checks what serde cannot: names are non-empty, certificate ids look like ids, the
-/// default policy version exists.
+/// Checks what serde cannot: names are non-empty, the default policy version exists and
+/// version ids are unique, then AWS IoT's documented constraints (lengths, patterns,
+/// counts; see [`constraints`]).
 fn validate(r: &Resource) -> Result<(), String> {
     if r.name().is_empty() {
         return Err(format!("{} with an empty name", r.kind()));
     }
     match r {
-        Resource::Certificate(c) => {
-            let id = c.certificate_id.as_str();
-            if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "certificate id {id:?} is not 64 hexadecimal digits"
-                ));
-            }
-            if !c.certificate_pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(format!(
-                    "certificate {id}: certificatePem is not a PEM certificate"
-                ));
-            }
-        }
         Resource::Policy(p) => {
             if p.versions.is_empty() {
                 return Err(format!("policy {} has no versions", p.policy_name));
@@ -438,7 +438,7 @@ fn validate(r: &Resource) -> Result<(), String> {
         }
         _ => {}
     }
-    Ok(())
+    constraints::check_resource(r).map_err(|v| v.to_string())
 }
 
 /// Serialises a snapshot to bytes (header and sorted lines).
@@ -658,6 +658,230 @@ mod tests {
             "{H}{{\"kind\":\"thingGroup\",\"thingGroupName\":\"g\",\"parentGroupName\":\"g\"}}\n"
         ));
         assert!(e.contains("its own parent"), "{e}");
+    }
+
+    /// The error of a file with the header and `lines`.
+    fn err_lines(lines: &[String]) -> String {
+        let mut text = String::from(H);
+        for l in lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        err(&text)
+    }
+
+    fn thing_line(fields: &str) -> String {
+        format!("{{\"kind\":\"thing\",\"thingName\":\"t\"{fields}}}")
+    }
+
+    #[test]
+    fn names_beyond_aws_limits_are_refused_with_file_line_field_and_limit() {
+        let e = err_lines(&[
+            thing_line(""),
+            format!(
+                "{{\"kind\":\"thing\",\"thingName\":\"{}\"}}",
+                "a".repeat(300)
+            ),
+        ]);
+        assert!(e.starts_with("f.jsonl:3: thing \"aaaa"), "{e}");
+        assert!(
+            e.ends_with("thingName is 300 characters long (AWS IoT allows 1 to 128)"),
+            "{e}"
+        );
+        let e = err_lines(&["{\"kind\":\"thing\",\"thingName\":\"a b\"}".into()]);
+        assert!(
+            e.starts_with("f.jsonl:2: thing \"a b\": thingName contains ' '"),
+            "{e}"
+        );
+        let e = err_lines(&["{\"kind\":\"policy\",\"policyName\":\"p:x\",\"defaultVersionId\":\"1\",\"versions\":[{\"versionId\":\"1\",\"policyDocument\":\"{}\"}]}".into()]);
+        assert!(e.contains("policy \"p:x\": policyName contains ':'"), "{e}");
+        let e = err_lines(&[format!(
+            "{{\"kind\":\"billingGroup\",\"billingGroupName\":\"{}\"}}",
+            "b".repeat(129)
+        )]);
+        assert!(e.contains("billingGroupName is 129 characters long"), "{e}");
+        let e = err_lines(&[thing_line(",\"thingTypeName\":\"a/b\"")]);
+        assert!(e.contains("thingTypeName contains '/'"), "{e}");
+    }
+
+    #[test]
+    fn attributes_beyond_aws_limits_are_refused() {
+        let e = err_lines(&[thing_line(
+            ",\"attributes\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\"}",
+        )]);
+        assert!(
+            e.starts_with("f.jsonl:2: thing \"t\": attributes has 4 entries without a thing type"),
+            "{e}"
+        );
+        // With a type, up to 50.
+        let fifty: Vec<String> = (0..50).map(|i| format!("\"a{i}\":\"v\"")).collect();
+        let ok = format!(
+            "{H}{}\n",
+            thing_line(&format!(
+                ",\"thingTypeName\":\"ty\",\"attributes\":{{{}}}",
+                fifty.join(",")
+            ))
+        );
+        assert!(parse(ok.into_bytes(), "f").is_ok());
+        let e = err_lines(&[thing_line(&format!(
+            ",\"attributes\":{{\"a\":\"{}\"}}",
+            "v".repeat(801)
+        ))]);
+        assert!(
+            e.contains("attribute \"a\" value is 801 characters long (AWS IoT allows at most 800)"),
+            "{e}"
+        );
+        let e = err_lines(&[thing_line(",\"attributes\":{\"a b\":\"1\"}")]);
+        assert!(e.contains("attribute name \"a b\" contains ' '"), "{e}");
+        let e = err_lines(&[thing_line(",\"attributes\":{\"a\":\"x y\"}")]);
+        assert!(e.contains("attribute \"a\" value contains ' '"), "{e}");
+        // An empty value stays accepted: AWS reads it as no attribute.
+        let ok = format!("{H}{}\n", thing_line(",\"attributes\":{\"a\":\"\"}"));
+        assert!(parse(ok.into_bytes(), "f").is_ok());
+    }
+
+    #[test]
+    fn descriptions_searchable_attributes_and_tags_beyond_aws_limits_are_refused() {
+        let e = err_lines(&[format!(
+            "{{\"kind\":\"thingType\",\"thingTypeName\":\"s\",\"thingTypeDescription\":\"{}\"}}",
+            "d".repeat(2029)
+        )]);
+        assert!(
+            e.contains(
+                "thingTypeDescription is 2029 characters long (AWS IoT allows at most 2028)"
+            ),
+            "{e}"
+        );
+        let e = err_lines(&["{\"kind\":\"thingGroup\",\"thingGroupName\":\"g\",\"thingGroupDescription\":\"a\\nb\"}".into()]);
+        assert!(e.contains("thingGroupDescription contains '\\n'"), "{e}");
+        let e = err_lines(&["{\"kind\":\"thingType\",\"thingTypeName\":\"s\",\"searchableAttributes\":[\"a\",\"b\",\"c\",\"d\"]}".into()]);
+        assert!(
+            e.contains("searchableAttributes has 4 names (AWS IoT allows at most 3)"),
+            "{e}"
+        );
+        let tags: Vec<String> = (0..51).map(|i| format!("\"k{i}\":\"v\"")).collect();
+        let e = err_lines(&[format!(
+            "{{\"kind\":\"billingGroup\",\"billingGroupName\":\"b\",\"tags\":{{{}}}}}",
+            tags.join(",")
+        )]);
+        assert!(e.contains("tags has 51 tags"), "{e}");
+        let e = err_lines(&[format!(
+            "{{\"kind\":\"billingGroup\",\"billingGroupName\":\"b\",\"tags\":{{\"k\":\"{}\"}}}}",
+            "v".repeat(257)
+        )]);
+        assert!(e.contains("tag \"k\" value is 257 characters long"), "{e}");
+        let e = err_lines(&[
+            "{\"kind\":\"billingGroup\",\"billingGroupName\":\"b\",\"tags\":{\"a!\":\"v\"}}".into(),
+        ]);
+        assert!(e.contains("tag key \"a!\" contains '!'"), "{e}");
+    }
+
+    fn policy_line(versions: &[(&str, &str)]) -> String {
+        let vs: Vec<String> = versions
+            .iter()
+            .map(|(id, doc)| format!("{{\"versionId\":\"{id}\",\"policyDocument\":{doc:?}}}"))
+            .collect();
+        format!(
+            "{{\"kind\":\"policy\",\"policyName\":\"p\",\"defaultVersionId\":\"{}\",\"versions\":[{}]}}",
+            versions[0].0,
+            vs.join(",")
+        )
+    }
+
+    #[test]
+    fn policies_beyond_aws_limits_are_refused() {
+        let big = "x".repeat(2049);
+        let e = err_lines(&[policy_line(&[("1", &big)])]);
+        assert!(
+            e.contains("policy \"p\": version \"1\" policyDocument has 2049 characters besides whitespace (AWS IoT allows at most 2048)"),
+            "{e}"
+        );
+        let e = err_lines(&[policy_line(&[("1", "  ")])]);
+        assert!(e.contains("policyDocument is empty"), "{e}");
+        let six: Vec<(String, &str)> = (1..=6).map(|i| (i.to_string(), "{}")).collect();
+        let six: Vec<(&str, &str)> = six.iter().map(|(i, d)| (i.as_str(), *d)).collect();
+        let e = err_lines(&[policy_line(&six)]);
+        assert!(
+            e.contains("versions has 6 versions (AWS IoT allows at most 5)"),
+            "{e}"
+        );
+        let e = err_lines(&[policy_line(&[("v1", "{}")])]);
+        assert!(e.contains("versionId \"v1\" contains 'v'"), "{e}");
+    }
+
+    #[test]
+    fn certificates_and_principals_beyond_aws_limits_are_refused() {
+        let id = "a".repeat(64);
+        let pem = format!("-----BEGIN CERTIFICATE-----\\n{}", "A".repeat(65536));
+        let e = err_lines(&[format!(
+            "{{\"kind\":\"certificate\",\"certificateId\":\"{id}\",\"certificatePem\":\"{pem}\",\"status\":\"ACTIVE\"}}"
+        )]);
+        assert!(
+            e.contains("certificatePem is 65564 characters long (AWS IoT allows 1 to 65536)"),
+            "{e}"
+        );
+        let e = err_lines(&[format!(
+            "{{\"kind\":\"certificate\",\"certificateId\":\"{id}\",\"certificatePem\":\"p\",\"status\":\"ACTIVE\"}}"
+        )]);
+        assert!(e.contains("certificatePem is not a PEM certificate"), "{e}");
+        let e = err_lines(&[format!(
+            "{{\"kind\":\"certificate\",\"certificateId\":\"{id}\",\"certificatePem\":\"-----BEGIN CERTIFICATE-----\",\"status\":\"ACTIVE\",\"caCertificateId\":\"ca\"}}"
+        )]);
+        assert!(
+            e.contains("caCertificateId is not 64 hexadecimal digits"),
+            "{e}"
+        );
+        let e = err_lines(&[thing_line(",\"principals\":[\"cert/abc\"]")]);
+        assert!(
+            e.contains("principals entry \"cert/abc\" certificate id is not 64 hexadecimal digits"),
+            "{e}"
+        );
+        let groups: Vec<String> = (0..11).map(|i| format!("\"g{i}\"")).collect();
+        let e = err_lines(&[thing_line(&format!(
+            ",\"thingGroups\":[{}]",
+            groups.join(",")
+        ))]);
+        assert!(
+            e.contains("thingGroups has 11 groups (AWS IoT allows at most 10)"),
+            "{e}"
+        );
+    }
+
+    fn group_line(name: &str, parent: Option<&str>) -> String {
+        match parent {
+            Some(p) => format!(
+                "{{\"kind\":\"thingGroup\",\"thingGroupName\":\"{name}\",\"parentGroupName\":\"{p}\"}}"
+            ),
+            None => format!("{{\"kind\":\"thingGroup\",\"thingGroupName\":\"{name}\"}}"),
+        }
+    }
+
+    #[test]
+    fn a_hierarchy_deeper_than_seven_levels_or_a_cycle_is_refused_on_its_line() {
+        let chain = |n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| {
+                    let parent = (i > 0).then(|| format!("g{}", i - 1));
+                    group_line(&format!("g{i}"), parent.as_deref())
+                })
+                .collect()
+        };
+        let ok = format!("{H}{}\n", chain(7).join("\n"));
+        assert!(parse(ok.into_bytes(), "f").is_ok());
+        let e = err_lines(&chain(8));
+        assert!(
+            e.starts_with("f.jsonl:9: thing group \"g7\": parentGroupName puts it on level 8 of its hierarchy (AWS IoT allows at most 7 levels)"),
+            "{e}"
+        );
+        let e = err_lines(&[
+            group_line("root", None),
+            group_line("a", Some("b")),
+            group_line("b", Some("a")),
+        ]);
+        assert!(e.starts_with("f.jsonl:"), "{e}");
+        assert!(e.contains("makes a cycle"), "{e}");
+        let e = err_lines(&["{\"kind\":\"thingGroup\",\"thingGroupName\":\"d\",\"parentGroupName\":\"p\",\"queryString\":\"attributes.a:1\"}".into()]);
+        assert!(e.contains("is set on a dynamic thing group"), "{e}");
     }
 
     #[test]

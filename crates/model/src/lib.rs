@@ -13,10 +13,14 @@
 //! - [`apply_change`]: the reference semantics of every change, with AWS IoT's
 //!   preconditions, used by the embedded registries and by the property tests.
 //! - [`Filter`] and [`ArnRewrite`]: which resources take part, and how region- and
-//!   account-specific ARNs are rewritten for the target.
+//!   account-specific ARNs are rewritten for the target ([`arn`] parses ARNs).
+//! - [`constraints`]: AWS IoT's documented limits, checked by the snapshot and plan
+//!   readers.
 
 pub mod apply;
+pub mod arn;
 pub mod collections;
+pub mod constraints;
 pub mod diff;
 pub mod document;
 pub mod filter;
@@ -30,10 +34,12 @@ pub mod snapshot;
 pub mod view;
 
 pub use apply::{ApplyError, ApplyErrorKind, MAX_POLICY_VERSIONS, Outcome, apply_change};
+pub use arn::{Arn, ArnBuilder};
 pub use collections::{NameSet, StringMap};
+pub use constraints::Violation;
 pub use diff::{KeyedDiff, diff, diff_keys};
 pub use document::{canonical_document, same_document};
-pub use filter::{DiffOptions, Filter, PatternError};
+pub use filter::{CompiledFilter, DiffOptions, Filter, PatternError};
 pub use fingerprint::fingerprint;
 pub use format::SnapshotError;
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};

@@ -696,7 +696,9 @@ impl Plan {
         serde_json::to_string_pretty(self).expect("a plan always serialises")
     }
 
-    /// Parses a plan file, checking its format version.
+    /// Parses a plan file, checking its format version, then every change against AWS
+    /// IoT's documented constraints (see [`constraints`](crate::constraints)), so that
+    /// a hand-edited plan fails here, naming the change, rather than at the API.
     pub fn from_json(text: &str) -> Result<Plan, PlanFileError> {
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| PlanFileError::Json {
             line: e.line(),
@@ -708,11 +710,37 @@ impl Plan {
             Some(n) => return Err(PlanFileError::Version(n)),
             None => return Err(PlanFileError::NotAPlan),
         }
-        serde_json::from_value(v).map_err(|e| PlanFileError::Json {
+        let plan: Plan = serde_json::from_value(v).map_err(|e| PlanFileError::Json {
             line: 0,
             column: 0,
             reason: e.to_string(),
-        })
+        })?;
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Checks the filter's patterns, then every change against AWS IoT's documented
+    /// constraints; the first change that breaks one is named by its index in
+    /// `changes`.
+    pub fn validate(&self) -> Result<(), PlanFileError> {
+        self.options
+            .filter
+            .validate()
+            .map_err(|e| PlanFileError::Json {
+                line: 0,
+                column: 0,
+                reason: format!("options.filter: {e}"),
+            })?;
+        for (index, c) in self.changes.iter().enumerate() {
+            crate::constraints::check_change(&c.change).map_err(|violation| {
+                PlanFileError::Invalid {
+                    index,
+                    op: c.change.api(),
+                    violation,
+                }
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -735,6 +763,16 @@ pub enum PlanFileError {
     /// The plan was written by a newer or older incompatible version.
     #[error("unsupported plan format version {0} (this build reads version {PLAN_FORMAT_VERSION})")]
     Version(u64),
+    /// A change breaks one of AWS IoT's documented constraints.
+    #[error("invalid plan: changes[{index}] ({op}): {violation}")]
+    Invalid {
+        /// The change's index in `changes` (0-based).
+        index: usize,
+        /// The change's API operation.
+        op: &'static str,
+        /// What is wrong.
+        violation: crate::constraints::Violation,
+    },
 }
 
 #[cfg(test)]
@@ -786,5 +824,143 @@ mod tests {
         ));
         let e = Plan::from_json(r#"{"formatVersion": 1, "source": 3}"#).unwrap_err();
         assert!(e.to_string().contains("invalid plan"), "{e}");
+    }
+
+    /// A plan file holding `changes` (JSON objects).
+    fn plan_with(changes: &[String]) -> String {
+        let staged: Vec<String> = changes
+            .iter()
+            .map(|c| format!("{{\"stage\":0,{}", &c[1..]))
+            .collect();
+        format!(
+            r#"{{"formatVersion":1,"source":"s","target":"t","targetFingerprint":"x","options":{{}},"desiredCounts":{{"thingTypes":0,"billingGroups":0,"thingGroups":0,"policies":0,"certificates":0,"things":0}},"targetCounts":{{"thingTypes":0,"billingGroups":0,"thingGroups":0,"policies":0,"certificates":0,"things":0}},"changes":[{}]}}"#,
+            staged.join(",")
+        )
+    }
+
+    fn plan_err(changes: &[String]) -> String {
+        Plan::from_json(&plan_with(changes))
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn create_thing(name: &str) -> String {
+        format!(
+            r#"{{"op":"createThing","thingName":"{name}","thingTypeName":null,"attributes":{{}},"billingGroupName":null}}"#
+        )
+    }
+
+    #[test]
+    fn a_valid_plan_round_trips() {
+        let text = plan_with(&[create_thing("a"), create_thing("b")]);
+        let plan = Plan::from_json(&text).unwrap();
+        assert_eq!(plan.changes.len(), 2);
+        assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
+    }
+
+    #[test]
+    fn an_invalid_filter_pattern_is_refused() {
+        let text = plan_with(&[create_thing("a")]).replace(
+            r#""options":{}"#,
+            r#""options":{"filter":{"include":["thing:"]}}"#,
+        );
+        let e = Plan::from_json(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("options.filter: invalid name pattern \"thing:\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_change_beyond_aws_limits_is_named_by_index_op_and_field() {
+        let e = plan_err(&[create_thing("ok"), create_thing(&"a".repeat(300))]);
+        assert!(
+            e.starts_with("invalid plan: changes[1] (CreateThing): thing \"aaaa"),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("thingName is 300 characters long (AWS IoT allows 1 to 128)"),
+            "{e}"
+        );
+        let e = plan_err(&[create_thing("a b")]);
+        assert!(
+            e.contains("changes[0] (CreateThing): thing \"a b\": thingName contains ' '"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn each_malformed_change_is_refused() {
+        let cases: Vec<(String, &str)> = vec![
+            (
+                r#"{"op":"createThing","thingName":"t","thingTypeName":null,"attributes":{"a":"1","b":"2","c":"3","d":"4"},"billingGroupName":null}"#.into(),
+                "attributes has 4 entries without a thing type",
+            ),
+            (
+                format!(r#"{{"op":"updateThing","thingName":"t","thingTypeName":"ty","attributes":{{"a":"{}"}}}}"#, "v".repeat(801)),
+                "attribute \"a\" value is 801 characters long",
+            ),
+            (
+                r#"{"op":"createPolicy","policyName":"p","policyDocument":"","tags":{}}"#.into(),
+                "policyDocument is empty",
+            ),
+            (
+                format!(r#"{{"op":"createPolicyVersion","policyName":"p","policyDocument":"{}","setAsDefault":true}}"#, "x".repeat(2049)),
+                "policyDocument has 2049 characters besides whitespace",
+            ),
+            (
+                r#"{"op":"setDefaultPolicyVersion","policyName":"p","policyVersionId":"one"}"#.into(),
+                "policyVersionId contains 'o'",
+            ),
+            (
+                r#"{"op":"registerCertificate","certificateId":"xyz","certificatePem":"-----BEGIN CERTIFICATE-----","status":"ACTIVE","caCertificateId":null}"#.into(),
+                "certificateId is not 64 hexadecimal digits",
+            ),
+            (
+                r#"{"op":"updateThingType","thingTypeName":"s","thingTypeDescription":null,"searchableAttributes":["a","b","c","d"]}"#.into(),
+                "searchableAttributes has 4 names",
+            ),
+            (
+                format!(r#"{{"op":"updateBillingGroup","billingGroupName":"b","billingGroupDescription":"{}"}}"#, "d".repeat(2029)),
+                "billingGroupDescription is 2029 characters long",
+            ),
+            (
+                r#"{"op":"createThingGroup","thingGroup":{"thingGroupName":"g","parentGroupName":"a.b"}}"#.into(),
+                "parentGroupName contains '.'",
+            ),
+            (
+                r#"{"op":"addThingToBillingGroup","thingName":"t","billingGroupName":"b b"}"#.into(),
+                "billingGroupName contains ' '",
+            ),
+            (
+                r#"{"op":"attachPolicy","policyName":"p","target":{"certificate":"abc"}}"#.into(),
+                "target certificate is not 64 hexadecimal digits",
+            ),
+            (
+                r#"{"op":"attachThingPrincipal","thingName":"t","principal":"cert/abc"}"#.into(),
+                "principal certificate id is not 64 hexadecimal digits",
+            ),
+            (
+                r#"{"op":"tagResource","resource":{"kind":"policy","name":"p"},"tags":{"a!":"v"}}"#.into(),
+                "tag key \"a!\" contains '!'",
+            ),
+            (
+                r#"{"op":"untagResource","resource":{"kind":"policy","name":"p"},"tagKeys":[""]}"#.into(),
+                "tagKeys entry \"\" is empty",
+            ),
+            (
+                r#"{"op":"tagResource","resource":{"kind":"thing","name":"t"},"tags":{"a":"v"}}"#.into(),
+                "AWS IoT does not tag a thing",
+            ),
+            (
+                format!(r#"{{"op":"deleteThingGroup","thingGroupName":"{}"}}"#, "g".repeat(129)),
+                "thingGroupName is 129 characters long",
+            ),
+        ];
+        for (change, needle) in cases {
+            let e = plan_err(&[create_thing("ok"), change.clone()]);
+            assert!(e.starts_with("invalid plan: changes[1] ("), "{change}: {e}");
+            assert!(e.contains(needle), "{change}: {e}");
+        }
     }
 }

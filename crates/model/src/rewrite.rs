@@ -1,12 +1,15 @@
 //! Rewriting region- and account-specific ARNs for another region or account.
 //!
-//! An ARN is `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`. Every ARN found in a text
+//! An ARN is `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (split by
+//! [`ArnHead::parse`]). Every ARN found in a text
 //! (a policy document, a principal) whose region equals the source region has it
 //! replaced by the target region, and likewise for the account. Wildcards (`*`) and
 //! empty fields are left as they are, so `arn:aws:iot:*:123456789012:topic/x` keeps its
 //! wildcard region and gets the target account.
 
 use serde::{Deserialize, Serialize};
+
+use crate::arn::ArnHead;
 
 /// Source and target region/account for ARN rewriting. A `None` pair member leaves that
 /// field alone.
@@ -60,35 +63,12 @@ impl ArnRewrite {
                 rest = &rest[4..];
                 continue;
             }
-            // Fields: arn, partition, service, region, account; split at the first four
-            // colons after "arn".
-            let mut fields: Vec<&str> = Vec::with_capacity(5);
-            let mut cursor = 0usize;
-            let mut ok = true;
-            for _ in 0..5 {
-                match rest[cursor..].find(':') {
-                    Some(i) => {
-                        let f = &rest[cursor..cursor + i];
-                        if f.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-                            ok = false;
-                            break;
-                        }
-                        fields.push(f);
-                        cursor += i + 1;
-                    }
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if !ok {
+            let Some(head) = ArnHead::parse(rest) else {
                 out.push_str("arn:");
                 rest = &rest[4..];
                 continue;
-            }
-            let region = fields[3];
-            let account = fields[4];
+            };
+            let (region, account) = (head.region, head.account);
             let new_region = match (&self.from_region, &self.to_region) {
                 (Some(f), Some(t)) if region == f => t.as_str(),
                 _ => region,
@@ -98,31 +78,14 @@ impl ArnRewrite {
                 _ => account,
             };
             changed |= new_region != region || new_account != account;
-            out.push_str(fields[0]);
-            out.push(':');
-            out.push_str(fields[1]);
-            out.push(':');
-            out.push_str(fields[2]);
-            out.push(':');
-            out.push_str(new_region);
-            out.push(':');
-            out.push_str(new_account);
-            out.push(':');
-            rest = &rest[cursor..];
+            for field in ["arn", head.partition, head.service, new_region, new_account] {
+                out.push_str(field);
+                out.push(':');
+            }
+            rest = &rest[head.len..];
         }
         out.push_str(rest);
         changed.then_some(out)
-    }
-
-    /// Rewrites `text` in place; returns whether it changed.
-    pub fn rewrite_in_place(&self, text: &mut String) -> bool {
-        match self.rewrite(text) {
-            Some(new) => {
-                *text = new;
-                true
-            }
-            None => false,
-        }
     }
 }
 
@@ -167,6 +130,17 @@ mod tests {
                 .is_none()
         );
         assert!(rw().rewrite("arn:aws:iot").is_none());
+    }
+
+    #[test]
+    fn a_quote_or_space_ends_a_candidate_before_its_account() {
+        let doc = r#"{"a":"arn:aws:iot:us-east-1","b":"111111111111:x","c":"arn:aws:iot:us-east-1 111111111111:y"}"#;
+        assert!(rw().rewrite(doc).is_none());
+        let doc = r#"["arn:aws:iot","arn:aws:iot:us-east-1:111111111111:thing/t"]"#;
+        assert_eq!(
+            rw().rewrite(doc).unwrap(),
+            r#"["arn:aws:iot","arn:aws:iot:eu-west-1:222222222222:thing/t"]"#
+        );
     }
 
     #[test]

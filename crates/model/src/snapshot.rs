@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
     BillingGroup, Certificate, Kind, Name, Policy, Resource, ResourceKey, Thing, ThingGroup,
     ThingType,
@@ -210,6 +211,97 @@ impl Snapshot {
             .chain(self.things.values().cloned().map(Resource::Thing))
     }
 
+    /// A copy holding only the resources `filter` selects, with the same origin and
+    /// principal coverage. A filter that selects everything copies the whole registry.
+    pub fn filtered(&self, filter: &Filter) -> Snapshot {
+        let f = filter.compile();
+        if f.is_all() {
+            return self.clone();
+        }
+        fn pick<T: Clone>(
+            f: &CompiledFilter,
+            kind: Kind,
+            map: &BTreeMap<Name, T>,
+        ) -> BTreeMap<Name, T> {
+            f.select(kind, map)
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect()
+        }
+        Snapshot {
+            origin: self.origin.clone(),
+            principal_coverage: self.principal_coverage,
+            thing_types: pick(&f, Kind::ThingType, &self.thing_types),
+            billing_groups: pick(&f, Kind::BillingGroup, &self.billing_groups),
+            thing_groups: pick(&f, Kind::ThingGroup, &self.thing_groups),
+            policies: pick(&f, Kind::Policy, &self.policies),
+            certificates: pick(&f, Kind::Certificate, &self.certificates),
+            things: pick(&f, Kind::Thing, &self.things),
+        }
+    }
+
+    /// Keeps only the resources `filter` selects, in place (what [`Snapshot::filtered`]
+    /// copies, without the copy).
+    pub fn retain_selected(&mut self, filter: &Filter) {
+        let f = filter.compile();
+        if f.is_all() {
+            return;
+        }
+        fn retain<T>(f: &CompiledFilter, kind: Kind, map: &mut BTreeMap<Name, T>) {
+            if !f.selects_kind(kind) {
+                map.clear();
+            } else if !f.selects_all_of(kind) {
+                map.retain(|n, _| f.matches(kind, n));
+            }
+        }
+        retain(&f, Kind::ThingType, &mut self.thing_types);
+        retain(&f, Kind::BillingGroup, &mut self.billing_groups);
+        retain(&f, Kind::ThingGroup, &mut self.thing_groups);
+        retain(&f, Kind::Policy, &mut self.policies);
+        retain(&f, Kind::Certificate, &mut self.certificates);
+        retain(&f, Kind::Thing, &mut self.things);
+    }
+
+    /// Resource counts per kind of what `filter` selects (without copying anything).
+    pub fn selected_counts(&self, filter: &Filter) -> Counts {
+        let f = filter.compile();
+        if f.is_all() {
+            return self.counts();
+        }
+        let n = |kind| self.selected_names(kind, &f).count();
+        Counts {
+            thing_types: n(Kind::ThingType),
+            billing_groups: n(Kind::BillingGroup),
+            thing_groups: n(Kind::ThingGroup),
+            policies: n(Kind::Policy),
+            certificates: n(Kind::Certificate),
+            things: n(Kind::Thing),
+        }
+    }
+
+    /// The names (certificate ids) of the resources of `kind` that `filter` selects, in
+    /// order.
+    pub fn selected_names<'a>(
+        &'a self,
+        kind: Kind,
+        filter: &'a CompiledFilter,
+    ) -> Box<dyn Iterator<Item = &'a Name> + 'a> {
+        fn names<'a, T>(
+            f: &'a CompiledFilter,
+            kind: Kind,
+            map: &'a BTreeMap<Name, T>,
+        ) -> Box<dyn Iterator<Item = &'a Name> + 'a> {
+            Box::new(f.select(kind, map).map(|(n, _)| n))
+        }
+        match kind {
+            Kind::ThingType => names(filter, kind, &self.thing_types),
+            Kind::BillingGroup => names(filter, kind, &self.billing_groups),
+            Kind::ThingGroup => names(filter, kind, &self.thing_groups),
+            Kind::Policy => names(filter, kind, &self.policies),
+            Kind::Certificate => names(filter, kind, &self.certificates),
+            Kind::Thing => names(filter, kind, &self.things),
+        }
+    }
+
     /// The depth of a thing group in its hierarchy (0 for a root). A cycle or a missing
     /// parent ends the walk, so this always terminates.
     pub fn group_depth(&self, name: &str) -> usize {
@@ -294,6 +386,72 @@ mod tests {
         s.insert(group("b", Some("a")));
         assert!(s.group_depth("a") <= 3);
         assert!(s.group_descendants("a").len() <= 3);
+    }
+
+    fn thing(name: &str) -> Resource {
+        Resource::Thing(crate::resource::Thing {
+            thing_name: name.into(),
+            ..Default::default()
+        })
+    }
+
+    fn sample() -> Snapshot {
+        let mut s = Snapshot::new();
+        s.origin.region = Some("us-east-1".into());
+        s.principal_coverage = PrincipalCoverage::CertificatesOnly;
+        s.insert(group("site-a", None));
+        s.insert(group("site-b", None));
+        for n in ["sensor-1", "sensor-2", "gw-1"] {
+            s.insert(thing(n));
+        }
+        s
+    }
+
+    #[test]
+    fn filtered_keeps_what_the_filter_selects_with_origin_and_coverage() {
+        let s = sample();
+        assert_eq!(s.filtered(&Filter::default()), s);
+        let f = Filter {
+            include: vec!["thing:sensor-*".into()],
+            exclude: vec!["*-b".into()],
+            ..Default::default()
+        };
+        let got = s.filtered(&f);
+        assert_eq!(
+            got.things.keys().collect::<Vec<_>>(),
+            ["sensor-1", "sensor-2"]
+        );
+        assert_eq!(got.thing_groups.keys().collect::<Vec<_>>(), ["site-a"]);
+        assert_eq!(got.origin, s.origin);
+        assert_eq!(got.principal_coverage, PrincipalCoverage::CertificatesOnly);
+        let mut in_place = s.clone();
+        in_place.retain_selected(&f);
+        assert_eq!(in_place, got);
+        let counts = s.selected_counts(&f);
+        assert_eq!(counts, got.counts());
+        assert_eq!((counts.things, counts.thing_groups), (2, 1));
+    }
+
+    #[test]
+    fn kinds_outside_the_filter_are_empty() {
+        let s = sample();
+        let f = Filter {
+            kinds: vec![Kind::ThingGroup],
+            ..Default::default()
+        };
+        let got = s.filtered(&f);
+        assert!(got.things.is_empty());
+        assert_eq!(got.thing_groups.len(), 2);
+        assert_eq!(s.selected_counts(&f).total(), 2);
+        let c = f.compile();
+        assert_eq!(s.selected_names(Kind::Thing, &c).count(), 0);
+        assert_eq!(
+            s.selected_names(Kind::ThingGroup, &c).collect::<Vec<_>>(),
+            ["site-a", "site-b"]
+        );
+        let mut in_place = s.clone();
+        in_place.retain_selected(&f);
+        assert_eq!(in_place, got);
     }
 
     #[test]

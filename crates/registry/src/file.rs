@@ -8,12 +8,13 @@ use iot_crr_model::{
     Change, Origin, Outcome, Related, Resource, ResourceKey, Snapshot, apply_change, format,
 };
 
-use crate::memory::filtered;
 use crate::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
 
 /// A snapshot file used as a registry.
 ///
-/// Reads parse the file (a missing file is an empty registry). The first change loads a
+/// Reads parse the file. A missing file is an empty registry when opened with
+/// [`FileRegistry::open`] (a target, created by the first commit), and an error when
+/// opened with [`FileRegistry::open_existing`] (a source). The first change loads a
 /// working copy; changes are applied to it with AWS IoT's rules and written back by
 /// [`Registry::commit`], atomically (temporary file and rename). A failed run that never
 /// commits leaves the file as it was. Until a change is made nothing is held in memory
@@ -21,6 +22,8 @@ use crate::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
 #[derive(Debug)]
 pub struct FileRegistry {
     path: PathBuf,
+    /// Whether a missing file is an error rather than an empty registry.
+    must_exist: bool,
     state: Mutex<Option<State>>,
 }
 
@@ -31,7 +34,18 @@ struct State {
 }
 
 impl FileRegistry {
-    /// Names a snapshot file as a registry; nothing is read yet.
+    /// Names a snapshot file that must exist, such as a source: reading it fails with
+    /// a [`ErrorClass::NotFound`] error naming the path when it does not. Nothing is
+    /// read yet.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self> {
+        let mut r = FileRegistry::open(path)?;
+        r.must_exist = true;
+        Ok(r)
+    }
+
+    /// Names a snapshot file as a registry that may not exist yet, such as a target:
+    /// a missing file reads as an empty registry and is created by the first commit.
+    /// Nothing is read yet.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if path.is_dir() {
@@ -42,13 +56,15 @@ impl FileRegistry {
         }
         Ok(FileRegistry {
             path,
+            must_exist: false,
             state: Mutex::new(None),
         })
     }
 
-    /// Reads the file; a file that does not exist is an empty registry.
+    /// Reads the file; a file that does not exist is an empty registry unless it must
+    /// exist.
     fn load(&self) -> Result<Snapshot> {
-        load_path(&self.path)
+        load_path(&self.path, self.must_exist)
     }
 
     /// The working copy, loaded on first use.
@@ -74,11 +90,6 @@ impl FileRegistry {
         Ok(())
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// A copy of the current content (including uncommitted changes).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let st = self.working()?;
@@ -90,14 +101,26 @@ impl FileRegistry {
     }
 }
 
-/// Reads a snapshot file; a file that does not exist is an empty registry.
-fn load_path(path: &Path) -> Result<Snapshot> {
+/// Reads a snapshot file; a file that does not exist is an empty registry, or an error
+/// when it must exist.
+fn load_path(path: &Path, must_exist: bool) -> Result<Snapshot> {
     match format::read_file(path) {
         Ok(s) => Ok(s),
         Err(format::SnapshotError::Io { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            Ok(Snapshot::new())
+            if must_exist {
+                Err(RegistryError::new(
+                    ErrorClass::NotFound,
+                    format!(
+                        "no such snapshot file: {}; a source must exist (a missing target \
+                         is created)",
+                        path.display()
+                    ),
+                ))
+            } else {
+                Ok(Snapshot::new())
+            }
         }
         Err(e) => {
             let class = match e {
@@ -118,20 +141,18 @@ impl Registry for FileRegistry {
     async fn read(&self, request: &ReadRequest) -> Result<Snapshot> {
         let loaded = {
             let st = self.lock();
-            st.as_ref().map(|st| filtered(&st.snapshot, request))
+            st.as_ref().map(|st| st.snapshot.filtered(&request.filter))
         };
         let s = match loaded {
             Some(s) => s,
             None => {
                 // Parsing is CPU work: off the async threads, so that two files are
                 // read at the same time.
-                let path = self.path.clone();
-                let mut s = tokio::task::spawn_blocking(move || load_path(&path))
+                let (path, must_exist) = (self.path.clone(), self.must_exist);
+                let mut s = tokio::task::spawn_blocking(move || load_path(&path, must_exist))
                     .await
                     .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))??;
-                if !request.filter.is_all() {
-                    s = filtered(&s, request);
-                }
+                s.retain_selected(&request.filter);
                 s
             }
         };
@@ -216,6 +237,96 @@ mod tests {
         let again = FileRegistry::open(&p).unwrap();
         assert_eq!(again.snapshot().unwrap().things.len(), 1);
         assert_eq!(again.location(), format!("file:{}", p.display()));
+    }
+
+    #[tokio::test]
+    async fn a_missing_source_is_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nowhere.jsonl");
+        let r = FileRegistry::open_existing(&p).unwrap();
+        let e = r.read(&ReadRequest::default()).await.unwrap_err();
+        assert_eq!(e.class, ErrorClass::NotFound);
+        assert_eq!(
+            e.message,
+            format!(
+                "no such snapshot file: {}; a source must exist (a missing target is created)",
+                p.display()
+            )
+        );
+        // Every other way in loads the file too, and fails the same way.
+        let e = r.snapshot().unwrap_err();
+        assert_eq!(e.class, ErrorClass::NotFound);
+        let e = r
+            .read_resource(&ResourceKey::new(iot_crr_model::Kind::Thing, "t"))
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("nowhere.jsonl"), "{}", e.message);
+        assert!(!p.exists());
+    }
+
+    #[tokio::test]
+    async fn a_missing_target_is_empty_and_created_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("new.jsonl");
+        let r = FileRegistry::open(&p).unwrap();
+        assert_eq!(
+            r.read(&ReadRequest::default()).await.unwrap(),
+            Snapshot::new()
+        );
+        let c = Change::CreateThing {
+            thing_name: "t".into(),
+            thing_type_name: None,
+            attributes: Default::default(),
+            billing_group_name: None,
+        };
+        r.apply(&c).await.unwrap();
+        r.commit().await.unwrap();
+        // Now it exists, it opens as a source as well.
+        let source = FileRegistry::open_existing(&p).unwrap();
+        let s = source.read(&ReadRequest::default()).await.unwrap();
+        assert_eq!(s.things.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_directory_is_refused_either_way() {
+        let dir = tempfile::tempdir().unwrap();
+        for r in [
+            FileRegistry::open(dir.path()),
+            FileRegistry::open_existing(dir.path()),
+        ] {
+            assert_eq!(r.unwrap_err().class, ErrorClass::Invalid);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_filtered_read_keeps_the_principal_coverage() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.jsonl");
+        std::fs::write(
+            &p,
+            "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1,\"principals\":\"certificatesOnly\"}\n\
+             {\"kind\":\"thing\",\"thingName\":\"a\"}\n{\"kind\":\"thing\",\"thingName\":\"b\"}\n",
+        )
+        .unwrap();
+        let request = ReadRequest {
+            filter: iot_crr_model::Filter {
+                include: vec!["thing:a".into()],
+                ..Default::default()
+            },
+            progress: None,
+        };
+        let r = FileRegistry::open_existing(&p).unwrap();
+        // Read from the file, then from the loaded working copy.
+        let cold = r.read(&request).await.unwrap();
+        r.snapshot().unwrap();
+        let warm = r.read(&request).await.unwrap();
+        for s in [cold, warm] {
+            assert_eq!(s.things.keys().collect::<Vec<_>>(), ["a"]);
+            assert_eq!(
+                s.principal_coverage,
+                iot_crr_model::PrincipalCoverage::CertificatesOnly
+            );
+        }
     }
 
     #[tokio::test]
