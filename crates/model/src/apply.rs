@@ -18,6 +18,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::collections::StringMap;
+use crate::create::{
+    same_billing_group, same_policy, same_thing, same_thing_group, same_thing_type,
+};
 use crate::document::same_document;
 use crate::plan::{Change, PolicyTarget};
 use crate::resource::{
@@ -145,9 +148,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
         Change::CreateThingType { thing_type } => {
             let name = &thing_type.thing_type_name;
             if let Some(existing) = s.thing_types.get(name) {
-                let same = existing.thing_type_description == thing_type.thing_type_description
-                    && existing.searchable_attributes == thing_type.searchable_attributes;
-                return if same {
+                return if same_thing_type(existing, thing_type) {
                     done(false)
                 } else {
                     Err(conflict(format!(
@@ -213,9 +214,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
         Change::CreateBillingGroup { billing_group } => {
             let name = &billing_group.billing_group_name;
             if let Some(existing) = s.billing_groups.get(name) {
-                return if existing.billing_group_description
-                    == billing_group.billing_group_description
-                {
+                return if same_billing_group(existing, billing_group) {
                     done(false)
                 } else {
                     Err(conflict(format!(
@@ -254,11 +253,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
         Change::CreateThingGroup { thing_group } => {
             let name = &thing_group.thing_group_name;
             if let Some(existing) = s.thing_groups.get(name) {
-                let same = existing.parent_group_name == thing_group.parent_group_name
-                    && existing.thing_group_description == thing_group.thing_group_description
-                    && existing.attributes == thing_group.attributes
-                    && existing.query_string == thing_group.query_string;
-                return if same {
+                return if same_thing_group(existing, thing_group) {
                     done(false)
                 } else {
                     Err(conflict(format!(
@@ -340,9 +335,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             tags,
         } => {
             if let Some(existing) = s.policies.get(policy_name) {
-                return if existing.versions.len() == 1
-                    && existing.versions[0].policy_document == *policy_document
-                {
+                return if same_policy(existing, policy_document) {
                     done(false)
                 } else {
                     Err(conflict(format!("policy {policy_name} already exists")))
@@ -538,10 +531,12 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             billing_group_name,
         } => {
             if let Some(existing) = s.things.get(thing_name) {
-                let same = existing.thing_type_name == *thing_type_name
-                    && existing.attributes == *attributes
-                    && (billing_group_name.is_none()
-                        || existing.billing_group_name == *billing_group_name);
+                let same = same_thing(
+                    existing,
+                    thing_type_name.as_deref(),
+                    attributes,
+                    billing_group_name.as_deref(),
+                );
                 return if same {
                     done(false)
                 } else {

@@ -11,12 +11,15 @@
 //! - [`diff`](diff::diff): turns (desired, actual, options) into a [`Plan`], an ordered,
 //!   staged list of [`Change`]s that respects dependencies and AWS IoT's rules.
 //! - [`apply_change`]: the reference semantics of every change, with AWS IoT's
-//!   preconditions, used by the embedded registries and by the property tests.
+//!   preconditions, used by the embedded registries and by the property tests;
+//!   [`create`] says when a resource that already exists is the one a create wants
+//!   (shared with the AWS backend).
 //! - [`Filter`] and [`ArnRewrite`]: which resources take part, and how region- and
 //!   account-specific ARNs are rewritten for the target.
 
 pub mod apply;
 pub mod collections;
+pub mod create;
 pub mod diff;
 pub mod document;
 pub mod filter;
@@ -30,6 +33,10 @@ pub mod snapshot;
 
 pub use apply::{ApplyError, ApplyErrorKind, MAX_POLICY_VERSIONS, Outcome, apply_change};
 pub use collections::{NameSet, StringMap};
+pub use create::{
+    DEFAULT_INDEX_NAME, DEFAULT_QUERY_VERSION, certificate_status_update, same_billing_group,
+    same_policy, same_thing, same_thing_group, same_thing_type, settable_status,
+};
 pub use diff::diff;
 pub use document::{canonical_document, same_document};
 pub use filter::{DiffOptions, Filter, PatternError};
