@@ -308,7 +308,6 @@ impl BucketState {
     }
 }
 
-
 /// Permission to call rate-limited API operations, shared by everything that calls the
 /// same account and region.
 ///
