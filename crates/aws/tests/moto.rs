@@ -803,8 +803,8 @@ async fn apply_every_change_moto_supports() {
         .unwrap();
     assert_eq!(members.things(), ["dev"]);
 
-    // Policies: create, versions up to the limit (the oldest non-default one goes),
-    // default, delete version.
+    // Policies: create, versions up to the limit (a sixth is refused: the backend never
+    // deletes a version by itself, the plan does), default, delete version.
     let create_policy = Change::CreatePolicy {
         policy_name: "pol".into(),
         policy_document: doc("iot:Connect"),
@@ -812,10 +812,7 @@ async fn apply_every_change_moto_supports() {
     };
     assert_eq!(apply(&reg, create_policy.clone()).await, Outcome::Applied);
     assert_eq!(apply(&reg, create_policy).await, Outcome::AlreadyInState);
-    for (i, action) in ["iot:A", "iot:B", "iot:C", "iot:D", "iot:E"]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, action) in ["iot:A", "iot:B", "iot:C", "iot:D"].into_iter().enumerate() {
         apply(
             &reg,
             Change::CreatePolicyVersion {
@@ -827,6 +824,16 @@ async fn apply_every_change_moto_supports() {
         )
         .await;
     }
+    let sixth = Change::CreatePolicyVersion {
+        policy_name: "pol".into(),
+        policy_document: doc("iot:E"),
+        set_as_default: false,
+        versions_before: Some(4),
+    };
+    let e = reg.apply(&sixth).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    assert!(e.message.contains("changed since the plan"), "{e}");
+    assert!(e.has_code("VersionsLimitExceededException"), "{e:?}");
     let versions = c
         .list_policy_versions()
         .policy_name("pol")
@@ -839,8 +846,8 @@ async fn apply_every_change_moto_supports() {
         .map(|v| v.version_id().unwrap())
         .collect();
     ids.sort();
-    // Versions 1..6 made; 1 (the oldest non-default) was deleted for the sixth.
-    assert_eq!(ids, ["2", "3", "4", "5", "6"]);
+    // Versions 1..5 made, none deleted.
+    assert_eq!(ids, ["1", "2", "3", "4", "5"]);
     let default = versions
         .policy_versions()
         .iter()
@@ -851,7 +858,7 @@ async fn apply_every_change_moto_supports() {
         &reg,
         Change::SetDefaultPolicyVersion {
             policy_name: "pol".into(),
-            policy_version_id: "6".into(),
+            policy_version_id: "5".into(),
         },
     )
     .await;
@@ -862,7 +869,7 @@ async fn apply_every_change_moto_supports() {
     assert_eq!(apply(&reg, del_version.clone()).await, Outcome::Applied);
     assert_eq!(apply(&reg, del_version).await, Outcome::AlreadyInState);
     let p = c.get_policy().policy_name("pol").send().await.unwrap();
-    assert_eq!(p.default_version_id(), Some("6"));
+    assert_eq!(p.default_version_id(), Some("5"));
 
     // Certificates: registered without CA, same id as in the source.
     let pem = src
@@ -1028,7 +1035,7 @@ async fn apply_every_change_moto_supports() {
     };
     assert_eq!(apply(&reg, del_thing.clone()).await, Outcome::Applied);
     assert_eq!(apply(&reg, del_thing).await, Outcome::AlreadyInState);
-    for v in ["3", "4", "5"] {
+    for v in ["1", "3", "4"] {
         apply(
             &reg,
             Change::DeletePolicyVersion {
