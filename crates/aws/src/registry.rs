@@ -326,13 +326,7 @@ impl Registry for AwsRegistry {
     }
 
     async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
-        // Placeholder until the AWS queries land (ListThingGroups with parentGroup,
-        // ListPrincipalThings, ListThings by type, ListTargetsForPolicy,
-        // ListThingsInThingGroup).
-        Err(RegistryError::new(
-            ErrorClass::Unsupported,
-            format!("{query}: not implemented for aws:{} yet", self.region),
-        ))
+        self.related_keys(query).await
     }
 
     fn origin(&self) -> Origin {

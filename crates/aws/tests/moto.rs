@@ -14,7 +14,8 @@ use aws_sdk_iot::types::{AttributePayload, ThingGroupProperties, ThingTypeProper
 use iot_crr_aws::{AwsOptions, AwsRegistry, CertStrategy};
 use iot_crr_model::{
     BillingGroup, CertificateStatus, Change, DiffOptions, Filter, Kind, NameSet, Outcome,
-    PolicyTarget, ResourceKey, Snapshot, StringMap, ThingGroup, ThingType, cert_principal,
+    PolicyTarget, PrincipalCoverage, Related, ResourceKey, Snapshot, StringMap, ThingGroup,
+    ThingType, cert_principal,
 };
 use iot_crr_registry::{ErrorClass, ReadRequest, Registry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -486,6 +487,148 @@ async fn read_rich_registry_with_few_calls() {
     ] {
         assert_eq!(reg.read_resource(&key).await.unwrap(), None, "{key}");
     }
+}
+
+#[tokio::test]
+async fn principal_coverage_follows_how_principals_were_read() {
+    let _g = LOCK.lock().await;
+    reset().await;
+    let fx = build_rich_registry(SOURCE).await;
+    // Four things, two certificates: principals are read per certificate, which sees
+    // certificate principals only, and the snapshot says so.
+    let reg = registry(SOURCE);
+    let s = reg.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(calls(&reg, "ListPrincipalThings"), 2);
+    assert_eq!(s.principal_coverage, PrincipalCoverage::CertificatesOnly);
+    check_rich_snapshot(&s, &fx, true);
+    // Without certificates, per thing: every principal is seen.
+    let only_things = ReadRequest {
+        filter: Filter {
+            kinds: vec![Kind::Thing],
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let s = registry(SOURCE).read(&only_things).await.unwrap();
+    assert_eq!(s.principal_coverage, PrincipalCoverage::All);
+
+    // More certificates than things: per thing again.
+    let c = client(SOURCE);
+    for _ in 0..3 {
+        c.create_keys_and_certificate()
+            .set_as_active(false)
+            .send()
+            .await
+            .unwrap();
+    }
+    let reg = registry(SOURCE);
+    let s = reg.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(s.certificates.len(), 5);
+    assert_eq!(calls(&reg, "ListPrincipalThings"), 0);
+    assert_eq!(calls(&reg, "ListThingPrincipals"), 4);
+    assert_eq!(s.principal_coverage, PrincipalCoverage::All);
+    check_rich_snapshot(&s, &fx, true);
+}
+
+#[tokio::test]
+async fn related_queries_answer_like_the_snapshot() {
+    let _g = LOCK.lock().await;
+    reset().await;
+    let fx = build_rich_registry(SOURCE).await;
+    let reg = registry(SOURCE);
+    let s = reg.read(&ReadRequest::default()).await.unwrap();
+    let mut queries = Vec::new();
+    for g in ["site", "building", "floor", "room", "fleet-b", "nope"] {
+        queries.push(Related::ChildGroups(g.into()));
+        queries.push(Related::GroupMembers(g.into()));
+    }
+    for t in ["sensor", "gateway", "legacy", "nope"] {
+        queries.push(Related::ThingsOfType(t.into()));
+    }
+    for p in ["p-multi", "p-single", "nope"] {
+        queries.push(Related::PolicyTargets(p.into()));
+    }
+    for p in [
+        cert_principal(&fx.active_cert),
+        cert_principal(&fx.inactive_cert),
+        cert_principal(&"00".repeat(32)),
+        // A principal that is not a certificate, attached to nothing.
+        "us-east-1:00000000-0000-0000-0000-000000000000".into(),
+    ] {
+        queries.push(Related::ThingsWithPrincipal(p));
+    }
+    for q in &queries {
+        let got = reg.related(q).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert_eq!(got, s.related(q), "{q}");
+    }
+    // The answers are not vacuous.
+    let key = |k, n: &str| ResourceKey::new(k, n);
+    assert_eq!(
+        reg.related(&Related::ChildGroups("building".into()))
+            .await
+            .unwrap(),
+        [key(Kind::ThingGroup, "floor")]
+    );
+    assert_eq!(
+        reg.related(&Related::GroupMembers("room".into()))
+            .await
+            .unwrap(),
+        [key(Kind::Thing, "t1")]
+    );
+    assert_eq!(
+        reg.related(&Related::ThingsOfType("sensor".into()))
+            .await
+            .unwrap(),
+        [key(Kind::Thing, "t1")]
+    );
+    assert_eq!(
+        reg.related(&Related::PolicyTargets("p-single".into()))
+            .await
+            .unwrap(),
+        [
+            key(Kind::ThingGroup, "building"),
+            key(Kind::Certificate, &fx.inactive_cert)
+        ]
+    );
+    // A registry that has seen no ARN yet looks the certificate up for its ARN.
+    let fresh = registry(SOURCE);
+    assert_eq!(
+        fresh
+            .related(&Related::ThingsWithPrincipal(cert_principal(
+                &fx.active_cert
+            )))
+            .await
+            .unwrap(),
+        [key(Kind::Thing, "t1")]
+    );
+    assert_eq!(calls(&fresh, "DescribeCertificate"), 1);
+    assert_eq!(
+        registry(SOURCE)
+            .related(&Related::ThingsWithPrincipal(cert_principal(
+                &"00".repeat(32)
+            )))
+            .await
+            .unwrap(),
+        []
+    );
+    // Each question is one list call (plus a describe for group members).
+    let counted = registry(SOURCE);
+    counted
+        .related(&Related::ChildGroups("site".into()))
+        .await
+        .unwrap();
+    counted
+        .related(&Related::GroupMembers("floor".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        counted.api_calls(),
+        [
+            ("DescribeThingGroup".to_string(), 1),
+            ("ListThingGroups".to_string(), 1),
+            ("ListThingsInThingGroup".to_string(), 1)
+        ]
+    );
 }
 
 async fn apply(reg: &AwsRegistry, change: Change) -> Outcome {
