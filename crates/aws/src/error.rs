@@ -5,8 +5,16 @@
 //! body's `__type`, as the SDK parses it), the message, and whether the body is HTML
 //! (moto answers an operation it lacks with HTTP 500 and an HTML page; AWS itself never
 //! answers the IoT API with HTML).
+//!
+//! The error keeps what it was decided on as data, so that callers decide on
+//! [`RegistryError::has_code`], the class and the status, never on the message: the
+//! error code, the HTTP status, the `Retry-After` hint when the answer had one, and
+//! whether the request may have been applied although it failed
+//! ([`RegistryError::maybe_applied`]: a timeout, a connection lost after sending, an
+//! unreadable answer, or a 5xx answer).
 
 use std::error::Error as StdError;
+use std::time::Duration;
 
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -23,6 +31,8 @@ pub struct ErrorParts<'a> {
     pub message: Option<&'a str>,
     /// Whether the body is an HTML page (moto's "not implemented").
     pub html: bool,
+    /// The wait the answer asked for (its `Retry-After` header), when it had one.
+    pub retry_after: Option<Duration>,
 }
 
 /// Codes that mean "slow down".
@@ -165,7 +175,46 @@ pub fn classify_parts(api: &str, parts: &ErrorParts<'_>) -> RegistryError {
             _ => (ErrorClass::Other, detail),
         }
     };
-    RegistryError::new(class, message).with_api(api)
+    let mut e = RegistryError::new(class, message).with_api(api);
+    if !code.is_empty() {
+        e = e.with_code(code);
+    }
+    if let Some(s) = parts.status {
+        e = e.with_status(s);
+    }
+    if let Some(wait) = parts.retry_after {
+        e = e.with_retry_after(wait);
+    }
+    // A server fault may come after the request took effect. A throttle is a refusal
+    // whatever its status, and an endpoint that lacks the operation did nothing.
+    if status >= 500 && !matches!(class, ErrorClass::Throttled | ErrorClass::Unsupported) {
+        e = e.maybe_applied();
+    }
+    e
+}
+
+/// The wait a `Retry-After` header asks for: delay-seconds (`120`) or an HTTP date
+/// (`Wed, 21 Oct 2015 07:28:00 GMT`, counted from `now`; a date in the past is no
+/// wait). `None` when the value is neither.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at =
+        aws_smithy_types::DateTime::from_str(value, aws_smithy_types::date_time::Format::HttpDate)
+            .ok()?;
+    let at = std::time::SystemTime::try_from(at).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The `Retry-After` hint of an answer.
+fn retry_after(raw: &HttpResponse) -> Option<Duration> {
+    let v = raw.headers().get("retry-after")?;
+    parse_retry_after(v, std::time::SystemTime::now())
 }
 
 /// The longest message made from SDK error text; longer ones are cut with "…".
@@ -255,8 +304,11 @@ where
 {
     let short = |err: &SdkError<E, HttpResponse>| one_line(&chain_text(err), MAX_MESSAGE_CHARS);
     match &err {
+        // The request may have reached AWS before the time ran out.
         SdkError::TimeoutError(_) => {
-            RegistryError::new(ErrorClass::Transient, "the request timed out").with_api(api)
+            RegistryError::new(ErrorClass::Transient, "the request timed out")
+                .with_api(api)
+                .maybe_applied()
         }
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
             if credentials_failure(&err).is_some() =>
@@ -267,16 +319,22 @@ where
         SdkError::DispatchFailure(d) => {
             // A connection that could not be made or was reset (transient), or a request
             // the client refuses to send (an invalid endpoint URL, say: not retried).
-            let class = if d.is_user() {
-                ErrorClass::Invalid
+            // The connector does not say whether the request had gone out before an I/O
+            // error or a timeout, so those may have been applied.
+            if d.is_user() {
+                RegistryError::new(
+                    ErrorClass::Invalid,
+                    format!("the request could not be sent: {}", short(&err)),
+                )
+                .with_api(api)
             } else {
-                ErrorClass::Transient
-            };
-            RegistryError::new(
-                class,
-                format!("the request could not be sent: {}", short(&err)),
-            )
-            .with_api(api)
+                RegistryError::new(
+                    ErrorClass::Transient,
+                    format!("the request could not be sent: {}", short(&err)),
+                )
+                .with_api(api)
+                .maybe_applied()
+            }
         }
         SdkError::ConstructionFailure(_) => RegistryError::new(
             ErrorClass::Other,
@@ -291,10 +349,16 @@ where
                 code: None,
                 message: None,
                 html: is_html(raw, body),
+                retry_after: retry_after(raw),
             };
             let mut e = classify_parts(api, &parts);
             if e.class == ErrorClass::Other || e.class == ErrorClass::Invalid {
                 e.message = format!("unreadable answer: {}", short(&err));
+            }
+            // An answer arrived but could not be read: whatever it said, the request
+            // reached AWS (unless the endpoint lacks the operation altogether).
+            if e.class != ErrorClass::Unsupported {
+                e = e.maybe_applied();
             }
             e
         }
@@ -307,6 +371,7 @@ where
                 code: s.err().code(),
                 message: message.as_deref(),
                 html: is_html(raw, body),
+                retry_after: retry_after(raw),
             };
             classify_parts(api, &parts)
         }
@@ -328,11 +393,6 @@ fn is_html(raw: &HttpResponse, body: &[u8]) -> bool {
     ct_html || head.starts_with(b"<!doctype html") || head.starts_with(b"<html")
 }
 
-/// Whether `e` carries the AWS error code `code` (the message starts with it).
-pub(crate) fn has_code(e: &RegistryError, code: &str) -> bool {
-    e.message.starts_with(code)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +403,7 @@ mod tests {
             code: (!code.is_empty()).then_some(code),
             message: (!message.is_empty()).then_some(message),
             html: false,
+            retry_after: None,
         }
     }
 
@@ -384,7 +445,7 @@ mod tests {
             &parts(409, "ResourceAlreadyExistsException", "group g exists"),
         );
         assert_eq!(e.message, "ResourceAlreadyExistsException: group g exists");
-        assert!(has_code(&e, "ResourceAlreadyExistsException"));
+        assert!(e.has_code("ResourceAlreadyExistsException"));
         assert_eq!(
             e.to_string(),
             "CreateThingGroup: ResourceAlreadyExistsException: group g exists"
@@ -410,6 +471,7 @@ mod tests {
             code: None,
             message: None,
             html: true,
+            retry_after: None,
         };
         let e = classify_parts("ListTagsForResource", &moto);
         assert_eq!(e.class, ErrorClass::Unsupported);
@@ -536,5 +598,181 @@ mod tests {
         let e = classify_parts("X", &ErrorParts::default());
         assert_eq!(e.class, ErrorClass::Other);
         assert_eq!(e.message, "no answer");
+    }
+
+    #[test]
+    fn the_code_and_status_are_kept_as_data() {
+        let e = classify_parts(
+            "CreatePolicyVersion",
+            &parts(409, "VersionsLimitExceededException", "five already"),
+        );
+        assert_eq!(e.code.as_deref(), Some("VersionsLimitExceededException"));
+        assert!(e.has_code("VersionsLimitExceededException"));
+        assert!(!e.has_code("VersionsLimit"), "whole codes only");
+        assert_eq!(e.status, Some(409));
+        assert_eq!(e.retry_after, None);
+        assert!(!e.maybe_applied);
+        let e = classify_parts("X", &parts(502, "", ""));
+        assert_eq!(e.code, None);
+        assert_eq!(e.status, Some(502));
+        let e = classify_parts("X", &ErrorParts::default());
+        assert_eq!((e.code, e.status), (None, None));
+    }
+
+    #[test]
+    fn server_faults_may_have_been_applied_refusals_not() {
+        let applied =
+            |status, code| classify_parts("CreatePolicyVersion", &parts(status, code, "m"));
+        assert!(applied(500, "InternalFailureException").maybe_applied);
+        assert!(applied(503, "ServiceUnavailableException").maybe_applied);
+        assert!(applied(500, "").maybe_applied);
+        assert!(applied(504, "").maybe_applied);
+        // An unknown code with a 5xx status: still a server fault.
+        assert!(applied(500, "SomethingNew").maybe_applied);
+        for (status, code) in [
+            (400, "InvalidRequestException"),
+            (409, "ResourceAlreadyExistsException"),
+            (400, "ThrottlingException"),
+            // A throttle refuses, whatever its status.
+            (503, "SlowDown"),
+            (429, ""),
+            (404, "ResourceNotFoundException"),
+        ] {
+            assert!(!applied(status, code).maybe_applied, "{status} {code}");
+        }
+        // moto's "not implemented" page did nothing.
+        let moto = ErrorParts {
+            status: Some(500),
+            html: true,
+            ..ErrorParts::default()
+        };
+        let e = classify_parts("TagResource", &moto);
+        assert_eq!(e.class, ErrorClass::Unsupported);
+        assert!(!e.maybe_applied);
+    }
+
+    #[test]
+    fn retry_after_is_parsed_from_seconds_or_a_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_400);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
+        // 2015-10-21T07:28:00Z is 1445412480: 80 s after `now`.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(80))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past is no wait"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+        let e = classify_parts(
+            "CreateThing",
+            &ErrorParts {
+                retry_after: Some(Duration::from_secs(2)),
+                ..parts(429, "ThrottlingException", "slow down")
+            },
+        );
+        assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
+    }
+
+    fn response(status: u16, headers: &[(&'static str, &'static str)], body: &str) -> HttpResponse {
+        use aws_smithy_runtime_api::http::StatusCode;
+        let mut r = HttpResponse::new(
+            StatusCode::try_from(status).expect("a status"),
+            aws_smithy_types::body::SdkBody::from(body.to_string()),
+        );
+        for (k, v) in headers {
+            r.headers_mut().insert(*k, *v);
+        }
+        r
+    }
+
+    type ListThingsSdkError =
+        SdkError<aws_sdk_iot::operation::list_things::ListThingsError, HttpResponse>;
+
+    #[test]
+    fn sdk_errors_carry_code_status_retry_after_and_maybe_applied() {
+        use aws_sdk_iot::operation::list_things::ListThingsError;
+        use aws_smithy_types::error::ErrorMetadata;
+
+        let service = |status, code: &str, headers| -> ListThingsSdkError {
+            SdkError::service_error(
+                ListThingsError::generic(ErrorMetadata::builder().code(code).message("m").build()),
+                response(status, headers, "{}"),
+            )
+        };
+        let e = classify(
+            "eu-west-1",
+            "ListThings",
+            service(429, "ThrottlingException", &[("retry-after", "3")]),
+        );
+        assert_eq!(e.class, ErrorClass::Throttled);
+        assert_eq!(e.code.as_deref(), Some("ThrottlingException"));
+        assert_eq!(e.status, Some(429));
+        assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
+        assert!(!e.maybe_applied);
+        assert_eq!(
+            e.to_string(),
+            "ListThings: ThrottlingException: m",
+            "Display unchanged"
+        );
+
+        let e = classify(
+            "eu-west-1",
+            "ListThings",
+            service(500, "InternalFailureException", &[]),
+        );
+        assert_eq!(e.class, ErrorClass::Transient);
+        assert!(e.maybe_applied);
+        assert_eq!(e.retry_after, None);
+
+        // Timeouts, I/O failures and unreadable answers may have been applied.
+        let timeout: ListThingsSdkError = SdkError::timeout_error("attempt timed out");
+        let e = classify("eu-west-1", "ListThings", timeout);
+        assert_eq!(e.class, ErrorClass::Transient);
+        assert!(e.maybe_applied);
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let io: ListThingsSdkError =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(chain(&[
+                "connection reset by peer",
+            ]))));
+        let e = classify("eu-west-1", "ListThings", io);
+        assert_eq!(e.class, ErrorClass::Transient);
+        assert!(e.maybe_applied);
+        let unreadable: ListThingsSdkError =
+            SdkError::response_error("bad json", response(200, &[], "{not json"));
+        let e = classify("eu-west-1", "ListThings", unreadable);
+        assert!(e.maybe_applied, "{e}");
+        assert_eq!(e.status, Some(200));
+
+        // A request the client refused to send, or could not build, was never sent.
+        let user: ListThingsSdkError =
+            SdkError::dispatch_failure(ConnectorError::user(Box::new(chain(&["invalid URI"]))));
+        let e = classify("eu-west-1", "ListThings", user);
+        assert_eq!(e.class, ErrorClass::Invalid);
+        assert!(!e.maybe_applied);
+        let built: ListThingsSdkError = SdkError::construction_failure("missing field");
+        assert!(!classify("eu-west-1", "ListThings", built).maybe_applied);
+        // Neither was a request without credentials.
+        let e = classify(
+            "eu-west-1",
+            "ListThings",
+            dispatch_failure(chain(&[
+                "an error occurred while loading credentials",
+                "none",
+            ])),
+        );
+        assert_eq!(e.class, ErrorClass::AccessDenied);
+        assert!(!e.maybe_applied);
     }
 }

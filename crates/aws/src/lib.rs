@@ -8,9 +8,12 @@
 //! - [`Registry::apply`](iot_crr_registry::Registry::apply) performs one
 //!   [`Change`](iot_crr_model::Change) with the semantics of
 //!   [`iot_crr_model::apply_change`] (idempotent);
-//! - every SDK call is paced by a per-API token bucket with adaptive back-off and retried
-//!   on throttling and transient faults ([`rate`]); failures are classified into
-//!   [`ErrorClass`](iot_crr_registry::ErrorClass)es ([`error`]).
+//! - every SDK call is paced by a [`RateBudget`] (per-API token buckets with adaptive
+//!   back-off, shareable between registries of one account and region) and retried on
+//!   throttling and transient faults with [`iot_crr_registry::RetryPolicy`]; failures
+//!   are classified into [`ErrorClass`](iot_crr_registry::ErrorClass)es with their
+//!   code, status, retry-after hint and whether they may have been applied
+//!   ([`error`]).
 //!
 //! The standard AWS configuration is honoured (credentials chain, `AWS_PROFILE`,
 //! `AWS_ENDPOINT_URL`, shared config files), with explicit overrides in [`AwsOptions`].
@@ -23,11 +26,11 @@
 pub mod arn;
 pub mod error;
 mod options;
-pub mod rate;
+mod rate;
 pub mod read;
 mod registry;
 mod write;
 
+pub use iot_crr_registry::rate::{LocalBudget, QuotaError, Quotas, RateBudget};
 pub use options::{AwsOptions, CertStrategy, OptionError, TagMode};
-pub use rate::{QuotaError, Quotas, RetryPolicy};
 pub use registry::{AwsRegistry, DEFAULT_READ_CONCURRENCY};

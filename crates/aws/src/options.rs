@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::rate::Quotas;
+use iot_crr_registry::Quotas;
 
 /// How certificates are registered in the target region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -125,7 +125,8 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     /// How certificates are registered.
     pub cert_strategy: CertStrategy,
-    /// Rate quotas per API operation.
+    /// Rate quotas per API operation, for the registry's own budget (not used when a
+    /// shared budget is given with [`AwsRegistry::with_budget`](crate::AwsRegistry::with_budget)).
     pub quotas: Quotas,
     /// Whether tags are read and written.
     pub tags: TagMode,

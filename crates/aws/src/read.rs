@@ -6,7 +6,8 @@
 //! - things: `ListThings` pages only (it returns type, attributes and version);
 //!   principals: `ListThingPrincipals` per thing, or `ListPrincipalThings` per
 //!   certificate when there are fewer certificates than things (certificate
-//!   principals only, see the comment in the code);
+//!   principals only: the snapshot then says
+//!   [`PrincipalCoverage::CertificatesOnly`]);
 //! - thing types: `ListThingTypes` pages (properties and deprecation included) and
 //!   `ListTagsForResource` per type;
 //! - thing groups: `ListThingGroups` pages, then per group `DescribeThingGroup`,
@@ -27,6 +28,9 @@
 //! API rather than the sum of all. Within each per-resource fan-out at most
 //! [`AwsRegistry::with_read_concurrency`] calls are in flight; every call is paced by
 //! its API's token bucket.
+//!
+//! [`Registry::related`](iot_crr_registry::Registry::related) questions are answered
+//! with one list call each (every page), see `AwsRegistry::related_keys`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -35,7 +39,8 @@ use aws_sdk_iot::types::{ThingTypeMetadata, ThingTypeProperties};
 use futures::{StreamExt, TryStreamExt, stream};
 use iot_crr_model::{
     BillingGroup, Certificate, CertificateStatus, Kind, Name, NameSet, Policy, PolicyVersion,
-    Resource, Snapshot, StringMap, Thing, ThingGroup, ThingType, cert_principal,
+    PrincipalCoverage, Related, Resource, ResourceKey, Snapshot, StringMap, Thing, ThingGroup,
+    ThingType, cert_principal, principal_certificate_id,
 };
 use iot_crr_registry::{ErrorClass, ReadRequest, RegistryError, Result};
 
@@ -272,22 +277,27 @@ impl AwsRegistry {
                     .await?;
                 Ok(found.into_iter().flatten().collect::<Vec<_>>())
             };
+            let by_cert = want_things && want_certs && cert_list.len() < things.len();
             let principals = async {
                 if !want_things || things.is_empty() {
                     return Ok(HashMap::new());
                 }
-                let by_cert = want_certs && cert_list.len() < things.len();
                 self.principals_of(&things, &cert_list, by_cert).await
             };
             let (certs, principals) = tokio::try_join!(certs, principals)?;
-            Ok::<_, RegistryError>((things, certs, principals))
+            Ok::<_, RegistryError>((things, certs, principals, by_cert))
         };
 
-        let (types, billing, groups, policies, (things, certs, mut principals)) =
+        let (types, billing, groups, policies, (things, certs, mut principals, by_cert)) =
             tokio::try_join!(types, billing, groups, policies, things_and_certs)?;
 
         // Join the relations.
         let mut snap = Snapshot::default();
+        if by_cert {
+            // Principals were read per certificate: other principals (IAM, Cognito)
+            // are not seen, and a comparison must leave them alone.
+            snap.principal_coverage = PrincipalCoverage::CertificatesOnly;
+        }
         for t in types {
             snap.thing_types.insert(t.thing_type_name.clone(), t);
         }
@@ -414,8 +424,9 @@ impl AwsRegistry {
     /// certificate (`by_cert`, ListPrincipalThings) one call per certificate; the
     /// caller takes the cheaper one when the certificate list is at hand anyway. Per
     /// certificate sees certificate principals only: a thing's Cognito or IAM
-    /// principals are then not read (they are rare on device fleets; read with fewer
-    /// certificates than things to see them, or replicate them by hand).
+    /// principals are then not read, and the snapshot says so
+    /// ([`PrincipalCoverage::CertificatesOnly`]), so that a comparison leaves them
+    /// alone rather than detach them.
     async fn principals_of(
         &self,
         things: &[Thing],
@@ -1028,5 +1039,159 @@ impl AwsRegistry {
             principals: self.thing_principals(name).await?,
             version: Some(d.version()),
         })))
+    }
+
+    /// Answers a [`Related`] question with the list call AWS has for it (every page),
+    /// sorted. A subject that does not exist has no related resources.
+    ///
+    /// - child groups: `ListThingGroups` with `parentGroup` and `recursive=false`;
+    /// - things with a principal: `ListPrincipalThings` (`cert/<id>` is the certificate's
+    ///   ARN in this region, any other principal is used as given);
+    /// - things of a type: `ListThings` with `thingTypeName`;
+    /// - policy targets: `ListTargetsForPolicy` (certificates and thing groups; other
+    ///   targets, such as Cognito identities, are not modelled and left out);
+    /// - group members: `DescribeThingGroup`, then for a static group
+    ///   `ListThingsInThingGroup` with `recursive=false` (a dynamic group's members
+    ///   follow its query: they are not memberships, so it has none here, as in a
+    ///   snapshot).
+    pub(crate) async fn related_keys(&self, query: &Related) -> Result<Vec<ResourceKey>> {
+        let r = match query {
+            Related::ChildGroups(g) => self.child_groups(g).await,
+            Related::ThingsWithPrincipal(p) => self.things_with_principal(p).await,
+            Related::ThingsOfType(t) => self.things_of_type(t).await,
+            Related::PolicyTargets(p) => self.policy_target_keys(p).await,
+            Related::GroupMembers(g) => self.group_members(g).await,
+        };
+        let mut keys = match r {
+            Ok(keys) => keys,
+            Err(e) if e.class == ErrorClass::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    async fn child_groups(&self, parent: &str) -> Result<Vec<ResourceKey>> {
+        let mut keys = Vec::new();
+        paginate!(
+            self,
+            "ListThingGroups",
+            self.client
+                .list_thing_groups()
+                .parent_group(parent)
+                .recursive(false)
+                .max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                for g in out.thing_groups() {
+                    if let Some(a) = g.group_arn() {
+                        self.note_arn(a);
+                    }
+                    if let Some(n) = g.group_name() {
+                        keys.push(ResourceKey::new(Kind::ThingGroup, n));
+                    }
+                }
+            }
+        );
+        Ok(keys)
+    }
+
+    async fn things_with_principal(&self, principal: &str) -> Result<Vec<ResourceKey>> {
+        let principal_arn = match principal_certificate_id(principal) {
+            // NotFound when the certificate does not exist (no account known yet).
+            Some(id) => self.arn_of(Kind::Certificate, id).await?,
+            None => principal.to_string(),
+        };
+        let mut keys = Vec::new();
+        paginate!(
+            self,
+            "ListPrincipalThings",
+            self.client
+                .list_principal_things()
+                .principal(principal_arn.as_str())
+                .max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                keys.extend(
+                    out.things()
+                        .iter()
+                        .map(|t| ResourceKey::new(Kind::Thing, t.as_str())),
+                );
+            }
+        );
+        Ok(keys)
+    }
+
+    async fn things_of_type(&self, thing_type: &str) -> Result<Vec<ResourceKey>> {
+        let mut keys = Vec::new();
+        paginate!(
+            self,
+            "ListThings",
+            self.client
+                .list_things()
+                .thing_type_name(thing_type)
+                .max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                for t in out.things() {
+                    if let Some(a) = t.thing_arn() {
+                        self.note_arn(a);
+                    }
+                    if let Some(n) = t.thing_name() {
+                        keys.push(ResourceKey::new(Kind::Thing, n));
+                    }
+                }
+            }
+        );
+        Ok(keys)
+    }
+
+    async fn policy_target_keys(&self, policy: &str) -> Result<Vec<ResourceKey>> {
+        let targets = self.policy_targets(policy).await?;
+        Ok(targets
+            .iter()
+            .filter_map(|t| {
+                self.note_arn(t);
+                if let Some(id) = arn::certificate_id(t) {
+                    Some(ResourceKey::new(Kind::Certificate, id))
+                } else if let Some(g) = arn::thing_group_name(t) {
+                    Some(ResourceKey::new(Kind::ThingGroup, g))
+                } else {
+                    tracing::debug!(policy, target = %t, "ignoring policy target");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    async fn group_members(&self, group: &str) -> Result<Vec<ResourceKey>> {
+        match self.describe_thing_group(group).await? {
+            Some(g) if !g.is_dynamic() => {}
+            _ => return Ok(Vec::new()),
+        }
+        let mut keys = Vec::new();
+        paginate!(
+            self,
+            "ListThingsInThingGroup",
+            self.client
+                .list_things_in_thing_group()
+                .thing_group_name(group)
+                .recursive(false)
+                .max_results(PAGE),
+            set_next_token,
+            next_token,
+            |out| {
+                keys.extend(
+                    out.things()
+                        .iter()
+                        .map(|t| ResourceKey::new(Kind::Thing, t.as_str())),
+                );
+            }
+        );
+        Ok(keys)
     }
 }

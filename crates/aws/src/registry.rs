@@ -2,8 +2,8 @@
 
 use std::error::Error as StdError;
 use std::future::Future;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,12 +15,15 @@ use aws_sdk_iot::config::timeout::TimeoutConfig;
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use iot_crr_model::{Change, Kind, Origin, Outcome, Related, Resource, ResourceKey, Snapshot};
-use iot_crr_registry::{Capabilities, ErrorClass, ReadRequest, Registry, RegistryError, Result};
+use iot_crr_registry::{
+    Capabilities, ErrorClass, LocalBudget, RateBudget, ReadRequest, Registry, RegistryError,
+    Result, RetryPolicy,
+};
 
 use crate::arn::{Arn, ArnBuilder, partition_of_region};
 use crate::error::classify;
 use crate::options::{AwsOptions, CertStrategy, TagMode};
-use crate::rate::{Limiter, RetryPolicy};
+use crate::rate::{Limiter, Repeat};
 
 /// How many per-resource detail calls a read keeps in flight by default.
 pub const DEFAULT_READ_CONCURRENCY: usize = 8;
@@ -31,9 +34,11 @@ const TAGS_OFF: u8 = 2;
 
 /// The AWS IoT registry of one region, read and written through the AWS SDK.
 ///
-/// Every SDK call goes through a per-API token bucket and is retried on throttling and
-/// transient faults (see [`crate::rate`]); the SDK's own retries are turned off so that
-/// each request is counted once in [`Registry::api_calls`] and paced by the bucket.
+/// Every SDK call takes one call of its API from the registry's [`RateBudget`] (per-API
+/// token buckets with adaptive back-off; see [`AwsRegistry::with_budget`] to share one)
+/// and is retried on throttling and transient faults with
+/// [`iot_crr_registry::RetryPolicy`]; the SDK's own retries are turned off so that each
+/// request is counted once in [`Registry::api_calls`] and paced by the budget.
 #[derive(Debug)]
 pub struct AwsRegistry {
     pub(crate) client: Client,
@@ -107,7 +112,7 @@ impl AwsRegistry {
             tags_warned: AtomicBool::new(false),
             tags_probe: tokio::sync::Mutex::new(()),
             limiter: Limiter::new(
-                opts.quotas,
+                LocalBudget::shared(opts.quotas),
                 RetryPolicy {
                     max_attempts: opts.max_attempts.max(1),
                     ..RetryPolicy::default()
@@ -117,6 +122,26 @@ impl AwsRegistry {
             partition: OnceLock::new(),
             read_concurrency: DEFAULT_READ_CONCURRENCY,
         }
+    }
+
+    /// Paces every call through `budget` instead of the registry's own
+    /// [`LocalBudget`] (made from [`AwsOptions::quotas`]). Registries that share a
+    /// budget pace together: give one budget to every registry (in this process) that
+    /// calls the same account and region, never to two regions, whose quotas are
+    /// separate.
+    pub fn with_budget(mut self, budget: Arc<dyn RateBudget>) -> Self {
+        self.limiter.set_budget(budget);
+        self
+    }
+
+    /// The budget every call is paced by.
+    pub fn budget(&self) -> Arc<dyn RateBudget> {
+        self.limiter.budget().clone()
+    }
+
+    /// The retry policy of each call.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        *self.limiter.policy()
     }
 
     /// Sets how many per-resource detail calls a read keeps in flight (at least 1).
@@ -221,15 +246,42 @@ impl AwsRegistry {
     }
 
     /// Makes one logical SDK call through the rate limiter with retries, classifying
-    /// errors. `f` builds and sends the request; it is called once per attempt.
-    pub(crate) async fn call<T, E, F, Fut>(&self, api: &'static str, mut f: F) -> Result<T>
+    /// errors. `f` builds and sends the request; it is called once per attempt. For
+    /// calls that are safe to send again after a lost answer.
+    pub(crate) async fn call<T, E, F, Fut>(&self, api: &'static str, f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        self.call_with(api, Repeat::Safe, f).await
+    }
+
+    /// [`AwsRegistry::call`] for a call that must not be sent again after an error
+    /// that may have been applied: such an error is returned for the caller to find
+    /// out what happened (throttled answers are still retried).
+    pub(crate) async fn call_once<T, E, F, Fut>(&self, api: &'static str, f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        self.call_with(api, Repeat::NotAfterMaybeApplied, f).await
+    }
+
+    async fn call_with<T, E, F, Fut>(
+        &self,
+        api: &'static str,
+        repeat: Repeat,
+        mut f: F,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
         self.limiter
-            .run(api, || {
+            .run(api, repeat, || {
                 let fut = f();
                 async move { fut.await.map_err(|e| classify(&self.region, api, e)) }
             })
@@ -274,13 +326,7 @@ impl Registry for AwsRegistry {
     }
 
     async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
-        // Placeholder until the AWS queries land (ListThingGroups with parentGroup,
-        // ListPrincipalThings, ListThings by type, ListTargetsForPolicy,
-        // ListThingsInThingGroup).
-        Err(RegistryError::new(
-            ErrorClass::Unsupported,
-            format!("{query}: not implemented for aws:{} yet", self.region),
-        ))
+        self.related_keys(query).await
     }
 
     fn origin(&self) -> Origin {

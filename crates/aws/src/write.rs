@@ -12,15 +12,15 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_iot::types::{
     AttributePayload, BillingGroupProperties, CertificateStatus as AwsStatus, Tag,
-    ThingGroupProperties, ThingTypeProperties,
+    ThingGroupProperties, ThingIndexingMode, ThingTypeProperties,
 };
 use iot_crr_model::{
-    CertificateStatus, Change, Kind, Outcome, PolicyTarget, StringMap, ThingGroup,
-    principal_certificate_id,
+    BillingGroup, CertificateStatus, Change, Kind, Name, Outcome, PolicyTarget, StringMap, Thing,
+    ThingGroup, certificate_status_update, principal_certificate_id, same_billing_group,
+    same_document, same_policy, same_thing, same_thing_group, same_thing_type,
 };
 use iot_crr_registry::{ErrorClass, RegistryError, Result};
 
-use crate::error::has_code;
 use crate::options::CertStrategy;
 use crate::read::{non_empty, string_map, thing_type_from};
 use crate::registry::AwsRegistry;
@@ -29,6 +29,8 @@ use crate::registry::AwsRegistry;
 const THING_TYPE_DELETE_DELAY: Duration = Duration::from_secs(5 * 60);
 
 const ALREADY_EXISTS: &str = "ResourceAlreadyExistsException";
+const INVALID_REQUEST: &str = "InvalidRequestException";
+const VERSIONS_LIMIT: &str = "VersionsLimitExceededException";
 
 fn applied() -> Result<Outcome> {
     Ok(Outcome::Applied)
@@ -57,17 +59,36 @@ fn aws_status(s: CertificateStatus) -> AwsStatus {
     AwsStatus::from(s.as_str())
 }
 
-/// Whether two policy documents are the same JSON (AWS may reformat whitespace).
-pub(crate) fn same_document(a: &str, b: &str) -> bool {
-    if a == b {
-        return true;
-    }
-    match (
-        serde_json::from_str::<serde_json::Value>(a),
-        serde_json::from_str::<serde_json::Value>(b),
-    ) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
+/// What a `CreatePolicyVersion` whose answer was lost did, judged from the policy's
+/// versions afterwards, with the rule of the reference semantics
+/// ([`iot_crr_model::apply_change`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LostCreate {
+    /// The version was created: the newest version is ours (and, when the plan said
+    /// how many versions there were before, there is exactly one more).
+    Applied,
+    /// Nothing was created: send the create again.
+    NotApplied,
+    /// The policy has neither the planned count nor one more: it changed since the plan.
+    Changed {
+        /// Versions now.
+        have: usize,
+        /// Versions the plan expected before the create.
+        before: usize,
+    },
+}
+
+/// Judges a lost `CreatePolicyVersion` from the number of versions the policy has now
+/// (`have`), whether its newest version (highest id) has our document, and the count
+/// the plan expected before the create. Without a planned count, the newest document
+/// alone decides (a version created by the lost attempt is the newest one).
+fn lost_create(have: usize, newest_is_ours: bool, versions_before: Option<u32>) -> LostCreate {
+    match versions_before.map(|b| b as usize) {
+        Some(before) if have == before + 1 && newest_is_ours => LostCreate::Applied,
+        Some(before) if have == before => LostCreate::NotApplied,
+        Some(before) => LostCreate::Changed { have, before },
+        None if newest_is_ours => LostCreate::Applied,
+        None => LostCreate::NotApplied,
     }
 }
 
@@ -213,7 +234,7 @@ impl AwsRegistry {
                         }
                         applied()
                     }
-                    Err(e) if has_code(&e, ALREADY_EXISTS) => {
+                    Err(e) if e.has_code(ALREADY_EXISTS) => {
                         let d = self
                             .call("DescribeThingType", || {
                                 self.client
@@ -227,9 +248,7 @@ impl AwsRegistry {
                             d.thing_type_properties(),
                             d.thing_type_metadata(),
                         );
-                        if t.thing_type_description == thing_type.thing_type_description
-                            && t.searchable_attributes == thing_type.searchable_attributes
-                        {
+                        if same_thing_type(&t, thing_type) {
                             Ok(Outcome::AlreadyInState)
                         } else {
                             Err(conflict(
@@ -307,7 +326,7 @@ impl AwsRegistry {
                         }
                         applied()
                     }
-                    Err(e) if has_code(&e, ALREADY_EXISTS) => {
+                    Err(e) if e.has_code(ALREADY_EXISTS) => {
                         let d = self
                             .call("DescribeBillingGroup", || {
                                 self.client
@@ -316,11 +335,15 @@ impl AwsRegistry {
                                     .send()
                             })
                             .await?;
-                        let desc = non_empty(
-                            d.billing_group_properties()
-                                .and_then(|p| p.billing_group_description()),
-                        );
-                        if desc == billing_group.billing_group_description {
+                        let existing = BillingGroup {
+                            billing_group_name: name.into(),
+                            billing_group_description: non_empty(
+                                d.billing_group_properties()
+                                    .and_then(|p| p.billing_group_description()),
+                            ),
+                            ..Default::default()
+                        };
+                        if same_billing_group(&existing, billing_group) {
                             Ok(Outcome::AlreadyInState)
                         } else {
                             Err(conflict(
@@ -365,40 +388,7 @@ impl AwsRegistry {
             Change::CreateThingGroup { thing_group } => self.create_thing_group(thing_group).await,
             Change::UpdateThingGroup { thing_group } => self.update_thing_group(thing_group).await,
             Change::DeleteThingGroup { thing_group_name } => {
-                let name = thing_group_name.as_str();
-                let r = self
-                    .call("DeleteThingGroup", || {
-                        self.client
-                            .delete_thing_group()
-                            .thing_group_name(name)
-                            .send()
-                    })
-                    .await;
-                match r {
-                    // AWS wants DeleteDynamicThingGroup for a dynamic group.
-                    Err(e)
-                        if e.class == ErrorClass::Invalid
-                            && e.message.to_ascii_lowercase().contains("dynamic") =>
-                    {
-                        gone_ok(
-                            self.call("DeleteDynamicThingGroup", || {
-                                self.client
-                                    .delete_dynamic_thing_group()
-                                    .thing_group_name(name)
-                                    .send()
-                            })
-                            .await,
-                        )
-                    }
-                    Err(e) if e.class == ErrorClass::Invalid => {
-                        // moto answers a group with children this way; AWS's rule too.
-                        Err(RegistryError {
-                            class: ErrorClass::Conflict,
-                            ..e
-                        })
-                    }
-                    r => gone_ok(r),
-                }
+                self.delete_thing_group(thing_group_name).await
             }
             Change::CreatePolicy {
                 policy_name,
@@ -423,16 +413,10 @@ impl AwsRegistry {
                         }
                         applied()
                     }
-                    Err(e) if has_code(&e, ALREADY_EXISTS) => {
+                    Err(e) if e.has_code(ALREADY_EXISTS) => {
                         let existing = self.policy_versions(policy_name).await?;
                         match existing {
-                            Some(p)
-                                if p.versions.len() == 1
-                                    && same_document(
-                                        &p.versions[0].policy_document,
-                                        policy_document,
-                                    ) =>
-                            {
+                            Some(p) if same_policy(&p, policy_document) => {
                                 Ok(Outcome::AlreadyInState)
                             }
                             _ => Err(conflict(
@@ -448,10 +432,15 @@ impl AwsRegistry {
                 policy_name,
                 policy_document,
                 set_as_default,
-                ..
+                versions_before,
             } => {
-                self.create_policy_version(policy_name, policy_document, *set_as_default)
-                    .await
+                self.create_policy_version(
+                    policy_name,
+                    policy_document,
+                    *set_as_default,
+                    *versions_before,
+                )
+                .await
             }
             Change::SetDefaultPolicyVersion {
                 policy_name,
@@ -556,7 +545,7 @@ impl AwsRegistry {
                         }
                         applied()
                     }
-                    Err(e) if has_code(&e, ALREADY_EXISTS) => {
+                    Err(e) if e.has_code(ALREADY_EXISTS) => {
                         let d = self
                             .call("DescribeThing", || {
                                 self.client
@@ -565,11 +554,25 @@ impl AwsRegistry {
                                     .send()
                             })
                             .await?;
-                        let same = d.thing_type_name().filter(|s| !s.is_empty())
-                            == thing_type_name.as_deref()
-                            && string_map(d.attributes()) == *attributes
-                            && (billing_group_name.is_none()
-                                || d.billing_group_name() == billing_group_name.as_deref());
+                        let existing = Thing {
+                            thing_name: thing_name.clone(),
+                            thing_type_name: d
+                                .thing_type_name()
+                                .filter(|s| !s.is_empty())
+                                .map(Name::from),
+                            attributes: string_map(d.attributes()),
+                            billing_group_name: d
+                                .billing_group_name()
+                                .filter(|s| !s.is_empty())
+                                .map(Name::from),
+                            ..Default::default()
+                        };
+                        let same = same_thing(
+                            &existing,
+                            thing_type_name.as_deref(),
+                            attributes,
+                            billing_group_name.as_deref(),
+                        );
                         if same {
                             Ok(Outcome::AlreadyInState)
                         } else {
@@ -619,10 +622,9 @@ impl AwsRegistry {
                     .await;
                 match r {
                     // AWS refuses to delete a thing with principals as an invalid request.
-                    Err(e) if e.class == ErrorClass::Invalid => Err(RegistryError {
-                        class: ErrorClass::Conflict,
-                        ..e
-                    }),
+                    Err(e) if e.has_code(INVALID_REQUEST) => {
+                        Err(e.reclassified(ErrorClass::Conflict))
+                    }
                     r => gone_ok(r),
                 }
             }
@@ -862,10 +864,42 @@ impl AwsRegistry {
                 ));
             }
         }
-        Err(RegistryError {
-            class: ErrorClass::Conflict,
-            ..e
-        })
+        Err(e.reclassified(ErrorClass::Conflict))
+    }
+
+    /// `DeleteThingGroup`. AWS refuses it with `InvalidRequestException` both for a
+    /// dynamic group (which needs `DeleteDynamicThingGroup`) and for a group that still
+    /// has child groups, and no other code tells the two apart. Rather than read the
+    /// message, the group is described: a dynamic one is deleted with
+    /// `DeleteDynamicThingGroup`, a static one is a conflict (its children must go
+    /// first).
+    async fn delete_thing_group(&self, name: &str) -> Result<Outcome> {
+        let r = self
+            .call("DeleteThingGroup", || {
+                self.client
+                    .delete_thing_group()
+                    .thing_group_name(name)
+                    .send()
+            })
+            .await;
+        let e = match r {
+            Err(e) if e.has_code(INVALID_REQUEST) => e,
+            r => return gone_ok(r),
+        };
+        match self.describe_thing_group(name).await? {
+            None => Ok(Outcome::AlreadyInState),
+            Some(g) if g.is_dynamic() => gone_ok(
+                self.call("DeleteDynamicThingGroup", || {
+                    self.client
+                        .delete_dynamic_thing_group()
+                        .thing_group_name(name)
+                        .send()
+                })
+                .await,
+            ),
+            // moto refuses a group with children this way too.
+            Some(_) => Err(e.reclassified(ErrorClass::Conflict)),
+        }
     }
 
     async fn create_thing_group(&self, g: &ThingGroup) -> Result<Outcome> {
@@ -882,20 +916,26 @@ impl AwsRegistry {
         let r = if let Some(query) = &g.query_string {
             // moto lacks CreateDynamicThingGroup (HTTP 500): tested with a recording
             // client. AWS needs fleet indexing (thing indexing) on in the target.
-            self.call("CreateDynamicThingGroup", || {
-                self.client
-                    .create_dynamic_thing_group()
-                    .thing_group_name(name)
-                    .thing_group_properties(props.clone())
-                    .query_string(query.as_str())
-                    .set_index_name(g.index_name.as_ref().map(|s| s.to_string()))
-                    .set_query_version(g.query_version.as_ref().map(|s| s.to_string()))
-                    .set_tags(tags.clone())
-                    .send()
-            })
-            .await
-            .map(|o| o.thing_group_arn().map(str::to_string))
-            .map_err(|e| dynamic_group_error(name, e))
+            let r = self
+                .call("CreateDynamicThingGroup", || {
+                    self.client
+                        .create_dynamic_thing_group()
+                        .thing_group_name(name)
+                        .thing_group_properties(props.clone())
+                        .query_string(query.as_str())
+                        .set_index_name(g.index_name.as_ref().map(|s| s.to_string()))
+                        .set_query_version(g.query_version.as_ref().map(|s| s.to_string()))
+                        .set_tags(tags.clone())
+                        .send()
+                })
+                .await
+                .map(|o| o.thing_group_arn().map(str::to_string));
+            match r {
+                Err(e) if !e.has_code(ALREADY_EXISTS) => {
+                    Err(self.dynamic_group_error(name, e).await)
+                }
+                r => r,
+            }
         } else {
             self.call("CreateThingGroup", || {
                 self.client
@@ -916,21 +956,14 @@ impl AwsRegistry {
                 }
                 applied()
             }
-            Err(e) if has_code(&e, ALREADY_EXISTS) => {
+            Err(e) if e.has_code(ALREADY_EXISTS) => {
                 let api = if g.is_dynamic() {
                     "CreateDynamicThingGroup"
                 } else {
                     "CreateThingGroup"
                 };
                 match self.describe_thing_group(name).await? {
-                    Some(cur)
-                        if cur.parent_group_name == g.parent_group_name
-                            && cur.thing_group_description == g.thing_group_description
-                            && cur.attributes == g.attributes
-                            && cur.query_string == g.query_string =>
-                    {
-                        Ok(Outcome::AlreadyInState)
-                    }
+                    Some(cur) if same_thing_group(&cur, g) => Ok(Outcome::AlreadyInState),
                     _ => Err(conflict(
                         api,
                         format!("thing group {name} already exists with other properties"),
@@ -955,18 +988,21 @@ impl AwsRegistry {
             )
             .build();
         if let Some(query) = &g.query_string {
-            self.call("UpdateDynamicThingGroup", || {
-                self.client
-                    .update_dynamic_thing_group()
-                    .thing_group_name(name)
-                    .thing_group_properties(props.clone())
-                    .query_string(query.as_str())
-                    .set_index_name(g.index_name.as_ref().map(|s| s.to_string()))
-                    .set_query_version(g.query_version.as_ref().map(|s| s.to_string()))
-                    .send()
-            })
-            .await
-            .map_err(|e| dynamic_group_error(name, e))?;
+            let r = self
+                .call("UpdateDynamicThingGroup", || {
+                    self.client
+                        .update_dynamic_thing_group()
+                        .thing_group_name(name)
+                        .thing_group_properties(props.clone())
+                        .query_string(query.as_str())
+                        .set_index_name(g.index_name.as_ref().map(|s| s.to_string()))
+                        .set_query_version(g.query_version.as_ref().map(|s| s.to_string()))
+                        .send()
+                })
+                .await;
+            if let Err(e) = r {
+                return Err(self.dynamic_group_error(name, e).await);
+            }
         } else {
             self.call("UpdateThingGroup", || {
                 self.client
@@ -980,64 +1016,142 @@ impl AwsRegistry {
         applied()
     }
 
+    /// `CreatePolicyVersion`, safe to repeat. The call is sent without automatic retry
+    /// after an error that may have been applied (a lost answer): then the policy's
+    /// versions are listed and judged with [`lost_create`] (the rule of the reference
+    /// semantics): created means done (the default is set if asked and not yet), not
+    /// created means send it again, anything else means the policy changed since the
+    /// plan. The backend never deletes a version to make room: the plan deletes
+    /// versions before it creates one, so a policy at the limit has changed since.
     async fn create_policy_version(
         &self,
         policy: &str,
         document: &str,
         set_as_default: bool,
+        versions_before: Option<u32>,
     ) -> Result<Outcome> {
-        let create = || {
-            self.call("CreatePolicyVersion", || {
+        const API: &str = "CreatePolicyVersion";
+        let retry = self.retry_policy();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let r = self
+                .call_once(API, || {
+                    self.client
+                        .create_policy_version()
+                        .policy_name(policy)
+                        .policy_document(document)
+                        .set_as_default(set_as_default)
+                        .send()
+                })
+                .await;
+            let e = match r {
+                Ok(_) => return applied(),
+                Err(e) if e.has_code(VERSIONS_LIMIT) => {
+                    let planned = versions_before
+                        .map(|b| format!(" (the plan expected {b})"))
+                        .unwrap_or_default();
+                    return Err(RegistryError {
+                        class: ErrorClass::Conflict,
+                        message: format!(
+                            "policy {policy} already has the maximum number of \
+                             versions{planned}: it changed since the plan was made (a plan \
+                             deletes old versions before it creates one); plan again ({})",
+                            e.message
+                        ),
+                        ..e
+                    });
+                }
+                Err(e) if e.maybe_applied => e,
+                Err(e) => return Err(e),
+            };
+            // The answer was lost: look whether the version was made.
+            let (have, newest) = self.newest_policy_version(policy).await?;
+            let newest_is_ours = newest
+                .as_ref()
+                .is_some_and(|(_, _, doc)| same_document(doc, document));
+            match lost_create(have, newest_is_ours, versions_before) {
+                LostCreate::Applied => {
+                    tracing::info!(
+                        policy,
+                        "CreatePolicyVersion lost its answer but the version was created"
+                    );
+                    if let Some((id, is_default, _)) = newest
+                        && set_as_default
+                        && !is_default
+                    {
+                        self.call("SetDefaultPolicyVersion", || {
+                            self.client
+                                .set_default_policy_version()
+                                .policy_name(policy)
+                                .policy_version_id(id.as_str())
+                                .send()
+                        })
+                        .await?;
+                    }
+                    return applied();
+                }
+                LostCreate::Changed { have, before } => {
+                    return Err(conflict(
+                        API,
+                        format!(
+                            "policy {policy} has {have} versions where the plan expects \
+                             {before} (or {} once this version is created): it changed \
+                             since the plan was made; plan again ({e})",
+                            before + 1
+                        ),
+                    ));
+                }
+                LostCreate::NotApplied if attempt >= retry.attempts() => {
+                    let mut e = e;
+                    if attempt > 1 {
+                        e.message = format!("{} (gave up after {attempt} attempts)", e.message);
+                    }
+                    return Err(e);
+                }
+                LostCreate::NotApplied => {
+                    let delay = retry.backoff(e.class, attempt, e.retry_after);
+                    tracing::debug!(policy, attempt, ?delay, error = %e, "version not created: retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// How many versions a policy has, and its newest version (highest id): id,
+    /// whether it is the default, document. One `ListPolicyVersions` and one
+    /// `GetPolicyVersion`.
+    async fn newest_policy_version(
+        &self,
+        policy: &str,
+    ) -> Result<(usize, Option<(String, bool, String)>)> {
+        let list = self
+            .call("ListPolicyVersions", || {
                 self.client
-                    .create_policy_version()
+                    .list_policy_versions()
                     .policy_name(policy)
-                    .policy_document(document)
-                    .set_as_default(set_as_default)
                     .send()
             })
+            .await?;
+        let versions = list.policy_versions();
+        let newest = versions
+            .iter()
+            .filter_map(|v| Some((v.version_id()?, v.is_default_version())))
+            .max_by_key(|(id, _)| id.parse::<u64>().unwrap_or(0));
+        let Some((id, is_default)) = newest else {
+            return Ok((versions.len(), None));
         };
-        match create().await {
-            Ok(_) => applied(),
-            Err(e) if has_code(&e, "VersionsLimitExceededException") => {
-                // Five versions already: delete the oldest non-default one, then create.
-                let list = self
-                    .call("ListPolicyVersions", || {
-                        self.client
-                            .list_policy_versions()
-                            .policy_name(policy)
-                            .send()
-                    })
-                    .await?;
-                let oldest = list
-                    .policy_versions()
-                    .iter()
-                    .filter(|v| !v.is_default_version())
-                    .filter_map(|v| v.version_id())
-                    .min_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX))
-                    .map(str::to_string);
-                let Some(oldest) = oldest else {
-                    return Err(e);
-                };
-                tracing::info!(
-                    policy,
-                    version = %oldest,
-                    "policy has five versions: deleting the oldest non-default one"
-                );
-                gone_ok(
-                    self.call("DeletePolicyVersion", || {
-                        self.client
-                            .delete_policy_version()
-                            .policy_name(policy)
-                            .policy_version_id(oldest.as_str())
-                            .send()
-                    })
-                    .await,
-                )?;
-                create().await?;
-                applied()
-            }
-            Err(e) => Err(e),
-        }
+        let v = self
+            .call("GetPolicyVersion", || {
+                self.client
+                    .get_policy_version()
+                    .policy_name(policy)
+                    .policy_version_id(id)
+                    .send()
+            })
+            .await?;
+        let doc = v.policy_document().unwrap_or_default().to_string();
+        Ok((versions.len(), Some((id.to_string(), is_default, doc))))
     }
 
     async fn register_certificate(
@@ -1153,43 +1267,84 @@ impl AwsRegistry {
                 }
                 // Only REVOKED is worth a second call; the transfer and registration
                 // states cannot be set with UpdateCertificate, so they stay INACTIVE.
-                if status == CertificateStatus::Revoked {
-                    self.call("UpdateCertificate", || {
-                        self.client
-                            .update_certificate()
-                            .certificate_id(id)
-                            .new_status(aws_status(status))
-                            .send()
-                    })
-                    .await?;
+                if let Some(update) = certificate_status_update(initial, status) {
+                    self.update_certificate(id, update).await?;
                 }
                 applied()
             }
-            Err(e)
-                if has_code(&e, ALREADY_EXISTS) || has_code(&e, "CertificateConflictException") =>
-            {
-                Ok(Outcome::AlreadyInState)
+            // Registered before (a repeat, or a lost answer): the certificate is there,
+            // maybe with another status. (CertificateConflictException is not this: it
+            // says that two registered CAs have the subject and key of this
+            // certificate's CA, and stays an error.)
+            Err(e) if e.has_code(ALREADY_EXISTS) => {
+                let Some(existing) = self.describe_certificate(id).await? else {
+                    return Err(conflict(
+                        api,
+                        format!(
+                            "the target has the PEM registered, but not as certificate {id}: \
+                             the planned id does not match the PEM ({e})"
+                        ),
+                    ));
+                };
+                match certificate_status_update(existing.status, status) {
+                    Some(update) => {
+                        self.update_certificate(id, update).await?;
+                        applied()
+                    }
+                    None => Ok(Outcome::AlreadyInState),
+                }
             }
             Err(e) => Err(e),
         }
     }
-}
 
-/// A dynamic thing group refused because the target has no fleet indexing: say so.
-fn dynamic_group_error(name: &str, e: RegistryError) -> RegistryError {
-    let m = e.message.to_ascii_lowercase();
-    if e.class == ErrorClass::Invalid && (m.contains("index") || m.contains("indexing")) {
+    async fn update_certificate(&self, id: &str, status: CertificateStatus) -> Result<()> {
+        self.call("UpdateCertificate", || {
+            self.client
+                .update_certificate()
+                .certificate_id(id)
+                .new_status(aws_status(status))
+                .send()
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// A refused `CreateDynamicThingGroup` or `UpdateDynamicThingGroup`: when fleet
+    /// indexing (thing indexing) is off in the target, which AWS needs for dynamic
+    /// groups, say so as unsupported. AWS documents no error code for that case, so the
+    /// indexing configuration is read (`GetIndexingConfiguration`) instead of the
+    /// message; when it cannot be read, the error stands as it is.
+    async fn dynamic_group_error(&self, name: &str, e: RegistryError) -> RegistryError {
+        if !matches!(e.class, ErrorClass::Invalid | ErrorClass::NotFound) {
+            return e;
+        }
+        let indexing_off = match self
+            .call("GetIndexingConfiguration", || {
+                self.client.get_indexing_configuration().send()
+            })
+            .await
+        {
+            Ok(c) => c
+                .thing_indexing_configuration()
+                .is_none_or(|t| *t.thing_indexing_mode() == ThingIndexingMode::Off),
+            Err(lookup) => {
+                tracing::debug!(error = %lookup, "cannot read the indexing configuration");
+                false
+            }
+        };
+        if !indexing_off {
+            return e;
+        }
         RegistryError {
             class: ErrorClass::Unsupported,
             message: format!(
                 "dynamic thing group {name} needs fleet indexing (thing indexing) enabled in \
-                 the target region: {}",
+                 the target region, and it is off: {}",
                 e.message
             ),
             ..e
         }
-    } else {
-        e
     }
 }
 
@@ -1198,23 +1353,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn documents_compare_as_json() {
-        assert!(same_document(r#"{"a": 1}"#, r#"{"a":1}"#));
-        assert!(!same_document(r#"{"a": 1}"#, r#"{"a":2}"#));
-        assert!(!same_document("not json", "not  json"));
-        assert!(same_document("x", "x"));
-    }
-
-    #[test]
-    fn dynamic_group_without_indexing_is_unsupported() {
-        let e = RegistryError::new(
-            ErrorClass::Invalid,
-            "InvalidRequestException: Thing indexing is not enabled",
+    fn a_lost_create_is_judged_like_the_reference_semantics() {
+        use LostCreate::*;
+        // One more version than planned, and the newest is ours: it was created.
+        assert_eq!(lost_create(3, true, Some(2)), Applied);
+        // As many as planned: nothing was created, send it again.
+        assert_eq!(lost_create(2, false, Some(2)), NotApplied);
+        assert_eq!(lost_create(2, true, Some(2)), NotApplied);
+        // One more, but the newest is someone else's; or another count: changed.
+        assert_eq!(
+            lost_create(3, false, Some(2)),
+            Changed { have: 3, before: 2 }
         );
-        let e = dynamic_group_error("g", e);
-        assert_eq!(e.class, ErrorClass::Unsupported);
-        assert!(e.message.contains("fleet indexing"), "{e}");
-        let other = RegistryError::new(ErrorClass::Invalid, "bad query");
-        assert_eq!(dynamic_group_error("g", other).class, ErrorClass::Invalid);
+        assert_eq!(
+            lost_create(1, false, Some(2)),
+            Changed { have: 1, before: 2 }
+        );
+        assert_eq!(
+            lost_create(4, true, Some(2)),
+            Changed { have: 4, before: 2 }
+        );
+        // Without a planned count the newest document decides.
+        assert_eq!(lost_create(5, true, None), Applied);
+        assert_eq!(lost_create(4, false, None), NotApplied);
     }
 }

@@ -14,7 +14,8 @@ use aws_sdk_iot::types::{AttributePayload, ThingGroupProperties, ThingTypeProper
 use iot_crr_aws::{AwsOptions, AwsRegistry, CertStrategy};
 use iot_crr_model::{
     BillingGroup, CertificateStatus, Change, DiffOptions, Filter, Kind, NameSet, Outcome,
-    PolicyTarget, ResourceKey, Snapshot, StringMap, ThingGroup, ThingType, cert_principal,
+    PolicyTarget, PrincipalCoverage, Related, ResourceKey, Snapshot, StringMap, ThingGroup,
+    ThingType, cert_principal,
 };
 use iot_crr_registry::{ErrorClass, ReadRequest, Registry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -488,6 +489,148 @@ async fn read_rich_registry_with_few_calls() {
     }
 }
 
+#[tokio::test]
+async fn principal_coverage_follows_how_principals_were_read() {
+    let _g = LOCK.lock().await;
+    reset().await;
+    let fx = build_rich_registry(SOURCE).await;
+    // Four things, two certificates: principals are read per certificate, which sees
+    // certificate principals only, and the snapshot says so.
+    let reg = registry(SOURCE);
+    let s = reg.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(calls(&reg, "ListPrincipalThings"), 2);
+    assert_eq!(s.principal_coverage, PrincipalCoverage::CertificatesOnly);
+    check_rich_snapshot(&s, &fx, true);
+    // Without certificates, per thing: every principal is seen.
+    let only_things = ReadRequest {
+        filter: Filter {
+            kinds: vec![Kind::Thing],
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let s = registry(SOURCE).read(&only_things).await.unwrap();
+    assert_eq!(s.principal_coverage, PrincipalCoverage::All);
+
+    // More certificates than things: per thing again.
+    let c = client(SOURCE);
+    for _ in 0..3 {
+        c.create_keys_and_certificate()
+            .set_as_active(false)
+            .send()
+            .await
+            .unwrap();
+    }
+    let reg = registry(SOURCE);
+    let s = reg.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(s.certificates.len(), 5);
+    assert_eq!(calls(&reg, "ListPrincipalThings"), 0);
+    assert_eq!(calls(&reg, "ListThingPrincipals"), 4);
+    assert_eq!(s.principal_coverage, PrincipalCoverage::All);
+    check_rich_snapshot(&s, &fx, true);
+}
+
+#[tokio::test]
+async fn related_queries_answer_like_the_snapshot() {
+    let _g = LOCK.lock().await;
+    reset().await;
+    let fx = build_rich_registry(SOURCE).await;
+    let reg = registry(SOURCE);
+    let s = reg.read(&ReadRequest::default()).await.unwrap();
+    let mut queries = Vec::new();
+    for g in ["site", "building", "floor", "room", "fleet-b", "nope"] {
+        queries.push(Related::ChildGroups(g.into()));
+        queries.push(Related::GroupMembers(g.into()));
+    }
+    for t in ["sensor", "gateway", "legacy", "nope"] {
+        queries.push(Related::ThingsOfType(t.into()));
+    }
+    for p in ["p-multi", "p-single", "nope"] {
+        queries.push(Related::PolicyTargets(p.into()));
+    }
+    for p in [
+        cert_principal(&fx.active_cert),
+        cert_principal(&fx.inactive_cert),
+        cert_principal(&"00".repeat(32)),
+        // A principal that is not a certificate, attached to nothing.
+        "us-east-1:00000000-0000-0000-0000-000000000000".into(),
+    ] {
+        queries.push(Related::ThingsWithPrincipal(p));
+    }
+    for q in &queries {
+        let got = reg.related(q).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert_eq!(got, s.related(q), "{q}");
+    }
+    // The answers are not vacuous.
+    let key = |k, n: &str| ResourceKey::new(k, n);
+    assert_eq!(
+        reg.related(&Related::ChildGroups("building".into()))
+            .await
+            .unwrap(),
+        [key(Kind::ThingGroup, "floor")]
+    );
+    assert_eq!(
+        reg.related(&Related::GroupMembers("room".into()))
+            .await
+            .unwrap(),
+        [key(Kind::Thing, "t1")]
+    );
+    assert_eq!(
+        reg.related(&Related::ThingsOfType("sensor".into()))
+            .await
+            .unwrap(),
+        [key(Kind::Thing, "t1")]
+    );
+    assert_eq!(
+        reg.related(&Related::PolicyTargets("p-single".into()))
+            .await
+            .unwrap(),
+        [
+            key(Kind::ThingGroup, "building"),
+            key(Kind::Certificate, &fx.inactive_cert)
+        ]
+    );
+    // A registry that has seen no ARN yet looks the certificate up for its ARN.
+    let fresh = registry(SOURCE);
+    assert_eq!(
+        fresh
+            .related(&Related::ThingsWithPrincipal(cert_principal(
+                &fx.active_cert
+            )))
+            .await
+            .unwrap(),
+        [key(Kind::Thing, "t1")]
+    );
+    assert_eq!(calls(&fresh, "DescribeCertificate"), 1);
+    assert_eq!(
+        registry(SOURCE)
+            .related(&Related::ThingsWithPrincipal(cert_principal(
+                &"00".repeat(32)
+            )))
+            .await
+            .unwrap(),
+        []
+    );
+    // Each question is one list call (plus a describe for group members).
+    let counted = registry(SOURCE);
+    counted
+        .related(&Related::ChildGroups("site".into()))
+        .await
+        .unwrap();
+    counted
+        .related(&Related::GroupMembers("floor".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        counted.api_calls(),
+        [
+            ("DescribeThingGroup".to_string(), 1),
+            ("ListThingGroups".to_string(), 1),
+            ("ListThingsInThingGroup".to_string(), 1)
+        ]
+    );
+}
+
 async fn apply(reg: &AwsRegistry, change: Change) -> Outcome {
     match reg.apply(&change).await {
         Ok(o) => o,
@@ -803,8 +946,8 @@ async fn apply_every_change_moto_supports() {
         .unwrap();
     assert_eq!(members.things(), ["dev"]);
 
-    // Policies: create, versions up to the limit (the oldest non-default one goes),
-    // default, delete version.
+    // Policies: create, versions up to the limit (a sixth is refused: the backend never
+    // deletes a version by itself, the plan does), default, delete version.
     let create_policy = Change::CreatePolicy {
         policy_name: "pol".into(),
         policy_document: doc("iot:Connect"),
@@ -812,10 +955,7 @@ async fn apply_every_change_moto_supports() {
     };
     assert_eq!(apply(&reg, create_policy.clone()).await, Outcome::Applied);
     assert_eq!(apply(&reg, create_policy).await, Outcome::AlreadyInState);
-    for (i, action) in ["iot:A", "iot:B", "iot:C", "iot:D", "iot:E"]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, action) in ["iot:A", "iot:B", "iot:C", "iot:D"].into_iter().enumerate() {
         apply(
             &reg,
             Change::CreatePolicyVersion {
@@ -827,6 +967,16 @@ async fn apply_every_change_moto_supports() {
         )
         .await;
     }
+    let sixth = Change::CreatePolicyVersion {
+        policy_name: "pol".into(),
+        policy_document: doc("iot:E"),
+        set_as_default: false,
+        versions_before: Some(4),
+    };
+    let e = reg.apply(&sixth).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    assert!(e.message.contains("changed since the plan"), "{e}");
+    assert!(e.has_code("VersionsLimitExceededException"), "{e:?}");
     let versions = c
         .list_policy_versions()
         .policy_name("pol")
@@ -839,8 +989,8 @@ async fn apply_every_change_moto_supports() {
         .map(|v| v.version_id().unwrap())
         .collect();
     ids.sort();
-    // Versions 1..6 made; 1 (the oldest non-default) was deleted for the sixth.
-    assert_eq!(ids, ["2", "3", "4", "5", "6"]);
+    // Versions 1..5 made, none deleted.
+    assert_eq!(ids, ["1", "2", "3", "4", "5"]);
     let default = versions
         .policy_versions()
         .iter()
@@ -851,7 +1001,7 @@ async fn apply_every_change_moto_supports() {
         &reg,
         Change::SetDefaultPolicyVersion {
             policy_name: "pol".into(),
-            policy_version_id: "6".into(),
+            policy_version_id: "5".into(),
         },
     )
     .await;
@@ -862,7 +1012,7 @@ async fn apply_every_change_moto_supports() {
     assert_eq!(apply(&reg, del_version.clone()).await, Outcome::Applied);
     assert_eq!(apply(&reg, del_version).await, Outcome::AlreadyInState);
     let p = c.get_policy().policy_name("pol").send().await.unwrap();
-    assert_eq!(p.default_version_id(), Some("6"));
+    assert_eq!(p.default_version_id(), Some("5"));
 
     // Certificates: registered without CA, same id as in the source.
     let pem = src
@@ -1028,7 +1178,7 @@ async fn apply_every_change_moto_supports() {
     };
     assert_eq!(apply(&reg, del_thing.clone()).await, Outcome::Applied);
     assert_eq!(apply(&reg, del_thing).await, Outcome::AlreadyInState);
-    for v in ["3", "4", "5"] {
+    for v in ["1", "3", "4"] {
         apply(
             &reg,
             Change::DeletePolicyVersion {

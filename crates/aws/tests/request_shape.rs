@@ -256,6 +256,111 @@ async fn create_dynamic_thing_group_sends_query_and_properties() {
 }
 
 #[tokio::test]
+async fn a_dynamic_group_refused_without_fleet_indexing_says_so() {
+    // AWS documents no error code for "fleet indexing is off": the backend reads the
+    // indexing configuration rather than the message.
+    let refused = || {
+        event(response(
+            400,
+            Some("InvalidRequestException"),
+            json!({"message": "whatever the text"}),
+        ))
+    };
+    let group = ThingGroup {
+        thing_group_name: "dyn".into(),
+        query_string: Some("attributes.model:x1".into()),
+        ..Default::default()
+    };
+    let replay = StaticReplayClient::new(vec![
+        refused(),
+        event(ok(json!({
+            "thingIndexingConfiguration": {"thingIndexingMode": "OFF"}
+        }))),
+    ]);
+    let reg = registry(&replay, TagMode::Off);
+    let e = reg
+        .apply(&Change::CreateThingGroup {
+            thing_group: group.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Unsupported, "{e}");
+    assert!(e.message.contains("fleet indexing"), "{e}");
+    assert!(e.has_code("InvalidRequestException"));
+    let reqs = requests(&replay);
+    assert_eq!(reqs[1].0, "GET");
+    assert_eq!(path(&reqs[1].1), "/indexing/config");
+
+    // Indexing on: the refusal is about something else and stands.
+    let replay = StaticReplayClient::new(vec![
+        refused(),
+        event(ok(json!({
+            "thingIndexingConfiguration": {"thingIndexingMode": "REGISTRY"}
+        }))),
+    ]);
+    let e = registry(&replay, TagMode::Off)
+        .apply(&Change::UpdateThingGroup { thing_group: group })
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Invalid, "{e}");
+}
+
+#[tokio::test]
+async fn a_refused_group_delete_is_told_apart_by_describing_the_group() {
+    let refused = || {
+        event(response(
+            400,
+            Some("InvalidRequestException"),
+            json!({"message": "refused"}),
+        ))
+    };
+    let described = |query: Option<&str>| {
+        let mut body = json!({
+            "thingGroupName": "g",
+            "thingGroupArn": "arn:aws:iot:eu-west-1:123456789012:thinggroup/g",
+            "thingGroupProperties": {}
+        });
+        if let Some(q) = query {
+            body["queryString"] = json!(q);
+        }
+        event(ok(body))
+    };
+    let delete = Change::DeleteThingGroup {
+        thing_group_name: "g".into(),
+    };
+    // A dynamic group: DeleteDynamicThingGroup.
+    let replay = StaticReplayClient::new(vec![
+        refused(),
+        described(Some("attributes.model:x1")),
+        event(ok(json!({}))),
+    ]);
+    let out = registry(&replay, TagMode::Off)
+        .apply(&delete)
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Applied);
+    let reqs = requests(&replay);
+    assert_eq!(
+        reqs.iter()
+            .map(|(m, u, _)| format!("{m} {}", path(u)))
+            .collect::<Vec<_>>(),
+        [
+            "DELETE /thing-groups/g",
+            "GET /thing-groups/g",
+            "DELETE /dynamic-thing-groups/g"
+        ]
+    );
+    // A static group (with children, AWS's other reason): a conflict.
+    let replay = StaticReplayClient::new(vec![refused(), described(None)]);
+    let e = registry(&replay, TagMode::Off)
+        .apply(&delete)
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    assert_eq!(requests(&replay).len(), 2);
+}
+
+#[tokio::test]
 async fn update_dynamic_thing_group_and_update_thing_type_shapes() {
     let replay =
         StaticReplayClient::new(vec![event(ok(json!({"version": 2}))), event(ok(json!({})))]);

@@ -20,6 +20,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::collections::StringMap;
+use crate::create::{
+    certificate_status_update, same_billing_group, same_policy, same_thing, same_thing_group,
+    same_thing_type, settable_status,
+};
 use crate::diff::effective_attributes;
 use crate::document::same_document;
 use crate::plan::{Change, PolicyTarget};
@@ -148,9 +152,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
         Change::CreateThingType { thing_type } => {
             let name = &thing_type.thing_type_name;
             if let Some(existing) = s.thing_types.get(name) {
-                let same = existing.thing_type_description == thing_type.thing_type_description
-                    && existing.searchable_attributes == thing_type.searchable_attributes;
-                return if same {
+                return if same_thing_type(existing, thing_type) {
                     done(false)
                 } else {
                     Err(conflict(format!(
@@ -216,9 +218,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
         Change::CreateBillingGroup { billing_group } => {
             let name = &billing_group.billing_group_name;
             if let Some(existing) = s.billing_groups.get(name) {
-                return if existing.billing_group_description
-                    == billing_group.billing_group_description
-                {
+                return if same_billing_group(existing, billing_group) {
                     done(false)
                 } else {
                     Err(conflict(format!(
@@ -257,11 +257,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
         Change::CreateThingGroup { thing_group } => {
             let name = &thing_group.thing_group_name;
             if let Some(existing) = s.thing_groups.get(name) {
-                let same = existing.parent_group_name == thing_group.parent_group_name
-                    && existing.thing_group_description == thing_group.thing_group_description
-                    && existing.attributes == thing_group.attributes
-                    && existing.query_string == thing_group.query_string;
-                return if same {
+                return if same_thing_group(existing, thing_group) {
                     done(false)
                 } else {
                     Err(conflict(format!(
@@ -345,9 +341,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             tags,
         } => {
             if let Some(existing) = s.policies.get(policy_name) {
-                return if existing.versions.len() == 1
-                    && existing.versions[0].policy_document == *policy_document
-                {
+                return if same_policy(existing, policy_document) {
                     done(false)
                 } else {
                     Err(conflict(format!("policy {policy_name} already exists")))
@@ -485,15 +479,24 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             status,
             ca_certificate_id,
         } => {
-            if s.certificates.contains_key(certificate_id) {
-                return done(false);
+            if let Some(existing) = s.certificates.get_mut(certificate_id) {
+                // Registered before (an earlier attempt whose answer was lost, or by
+                // someone else): not "already in state" unless the status is the
+                // planned one too; it is corrected as AWS's backend corrects it.
+                return match certificate_status_update(existing.status, *status) {
+                    Some(wanted) => {
+                        existing.status = wanted;
+                        done(true)
+                    }
+                    None => done(false),
+                };
             }
             s.certificates.insert(
                 certificate_id.clone(),
                 Certificate {
                     certificate_id: certificate_id.clone(),
                     certificate_pem: certificate_pem.clone(),
-                    status: *status,
+                    status: settable_status(*status),
                     ca_certificate_id: ca_certificate_id.clone(),
                     policies: Default::default(),
                 },
@@ -543,10 +546,12 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             billing_group_name,
         } => {
             if let Some(existing) = s.things.get(thing_name) {
-                let same = existing.thing_type_name == *thing_type_name
-                    && existing.attributes == *attributes
-                    && (billing_group_name.is_none()
-                        || existing.billing_group_name == *billing_group_name);
+                let same = same_thing(
+                    existing,
+                    thing_type_name.as_deref(),
+                    attributes,
+                    billing_group_name.as_deref(),
+                );
                 return if same {
                     done(false)
                 } else {

@@ -50,6 +50,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::apply::MAX_POLICY_VERSIONS;
 use crate::collections::{NameSet, StringMap};
+use crate::create::settable_status;
 use crate::document::canonical_document;
 use crate::filter::{CompiledFilter, DiffOptions};
 use crate::fingerprint::fingerprint;
@@ -1053,18 +1054,6 @@ fn update_policy(b: &mut Builder, name: &Name, docs: &[String], default: usize, 
     }
 }
 
-/// The status a certificate can have in the target: the internal transfer and
-/// activation states cannot be set through the API and mean "not usable", as INACTIVE
-/// does.
-pub fn target_status(s: CertificateStatus) -> CertificateStatus {
-    match s {
-        CertificateStatus::PendingTransfer
-        | CertificateStatus::PendingActivation
-        | CertificateStatus::RegisterInactive => CertificateStatus::Inactive,
-        other => other,
-    }
-}
-
 /// Attach/detach changes for a set of policy names on one target.
 fn diff_policy_set(
     ctx: &Ctx<'_>,
@@ -1115,14 +1104,14 @@ fn diff_certificate(
                 Change::RegisterCertificate {
                     certificate_id: id.clone(),
                     certificate_pem: d.certificate_pem.clone(),
-                    status: target_status(d.status),
+                    status: settable_status(d.status),
                     ca_certificate_id: d.ca_certificate_id.clone(),
                 },
             );
             diff_policy_set(ctx, b, target(), &d.policies, &NameSet::new());
         }
         (Some(d), Some(a)) => {
-            let want = target_status(d.status);
+            let want = settable_status(d.status);
             if want != a.status {
                 b.push(
                     stage::DEFINITIONS,

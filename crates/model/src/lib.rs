@@ -11,7 +11,9 @@
 //! - [`diff`](diff::diff): turns (desired, actual, options) into a [`Plan`], an ordered,
 //!   staged list of [`Change`]s that respects dependencies and AWS IoT's rules.
 //! - [`apply_change`]: the reference semantics of every change, with AWS IoT's
-//!   preconditions, used by the embedded registries and by the property tests.
+//!   preconditions, used by the embedded registries and by the property tests;
+//!   [`create`] says when a resource that already exists is the one a create wants
+//!   (shared with the AWS backend).
 //! - [`Filter`] and [`ArnRewrite`]: which resources take part, and how region- and
 //!   account-specific ARNs are rewritten for the target ([`arn`] parses ARNs).
 //! - [`constraints`]: AWS IoT's documented limits, checked by the snapshot and plan
@@ -21,6 +23,7 @@ pub mod apply;
 pub mod arn;
 pub mod collections;
 pub mod constraints;
+pub mod create;
 pub mod diff;
 pub mod document;
 pub mod filter;
@@ -37,6 +40,10 @@ pub use apply::{ApplyError, ApplyErrorKind, MAX_POLICY_VERSIONS, Outcome, apply_
 pub use arn::{Arn, ArnBuilder};
 pub use collections::{NameSet, StringMap};
 pub use constraints::Violation;
+pub use create::{
+    DEFAULT_INDEX_NAME, DEFAULT_QUERY_VERSION, certificate_status_update, same_billing_group,
+    same_policy, same_thing, same_thing_group, same_thing_type, settable_status,
+};
 pub use diff::{KeyedDiff, diff, diff_keys};
 pub use document::{canonical_document, same_document};
 pub use filter::{CompiledFilter, DiffOptions, Filter, PatternError};

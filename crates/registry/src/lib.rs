@@ -9,6 +9,10 @@
 //! fits it: reads return a whole (filtered) [`Snapshot`], paginated inside the backend;
 //! writes are one [`Change`] at a time, each with its own outcome, so one failure never
 //! hides the others.
+//!
+//! [`rate`] holds what paces calls to a rate-limited API: [`Quotas`], the
+//! [`RateBudget`] a backend (or the [`Paced`] wrapper) acquires each call from, and
+//! [`LocalBudget`], the in-process budget that several registries can share.
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,12 +25,14 @@ use iot_crr_model::{Change, Filter, Kind, Origin, Outcome, Resource, ResourceKey
 mod file;
 mod location;
 mod memory;
+pub mod rate;
 mod retry;
 
 pub use file::FileRegistry;
 pub use location::{Location, LocationError};
 
 pub use memory::{Fault, MemoryRegistry};
+pub use rate::{LocalBudget, Paced, QuotaError, Quotas, RateBudget};
 pub use retry::RetryPolicy;
 
 /// How an error should be handled: the engine retries [`ErrorClass::Throttled`] and
