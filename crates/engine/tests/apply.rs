@@ -96,10 +96,7 @@ fn add_to_group(thing: &str, group: &str) -> Change {
 }
 
 fn fault(api: &str, class: ErrorClass) -> Fault {
-    Fault {
-        api: Some(api.into()),
-        class,
-    }
+    Fault::fail(Some(api), class)
 }
 
 fn fast_retry(max_attempts: u32) -> ApplyOptions {

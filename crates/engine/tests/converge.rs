@@ -62,10 +62,7 @@ async fn partial_failures_heal_on_the_next_sync() {
             } else {
                 ErrorClass::Conflict
             };
-            target.inject(Fault {
-                api: Some(api.to_string()),
-                class,
-            });
+            target.inject(Fault::fail(Some(api), class));
         }
 
         let first = diff(&desired, &target.snapshot(), &opts);
