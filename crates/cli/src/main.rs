@@ -280,7 +280,6 @@ fn apply_options(t: &ApplyTuning, target: &Opened) -> Result<ApplyOptions> {
         } else {
             RetryPolicy::default()
         },
-        stop_on_error: false,
     })
 }
 

@@ -31,6 +31,7 @@ mod options;
 mod report;
 mod run;
 
-pub use options::{ApplyOptions, RetryPolicy};
+pub use iot_crr_registry::RetryPolicy;
+pub use options::ApplyOptions;
 pub use report::{ApplyFailure, ApplyReport, ChangeRecord, ChangeResult, ResultCounts};
 pub use run::{ApplyProgress, apply_plan};

@@ -167,8 +167,6 @@ pub struct ApplyReport {
     pub elapsed: Duration,
     /// Retries made over all changes (attempts beyond the first).
     pub retries: u64,
-    /// Whether sending stopped after a failure (`stop_on_error`).
-    pub stopped: bool,
     /// Why [`Registry::commit`](iot_crr_registry::Registry::commit) failed, when it did.
     /// For a buffering backend (a snapshot file) this means none of the changes landed.
     pub commit_error: Option<String>,
@@ -258,9 +256,6 @@ impl fmt::Display for ApplyReport {
             write!(f, " ({} retries)", self.retries)?;
         }
         writeln!(f)?;
-        if self.stopped {
-            writeln!(f, "stopped after the first failure (stop on error)")?;
-        }
         for r in self.changes.iter().filter(|r| !r.result.is_ok()) {
             match &r.result {
                 ChangeResult::Failed { .. } => {
@@ -309,7 +304,6 @@ mod tests {
             counts,
             elapsed: Duration::from_millis(1500),
             retries: 2,
-            stopped: false,
             commit_error: None,
             api_calls: BTreeMap::from([("CreateThing".to_string(), 4)]),
         }

@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use iot_crr_model::{Action, Change, Outcome, Plan, ResourceKey};
-use iot_crr_registry::Registry;
+use iot_crr_registry::{Registry, RetryPolicy};
 
 use crate::options::ApplyOptions;
 use crate::report::{ApplyReport, ChangeRecord, ChangeResult, ResultCounts};
@@ -39,8 +39,6 @@ struct Run<'a> {
     progress: Option<&'a dyn ApplyProgress>,
     /// Resources whose create failed or was skipped.
     missing: Mutex<HashMap<ResourceKey, Missing>>,
-    /// Set after a failure when `stop_on_error` is on.
-    stop: AtomicBool,
     retries: AtomicU64,
 }
 
@@ -53,13 +51,14 @@ type Done = (usize, ChangeResult, u32);
 ///   stages has finished.
 /// - Within a stage, up to [`ApplyOptions::concurrency`] changes are in flight at once,
 ///   but changes with the same [`Change::key`] run one after the other, in plan order.
-/// - A call failing with a retryable error class is retried after a jittered backoff
-///   ([`RetryPolicy`](crate::RetryPolicy)); any other error, or the last attempt's, is
-///   recorded as [`ChangeResult::Failed`].
+/// - A call failing with a retryable error class (or one that may have been applied) is
+///   retried after a jittered backoff ([`RetryPolicy`]), unless the registry retries
+///   itself; any other error, or the last attempt's, is recorded as
+///   [`ChangeResult::Failed`].
 /// - **Dependency safety**: when a create fails (or is skipped), every later change about
 ///   that resource, or that [requires](Change::requires) it, is not sent and is recorded
 ///   as [`ChangeResult::Skipped`] (`depends on thing/t1, which failed`). Other changes go
-///   on, unless [`ApplyOptions::stop_on_error`] is set.
+///   on.
 /// - After the last stage, [`Registry::commit`] is called once, whatever happened; its
 ///   failure is recorded in [`ApplyReport::commit_error`].
 ///
@@ -82,7 +81,6 @@ pub async fn apply_plan(
         options,
         progress,
         missing: Mutex::new(HashMap::new()),
-        stop: AtomicBool::new(false),
         retries: AtomicU64::new(0),
     };
 
@@ -138,7 +136,6 @@ pub async fn apply_plan(
         counts,
         elapsed: start.elapsed(),
         retries: run.retries.load(Ordering::Relaxed),
-        stopped: run.stop.load(Ordering::Relaxed),
         commit_error,
         api_calls: registry.api_calls().into_iter().collect(),
     }
@@ -178,9 +175,6 @@ impl Run<'_> {
 
     /// Why `change` must not be sent, if it must not.
     fn blocked(&self, change: &Change) -> Option<String> {
-        if self.stop.load(Ordering::Relaxed) {
-            return Some("not sent: stopped after an earlier failure (stop on error)".into());
-        }
         let missing = self.lock_missing();
         if missing.is_empty() {
             return None;
@@ -194,18 +188,26 @@ impl Run<'_> {
         })
     }
 
-    /// Sends a change, retrying retryable errors; returns the result and the calls made.
+    /// Sends a change, retrying throttled, transient and maybe-applied errors (unless
+    /// the registry retries itself); returns the result and the calls made.
     async fn send(&self, change: &Change) -> (ChangeResult, u32) {
-        let policy = &self.options.retry;
+        let policy = if self.registry.capabilities().retries_internally {
+            RetryPolicy::none()
+        } else {
+            self.options.retry
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.registry.apply(change).await {
                 Ok(Outcome::Applied) => return (ChangeResult::Applied, attempt),
                 Ok(Outcome::AlreadyInState) => return (ChangeResult::AlreadyInState, attempt),
-                Err(e) if e.class.is_retryable() && attempt < policy.attempts() => {
+                Err(e)
+                    if (e.class.is_retryable() || e.maybe_applied)
+                        && attempt < policy.attempts() =>
+                {
                     self.retries.fetch_add(1, Ordering::Relaxed);
-                    let wait = policy.backoff(attempt);
+                    let wait = policy.backoff(e.class, attempt, e.retry_after);
                     tracing::debug!(
                         change = %change, class = %e.class, attempt, wait_ms = wait.as_millis() as u64,
                         "retrying after {e}"
@@ -230,9 +232,6 @@ impl Run<'_> {
         let missing = match result {
             ChangeResult::Failed { .. } => {
                 tracing::warn!(change = %change, "{result}");
-                if self.options.stop_on_error {
-                    self.stop.store(true, Ordering::Relaxed);
-                }
                 Some(Missing::Failed)
             }
             ChangeResult::Skipped { reason } => {

@@ -3,8 +3,6 @@
 //! the next sync converges, and a third plans nothing. Fleets come from `iot-crr-fleet`
 //! (things with types, groups, billing groups, certificates and versioned policies).
 
-use std::time::Duration;
-
 use iot_crr_engine::{ApplyOptions, RetryPolicy, apply_plan};
 use iot_crr_fleet::{FleetSpec, generate, mutate};
 use iot_crr_model::{DiffOptions, diff};
@@ -29,12 +27,7 @@ const APIS: [&str; 12] = [
 fn options() -> ApplyOptions {
     ApplyOptions {
         concurrency: 8,
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
-        stop_on_error: false,
+        retry: RetryPolicy::fast(4),
     }
 }
 
