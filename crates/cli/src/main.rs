@@ -280,6 +280,7 @@ fn apply_options(t: &ApplyTuning, target: &Opened) -> Result<ApplyOptions> {
         } else {
             RetryPolicy::default()
         },
+        ..ApplyOptions::default()
     })
 }
 

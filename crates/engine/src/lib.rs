@@ -27,11 +27,14 @@
 //! The engine spawns no task: everything runs inside the future [`apply_plan`] returns,
 //! so dropping it cancels the apply.
 
+mod deps;
 mod options;
 mod report;
 mod run;
+mod sched;
 
+pub use deps::references;
 pub use iot_crr_registry::RetryPolicy;
 pub use options::ApplyOptions;
 pub use report::{ApplyFailure, ApplyReport, ChangeRecord, ChangeResult, ResultCounts};
-pub use run::{ApplyProgress, apply_plan};
+pub use run::{ApplyDropped, ApplyProgress, ApplyRun, ChangeSink, Engine, Submission, apply_plan};

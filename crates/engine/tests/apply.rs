@@ -394,21 +394,32 @@ fn slow_root(c: &Change) -> Duration {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_later_stage_waits_for_every_change_of_the_earlier_ones() {
-    // If the child's create ran while the slow parent create is in flight, it would
-    // fail with not found.
+async fn a_change_waits_for_what_it_uses_not_for_the_whole_earlier_stage() {
+    // Stages are no longer barriers (apart from the early and prune ones): the things
+    // of stage 1 do not wait for the slow root group of stage 0, but the child group
+    // does (if it ran while its parent's create is in flight, it would fail with not
+    // found).
     let r = Probe::new(MemoryRegistry::new(), slow_root);
     let mut changes = vec![(0, group("root", None))];
-    changes.extend((0..20).map(|i| (0, thing(&format!("t{i}")))));
+    changes.extend((0..20).map(|i| (1, thing(&format!("t{i}")))));
     changes.push((1, group("child", Some("root"))));
     let report = apply_plan(&plan(changes), &r, &ApplyOptions::default(), None).await;
     assert!(report.is_success(), "{report}");
     let finished = r.finished();
-    assert_eq!(
-        finished.last().unwrap(),
-        "create thing group child under root"
-    );
     assert_eq!(finished.len(), 22);
+    assert!(
+        finished[..20]
+            .iter()
+            .all(|f| f.starts_with("create thing t")),
+        "{finished:?}"
+    );
+    assert_eq!(
+        &finished[20..],
+        [
+            "create thing group root",
+            "create thing group child under root"
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -28,6 +28,7 @@ fn options() -> ApplyOptions {
     ApplyOptions {
         concurrency: 8,
         retry: RetryPolicy::fast(4),
+        ..ApplyOptions::default()
     }
 }
 
