@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use iot_crr_engine::{ApplyOptions, ApplyProgress, ChangeResult, RetryPolicy, apply_plan};
+use iot_crr_engine::{ApplyOptions, ApplyProgress, ChangeResult, Engine, RetryPolicy, apply_plan};
 use iot_crr_model::{
     BillingGroup, Change, Counts, DiffOptions, Kind, Outcome, Plan, PlannedChange, Resource,
     ResourceKey, Snapshot, ThingGroup, ThingType, plan::PLAN_FORMAT_VERSION,
 };
 use iot_crr_registry::{
-    ErrorClass, Fault, FileRegistry, MemoryRegistry, ReadRequest, Registry, RegistryError, Related,
+    Capabilities, ErrorClass, Fault, FileRegistry, MemoryRegistry, ReadRequest, Registry,
+    RegistryError, Related,
 };
 
 // ---- fixtures ----
@@ -562,4 +563,134 @@ fn the_apply_future_is_send() {
     let o = ApplyOptions::default();
     let f = apply_plan(&p, &r, &o, None);
     is_send(&f);
+}
+
+/// A registry that answers with queued errors first, and may say it retries itself.
+struct Scripted {
+    inner: MemoryRegistry,
+    errors: Mutex<Vec<RegistryError>>,
+    retries_internally: bool,
+}
+
+impl Scripted {
+    fn new(errors: Vec<RegistryError>, retries_internally: bool) -> Self {
+        Scripted {
+            inner: MemoryRegistry::new(),
+            errors: Mutex::new(errors.into_iter().rev().collect()),
+            retries_internally,
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for Scripted {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+        self.inner.read(request).await
+    }
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
+        self.inner.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.inner.related(query).await
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        let next = self.errors.lock().unwrap().pop();
+        match next {
+            Some(e) => Err(e),
+            None => self.inner.apply(change).await,
+        }
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            retries_internally: self.retries_internally,
+            ..Capabilities::default()
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_at_least_the_registry_s_retry_after_hint() {
+    let hint = RegistryError::new(ErrorClass::Throttled, "slow down")
+        .with_retry_after(Duration::from_secs(3));
+    let r = Scripted::new(vec![hint], false);
+    let before = tokio::time::Instant::now();
+    let report = apply_plan(&plan(vec![(0, thing("t1"))]), &r, &fast_retry(3), None).await;
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.changes[0].attempts, 2);
+    assert!(before.elapsed() >= Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_after_which_the_change_may_have_landed_is_retried() {
+    // Not a retryable class, but the write may have been applied: changes are safe to
+    // repeat, so the engine asks again.
+    let lost = RegistryError::new(ErrorClass::Other, "connection reset").maybe_applied();
+    let r = Scripted::new(vec![lost], false);
+    let report = apply_plan(&plan(vec![(0, thing("t1"))]), &r, &fast_retry(3), None).await;
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.changes[0].attempts, 2);
+    assert_eq!(report.retries, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_registry_that_retries_itself_gets_each_change_once() {
+    let throttled = RegistryError::new(ErrorClass::Throttled, "still throttled after retries");
+    let r = Scripted::new(vec![throttled], true);
+    let report = apply_plan(&plan(vec![(0, thing("t1"))]), &r, &fast_retry(5), None).await;
+    assert_eq!(report.counts.failed, 1, "{report}");
+    assert_eq!(report.changes[0].attempts, 1);
+    assert_eq!(report.retries, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn changes_stream_in_while_earlier_ones_are_applied() {
+    let r = MemoryRegistry::new();
+    let progress = Recorder::default();
+    let options = ApplyOptions::default();
+    let (sink, run) = Engine::start(&r, &options, Some(&progress));
+    let producer = async {
+        sink.submit(
+            7,
+            PlannedChange {
+                stage: 3000,
+                change: thing_type("sensor"),
+            },
+        )
+        .unwrap();
+        // The first change is applied while the producer is still producing.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(progress.done.lock().unwrap().len(), 1);
+        sink.submit(
+            3,
+            PlannedChange {
+                stage: 5000,
+                change: thing_with("t1", Some("sensor"), None),
+            },
+        )
+        .unwrap();
+        sink.close();
+    };
+    let ((), report) = tokio::join!(producer, run);
+    assert!(report.is_success(), "{report}");
+    // The report lists changes by the index they were submitted with.
+    let indices: Vec<usize> = report.changes.iter().map(|c| c.index).collect();
+    assert_eq!(indices, vec![3, 7]);
+    assert!(r.snapshot().things.contains_key("t1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bound_per_api_operation_is_honoured() {
+    let r = Probe::new(MemoryRegistry::new(), |_| Duration::from_millis(10));
+    let changes: Vec<(u32, Change)> = (0..10).map(|i| (0, thing(&format!("t{i}")))).collect();
+    let options = ApplyOptions {
+        concurrency: 8,
+        api_concurrency: [("CreateThing".to_string(), 2)].into_iter().collect(),
+        ..ApplyOptions::default()
+    };
+    let report = apply_plan(&plan(changes), &r, &options, None).await;
+    assert!(report.is_success(), "{report}");
+    assert_eq!(r.max_in_flight.load(Ordering::SeqCst), 2);
 }
