@@ -1,6 +1,6 @@
 //! The dependency rules: which earlier changes a change waits for.
 //!
-//! A plan's stage value is `base * 1000 + sub` ([`iot_crr_model::diff`]): base 1 and 2
+//! A plan's stage value is `base * 1000 + sub` ([`iot_crr_model::diff`](mod@iot_crr_model::diff)): base 1 and 2
 //! re-create thing groups (detach, then delete children first), 3 to 8 create and update
 //! definitions, groups, things and relations and deprecate types, 9 and above prune
 //! (detach, then delete). The engine derives from the plan, conservatively:

@@ -195,7 +195,7 @@ impl Engine {
 
 /// Applies `plan` to `registry` and reports what happened to every change: a
 /// convenience over [`Engine::start`] that submits the plan's changes in stage order
-/// (plan order for a plan from [`diff`](iot_crr_model::diff); a hand-written plan out
+/// (plan order for a plan from [`diff`](fn@iot_crr_model::diff); a hand-written plan out
 /// of stage order is reordered, stably) and awaits the report. The report lists the
 /// changes by plan index.
 pub async fn apply_plan(
