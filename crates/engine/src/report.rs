@@ -1,6 +1,6 @@
 //! The structured result of applying a plan.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -32,9 +32,15 @@ pub enum ChangeResult {
         /// Calls made for this change, the first one included.
         attempts: u32,
     },
-    /// The change was not sent.
+    /// The change was not sent because something it needs is missing.
     Skipped {
         /// Why, for a person (`depends on thingType/sensor, which failed`).
+        reason: String,
+    },
+    /// The deadline passed before the change was sent (or before a retry it needed):
+    /// it is unfinished, and applying it later completes the work.
+    NotSent {
+        /// Why, for a person (`the deadline passed before it was sent`).
         reason: String,
     },
 }
@@ -53,9 +59,14 @@ impl ChangeResult {
         matches!(self, ChangeResult::Failed { .. })
     }
 
-    /// Whether the change was not sent.
+    /// Whether the change was not sent because something it needs is missing.
     pub fn is_skipped(&self) -> bool {
         matches!(self, ChangeResult::Skipped { .. })
+    }
+
+    /// Whether the deadline stopped the change.
+    pub fn is_not_sent(&self) -> bool {
+        matches!(self, ChangeResult::NotSent { .. })
     }
 
     /// Whether the target now has the change's effect.
@@ -64,13 +75,14 @@ impl ChangeResult {
     }
 
     /// A short label for logs and metrics (`applied`, `already_in_state`, `failed`,
-    /// `skipped`).
+    /// `skipped`, `not_sent`).
     pub fn label(&self) -> &'static str {
         match self {
             ChangeResult::Applied => "applied",
             ChangeResult::AlreadyInState => "already_in_state",
             ChangeResult::Failed { .. } => "failed",
             ChangeResult::Skipped { .. } => "skipped",
+            ChangeResult::NotSent { .. } => "not_sent",
         }
     }
 }
@@ -93,6 +105,7 @@ impl fmt::Display for ChangeResult {
                 )
             }
             ChangeResult::Skipped { reason } => write!(f, "skipped: {reason}"),
+            ChangeResult::NotSent { reason } => write!(f, "not sent: {reason}"),
         }
     }
 }
@@ -111,7 +124,7 @@ pub struct ChangeRecord {
     pub key: ResourceKey,
     /// The change, for a person (`create thing sensor-1`).
     pub description: String,
-    /// Calls made for this change (0 when skipped).
+    /// Calls made for this change (0 when skipped or not sent at all).
     pub attempts: u32,
     /// What happened.
     pub result: ChangeResult,
@@ -127,8 +140,10 @@ pub struct ResultCounts {
     pub already_in_state: usize,
     /// Changes that were sent and failed.
     pub failed: usize,
-    /// Changes that were not sent.
+    /// Changes that were not sent because something they need is missing.
     pub skipped: usize,
+    /// Changes the deadline stopped.
+    pub not_sent: usize,
 }
 
 impl ResultCounts {
@@ -139,17 +154,19 @@ impl ResultCounts {
             ChangeResult::AlreadyInState => self.already_in_state += 1,
             ChangeResult::Failed { .. } => self.failed += 1,
             ChangeResult::Skipped { .. } => self.skipped += 1,
+            ChangeResult::NotSent { .. } => self.not_sent += 1,
         }
     }
 
     /// All changes counted.
     pub fn total(&self) -> usize {
-        self.applied + self.already_in_state + self.failed + self.skipped
+        self.applied + self.already_in_state + self.failed + self.skipped + self.not_sent
     }
 }
 
-/// The result of [`apply_plan`](crate::apply_plan): every change's result in plan
-/// order, totals, and whether the target made the changes durable.
+/// The result of [`apply_plan`](crate::apply_plan) (or an [`ApplyRun`](crate::ApplyRun)):
+/// every change's result by index, totals, and whether the target made the changes
+/// durable.
 ///
 /// Serialises to JSON (camelCase) for `--report FILE`; [`Display`](fmt::Display) is a
 /// summary for people with one line per failed or skipped change.
@@ -158,7 +175,7 @@ impl ResultCounts {
 pub struct ApplyReport {
     /// The target's location ([`Registry::location`](iot_crr_registry::Registry::location)).
     pub target: String,
-    /// One record per change of the plan, in plan order.
+    /// One record per change, by index (plan order).
     pub changes: Vec<ChangeRecord>,
     /// Totals per result.
     pub counts: ResultCounts,
@@ -167,8 +184,6 @@ pub struct ApplyReport {
     pub elapsed: Duration,
     /// Retries made over all changes (attempts beyond the first).
     pub retries: u64,
-    /// Whether sending stopped after a failure (`stop_on_error`).
-    pub stopped: bool,
     /// Why [`Registry::commit`](iot_crr_registry::Registry::commit) failed, when it did.
     /// For a buffering backend (a snapshot file) this means none of the changes landed.
     pub commit_error: Option<String>,
@@ -188,8 +203,15 @@ pub enum ApplyFailure {
     Changes {
         /// Changes that failed.
         failed: usize,
-        /// Changes that were not sent.
+        /// Changes that were not sent because something they need is missing.
         skipped: usize,
+    },
+    /// The deadline passed before every change was sent; applying the changes not
+    /// sent (or reconciling [`ApplyReport::unfinished_keys`]) completes the work.
+    #[error("the deadline passed: {not_sent} change(s) were not sent")]
+    Unfinished {
+        /// Changes not sent.
+        not_sent: usize,
     },
 }
 
@@ -199,6 +221,7 @@ impl ApplyFailure {
         match self {
             ApplyFailure::Commit(_) => "commit_failed",
             ApplyFailure::Changes { .. } => "changes_failed",
+            ApplyFailure::Unfinished { .. } => "deadline_passed",
         }
     }
 }
@@ -206,7 +229,10 @@ impl ApplyFailure {
 impl ApplyReport {
     /// Whether every change reached the target and the commit succeeded.
     pub fn is_success(&self) -> bool {
-        self.counts.failed == 0 && self.counts.skipped == 0 && self.commit_error.is_none()
+        self.counts.failed == 0
+            && self.counts.skipped == 0
+            && self.counts.not_sent == 0
+            && self.commit_error.is_none()
     }
 
     /// The changes that were sent and failed, in plan order.
@@ -214,13 +240,29 @@ impl ApplyReport {
         self.changes.iter().filter(|c| c.result.is_failed())
     }
 
-    /// The changes that were not sent, in plan order.
+    /// The changes that were skipped (something they need is missing), in plan order.
     pub fn skipped(&self) -> impl Iterator<Item = &ChangeRecord> {
         self.changes.iter().filter(|c| c.result.is_skipped())
     }
 
+    /// The changes the deadline stopped, in plan order: a plan of exactly these
+    /// changes, in this order, completes the work.
+    pub fn not_sent(&self) -> impl Iterator<Item = &ChangeRecord> {
+        self.changes.iter().filter(|c| c.result.is_not_sent())
+    }
+
+    /// The resources of the changes the deadline stopped, sorted, each once:
+    /// reconciling exactly these resources resumes the apply.
+    pub fn unfinished_keys(&self) -> Vec<ResourceKey> {
+        self.not_sent()
+            .map(|c| c.key.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
     /// `Ok` when [`is_success`](Self::is_success), otherwise the most serious reason:
-    /// a failed commit before failed changes.
+    /// a failed commit, then failed (or skipped) changes, then the deadline.
     pub fn check(&self) -> Result<(), ApplyFailure> {
         if let Some(e) = &self.commit_error {
             return Err(ApplyFailure::Commit(e.clone()));
@@ -231,6 +273,11 @@ impl ApplyReport {
                 skipped: self.counts.skipped,
             });
         }
+        if self.counts.not_sent > 0 {
+            return Err(ApplyFailure::Unfinished {
+                not_sent: self.counts.not_sent,
+            });
+        }
         Ok(())
     }
 
@@ -239,6 +286,9 @@ impl ApplyReport {
         serde_json::to_string_pretty(self).expect("a report always serialises")
     }
 }
+
+/// How many changes stopped by the deadline the summary lists (there may be millions).
+const NOT_SENT_LISTED: usize = 10;
 
 impl fmt::Display for ApplyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -254,13 +304,13 @@ impl fmt::Display for ApplyReport {
             c.failed,
             c.skipped,
         )?;
+        if c.not_sent > 0 {
+            write!(f, ", {} not sent (deadline)", c.not_sent)?;
+        }
         if self.retries > 0 {
             write!(f, " ({} retries)", self.retries)?;
         }
         writeln!(f)?;
-        if self.stopped {
-            writeln!(f, "stopped after the first failure (stop on error)")?;
-        }
         for r in self.changes.iter().filter(|r| !r.result.is_ok()) {
             match &r.result {
                 ChangeResult::Failed { .. } => {
@@ -270,6 +320,22 @@ impl fmt::Display for ApplyReport {
                     writeln!(f, "  skipped: {}: {reason}", r.description)?
                 }
                 _ => {}
+            }
+        }
+        if c.not_sent > 0 {
+            let keys = self.unfinished_keys().len();
+            writeln!(
+                f,
+                "the deadline passed: {} change(s) not sent, about {keys} resource(s); apply them (or reconcile those resources) to finish",
+                c.not_sent
+            )?;
+            for r in self.not_sent().take(NOT_SENT_LISTED) {
+                if let ChangeResult::NotSent { reason } = &r.result {
+                    writeln!(f, "  not sent: {}: {reason}", r.description)?;
+                }
+            }
+            if c.not_sent > NOT_SENT_LISTED {
+                writeln!(f, "  ... and {} more", c.not_sent - NOT_SENT_LISTED)?;
             }
         }
         if let Some(e) = &self.commit_error {
@@ -309,7 +375,6 @@ mod tests {
             counts,
             elapsed: Duration::from_millis(1500),
             retries: 2,
-            stopped: false,
             commit_error: None,
             api_calls: BTreeMap::from([("CreateThing".to_string(), 4)]),
         }

@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use iot_crr_engine::{ApplyOptions, ApplyProgress, ChangeResult, RetryPolicy, apply_plan};
+use iot_crr_engine::{ApplyOptions, ApplyProgress, ChangeResult, Engine, RetryPolicy, apply_plan};
 use iot_crr_model::{
     BillingGroup, Change, Counts, DiffOptions, Kind, Outcome, Plan, PlannedChange, Resource,
     ResourceKey, Snapshot, ThingGroup, ThingType, plan::PLAN_FORMAT_VERSION,
 };
 use iot_crr_registry::{
-    ErrorClass, Fault, FileRegistry, MemoryRegistry, ReadRequest, Registry, RegistryError, Related,
+    Capabilities, ErrorClass, Fault, FileRegistry, MemoryRegistry, ReadRequest, Registry,
+    RegistryError, Related,
 };
 
 // ---- fixtures ----
@@ -96,10 +97,7 @@ fn add_to_group(thing: &str, group: &str) -> Change {
 }
 
 fn fault(api: &str, class: ErrorClass) -> Fault {
-    Fault {
-        api: Some(api.into()),
-        class,
-    }
+    Fault::fail(Some(api), class)
 }
 
 fn fast_retry(max_attempts: u32) -> ApplyOptions {
@@ -107,6 +105,7 @@ fn fast_retry(max_attempts: u32) -> ApplyOptions {
         retry: RetryPolicy {
             max_attempts,
             base_delay: Duration::from_millis(100),
+            throttle_base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
         },
         ..ApplyOptions::default()
@@ -347,7 +346,6 @@ async fn non_retryable_errors_fail_at_once_and_skip_only_their_dependents() {
     assert_eq!(report.counts.skipped, 3);
     assert_eq!(report.retries, 0);
     assert_eq!(report.failures().count(), 2);
-    assert!(!report.stopped);
 
     let text = report.to_string();
     assert!(text.contains("2 failed, 3 skipped"), "{text}");
@@ -387,33 +385,6 @@ async fn a_failed_update_does_not_skip_later_changes() {
     assert_eq!(r.snapshot().things["t1"].attributes.get("a"), Some("y"));
 }
 
-#[tokio::test]
-async fn stop_on_error_sends_nothing_after_a_failure() {
-    let r = MemoryRegistry::new();
-    r.inject(fault("CreateThing", ErrorClass::AccessDenied));
-    let p = plan(vec![
-        (0, thing("t1")),
-        (1, thing("t2")),
-        (1, group("g", None)),
-    ]);
-    let options = ApplyOptions {
-        stop_on_error: true,
-        ..ApplyOptions::default()
-    };
-    let report = apply_plan(&p, &r, &options, None).await;
-    assert!(report.stopped);
-    assert!(results(&report)[0].is_failed());
-    let stop = skipped("not sent: stopped after an earlier failure (stop on error)");
-    assert_eq!(results(&report)[1], &stop);
-    assert_eq!(results(&report)[2], &stop);
-    assert_eq!(r.api_calls(), vec![("CreateThing".to_string(), 1)]);
-    assert!(
-        report
-            .to_string()
-            .contains("stopped after the first failure")
-    );
-}
-
 fn slow_root(c: &Change) -> Duration {
     match c {
         Change::CreateThingGroup { thing_group } if thing_group.thing_group_name == "root" => {
@@ -424,21 +395,32 @@ fn slow_root(c: &Change) -> Duration {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_later_stage_waits_for_every_change_of_the_earlier_ones() {
-    // If the child's create ran while the slow parent create is in flight, it would
-    // fail with not found.
+async fn a_change_waits_for_what_it_uses_not_for_the_whole_earlier_stage() {
+    // Stages are no longer barriers (apart from the early and prune ones): the things
+    // of stage 1 do not wait for the slow root group of stage 0, but the child group
+    // does (if it ran while its parent's create is in flight, it would fail with not
+    // found).
     let r = Probe::new(MemoryRegistry::new(), slow_root);
     let mut changes = vec![(0, group("root", None))];
-    changes.extend((0..20).map(|i| (0, thing(&format!("t{i}")))));
+    changes.extend((0..20).map(|i| (1, thing(&format!("t{i}")))));
     changes.push((1, group("child", Some("root"))));
     let report = apply_plan(&plan(changes), &r, &ApplyOptions::default(), None).await;
     assert!(report.is_success(), "{report}");
     let finished = r.finished();
-    assert_eq!(
-        finished.last().unwrap(),
-        "create thing group child under root"
-    );
     assert_eq!(finished.len(), 22);
+    assert!(
+        finished[..20]
+            .iter()
+            .all(|f| f.starts_with("create thing t")),
+        "{finished:?}"
+    );
+    assert_eq!(
+        &finished[20..],
+        [
+            "create thing group root",
+            "create thing group child under root"
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -581,4 +563,134 @@ fn the_apply_future_is_send() {
     let o = ApplyOptions::default();
     let f = apply_plan(&p, &r, &o, None);
     is_send(&f);
+}
+
+/// A registry that answers with queued errors first, and may say it retries itself.
+struct Scripted {
+    inner: MemoryRegistry,
+    errors: Mutex<Vec<RegistryError>>,
+    retries_internally: bool,
+}
+
+impl Scripted {
+    fn new(errors: Vec<RegistryError>, retries_internally: bool) -> Self {
+        Scripted {
+            inner: MemoryRegistry::new(),
+            errors: Mutex::new(errors.into_iter().rev().collect()),
+            retries_internally,
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for Scripted {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+        self.inner.read(request).await
+    }
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
+        self.inner.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.inner.related(query).await
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        let next = self.errors.lock().unwrap().pop();
+        match next {
+            Some(e) => Err(e),
+            None => self.inner.apply(change).await,
+        }
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            retries_internally: self.retries_internally,
+            ..Capabilities::default()
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_at_least_the_registry_s_retry_after_hint() {
+    let hint = RegistryError::new(ErrorClass::Throttled, "slow down")
+        .with_retry_after(Duration::from_secs(3));
+    let r = Scripted::new(vec![hint], false);
+    let before = tokio::time::Instant::now();
+    let report = apply_plan(&plan(vec![(0, thing("t1"))]), &r, &fast_retry(3), None).await;
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.changes[0].attempts, 2);
+    assert!(before.elapsed() >= Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_after_which_the_change_may_have_landed_is_retried() {
+    // Not a retryable class, but the write may have been applied: changes are safe to
+    // repeat, so the engine asks again.
+    let lost = RegistryError::new(ErrorClass::Other, "connection reset").maybe_applied();
+    let r = Scripted::new(vec![lost], false);
+    let report = apply_plan(&plan(vec![(0, thing("t1"))]), &r, &fast_retry(3), None).await;
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.changes[0].attempts, 2);
+    assert_eq!(report.retries, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_registry_that_retries_itself_gets_each_change_once() {
+    let throttled = RegistryError::new(ErrorClass::Throttled, "still throttled after retries");
+    let r = Scripted::new(vec![throttled], true);
+    let report = apply_plan(&plan(vec![(0, thing("t1"))]), &r, &fast_retry(5), None).await;
+    assert_eq!(report.counts.failed, 1, "{report}");
+    assert_eq!(report.changes[0].attempts, 1);
+    assert_eq!(report.retries, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn changes_stream_in_while_earlier_ones_are_applied() {
+    let r = MemoryRegistry::new();
+    let progress = Recorder::default();
+    let options = ApplyOptions::default();
+    let (sink, run) = Engine::start(&r, &options, Some(&progress));
+    let producer = async {
+        sink.submit(
+            7,
+            PlannedChange {
+                stage: 3000,
+                change: thing_type("sensor"),
+            },
+        )
+        .unwrap();
+        // The first change is applied while the producer is still producing.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(progress.done.lock().unwrap().len(), 1);
+        sink.submit(
+            3,
+            PlannedChange {
+                stage: 5000,
+                change: thing_with("t1", Some("sensor"), None),
+            },
+        )
+        .unwrap();
+        sink.close();
+    };
+    let ((), report) = tokio::join!(producer, run);
+    assert!(report.is_success(), "{report}");
+    // The report lists changes by the index they were submitted with.
+    let indices: Vec<usize> = report.changes.iter().map(|c| c.index).collect();
+    assert_eq!(indices, vec![3, 7]);
+    assert!(r.snapshot().things.contains_key("t1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bound_per_api_operation_is_honoured() {
+    let r = Probe::new(MemoryRegistry::new(), |_| Duration::from_millis(10));
+    let changes: Vec<(u32, Change)> = (0..10).map(|i| (0, thing(&format!("t{i}")))).collect();
+    let options = ApplyOptions {
+        concurrency: 8,
+        api_concurrency: [("CreateThing".to_string(), 2)].into_iter().collect(),
+        ..ApplyOptions::default()
+    };
+    let report = apply_plan(&plan(changes), &r, &options, None).await;
+    assert!(report.is_success(), "{report}");
+    assert_eq!(r.max_in_flight.load(Ordering::SeqCst), 2);
 }

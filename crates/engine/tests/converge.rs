@@ -1,11 +1,11 @@
 //! Faults never lose or corrupt data: a sync whose changes partly fail (permanent
-//! faults injected at random, throttles retried) leaves the target in a state from which
-//! the next sync converges, and a third plans nothing. Fleets come from `iot-crr-fleet`
-//! (things with types, groups, billing groups, certificates and versioned policies).
+//! faults injected at random, throttles retried, answers lost after the change was
+//! applied and the change retried) leaves the target in a state from which the next sync
+//! converges, a third plans nothing, and the target holds nothing extra. Fleets come
+//! from `iot-crr-fleet` (things with types, groups, billing groups, certificates and
+//! versioned policies).
 
-use std::time::Duration;
-
-use iot_crr_engine::{ApplyOptions, RetryPolicy, apply_plan};
+use iot_crr_engine::{ApplyOptions, ChangeResult, RetryPolicy, apply_plan};
 use iot_crr_fleet::{FleetSpec, generate, mutate};
 use iot_crr_model::{DiffOptions, diff};
 use iot_crr_registry::{ErrorClass, Fault, MemoryRegistry};
@@ -29,12 +29,8 @@ const APIS: [&str; 12] = [
 fn options() -> ApplyOptions {
     ApplyOptions {
         concurrency: 8,
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
-        stop_on_error: false,
+        retry: RetryPolicy::fast(4),
+        ..ApplyOptions::default()
     }
 }
 
@@ -44,7 +40,7 @@ async fn partial_failures_heal_on_the_next_sync() {
         prune: true,
         ..Default::default()
     };
-    let (mut failed, mut skipped, mut retries) = (0, 0, 0);
+    let (mut failed, mut skipped, mut retries, mut lost) = (0, 0, 0, 0);
     for seed in 0..12u64 {
         let base = generate(&FleetSpec {
             things: 24,
@@ -62,10 +58,11 @@ async fn partial_failures_heal_on_the_next_sync() {
             } else {
                 ErrorClass::Conflict
             };
-            target.inject(Fault {
-                api: Some(api.to_string()),
-                class,
-            });
+            target.inject(Fault::fail(Some(api), class));
+        }
+        for _ in 0..4 {
+            let api = APIS[rng.random_range(0..APIS.len())];
+            target.inject(Fault::lost_answer(Some(api)));
         }
 
         let first = diff(&desired, &target.snapshot(), &opts);
@@ -77,6 +74,12 @@ async fn partial_failures_heal_on_the_next_sync() {
         failed += report.counts.failed;
         skipped += report.counts.skipped;
         retries += report.retries;
+        // A lost answer shows as a retry that found the change already in place.
+        lost += report
+            .changes
+            .iter()
+            .filter(|c| c.attempts > 1 && c.result == ChangeResult::AlreadyInState)
+            .count();
         for r in report.failures() {
             assert!(report.to_string().contains(&r.description));
         }
@@ -114,11 +117,19 @@ async fn partial_failures_heal_on_the_next_sync() {
                 "seed {seed}: certificate {id} missing"
             );
         }
+        // Nothing extra either: a change repeated after a lost answer created nothing
+        // twice.
+        let keys =
+            |s: &iot_crr_model::Snapshot| -> Vec<_> { s.resources().map(|r| r.key()).collect() };
+        assert_eq!(keys(&after), keys(&desired), "seed {seed}");
+        for (name, p) in &desired.policies {
+            assert_eq!(after.policies[name].versions.len(), p.versions.len());
+        }
     }
     // The faults did fire: permanent ones failed changes (and skipped their
     // dependents), throttles were retried.
     assert!(
-        failed > 0 && skipped > 0 && retries > 0,
-        "{failed} {skipped} {retries}"
+        failed > 0 && skipped > 0 && retries > 0 && lost > 0,
+        "{failed} {skipped} {retries} {lost}"
     );
 }

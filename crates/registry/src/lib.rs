@@ -31,7 +31,7 @@ mod retry;
 pub use file::FileRegistry;
 pub use location::{Location, LocationError};
 
-pub use memory::{Fault, MemoryRegistry};
+pub use memory::{Fault, FaultKind, MemoryRegistry};
 pub use rate::{LocalBudget, Paced, QuotaError, Quotas, RateBudget};
 pub use retry::RetryPolicy;
 

@@ -17,10 +17,49 @@ pub struct Fault {
     pub api: Option<String>,
     /// The error class returned.
     pub class: ErrorClass,
+    /// What happens to the write itself (default `FaultKind::Fail`). Build faults with
+    /// [`Fault::fail`] and [`Fault::lost_answer`].
+    pub kind: FaultKind,
+}
+
+/// What a [`Fault`] does to the write it hits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// The write is not applied and fails with the fault's class.
+    #[default]
+    Fail,
+    /// The write is applied (as far as the registry's rules allow), then its answer is
+    /// lost: the call fails with the fault's class and
+    /// [`maybe_applied`](RegistryError::maybe_applied) set, whatever the real outcome
+    /// was. A retry finds the effect in place (or the real error).
+    LostAnswer,
+}
+
+impl Fault {
+    /// A write of `api` (any write when `None`) that fails with `class` and is not
+    /// applied.
+    pub fn fail(api: Option<&str>, class: ErrorClass) -> Self {
+        Fault {
+            api: api.map(str::to_string),
+            class,
+            kind: FaultKind::Fail,
+        }
+    }
+
+    /// A write of `api` (any write when `None`) that is applied, then fails as
+    /// [`ErrorClass::Transient`] with `maybe_applied` set: the answer was lost.
+    pub fn lost_answer(api: Option<&str>) -> Self {
+        Fault {
+            api: api.map(str::to_string),
+            class: ErrorClass::Transient,
+            kind: FaultKind::LostAnswer,
+        }
+    }
 }
 
 /// A registry held in memory. Changes follow [`apply_change`], so AWS IoT's ordering
-/// rules are enforced; queued [`Fault`]s make the next matching writes fail first.
+/// rules are enforced; queued [`Fault`]s make the next matching writes fail first (or,
+/// with a [lost answer](Fault::lost_answer), apply them and then fail).
 #[derive(Debug, Default)]
 pub struct MemoryRegistry {
     state: Mutex<Inner>,
@@ -74,24 +113,6 @@ impl MemoryRegistry {
     }
 }
 
-/// Copies the resources a filter selects (and the origin) out of a snapshot.
-pub(crate) fn filtered(s: &Snapshot, request: &ReadRequest) -> Snapshot {
-    let f = &request.filter;
-    if f.is_all() {
-        return s.clone();
-    }
-    let mut out = Snapshot {
-        origin: s.origin.clone(),
-        ..Default::default()
-    };
-    for r in s.resources() {
-        if f.matches(r.kind(), r.name()) {
-            out.insert(r);
-        }
-    }
-    out
-}
-
 #[async_trait]
 impl Registry for MemoryRegistry {
     fn location(&self) -> String {
@@ -100,7 +121,7 @@ impl Registry for MemoryRegistry {
 
     async fn read(&self, request: &ReadRequest) -> Result<Snapshot> {
         let inner = self.lock();
-        let s = filtered(&inner.snapshot, request);
+        let s = inner.snapshot.filtered(&request.filter);
         for k in iot_crr_model::Kind::ALL {
             request.report(k, s.counts().get(k) as u64);
         }
@@ -128,7 +149,20 @@ impl Registry for MemoryRegistry {
             .position(|f| f.api.as_deref().is_none_or(|a| a == change.api()))
         {
             let f = inner.faults.remove(i).expect("index is in range");
-            return Err(RegistryError::new(f.class, "injected fault").with_api(change.api()));
+            return match f.kind {
+                FaultKind::Fail => {
+                    Err(RegistryError::new(f.class, "injected fault").with_api(change.api()))
+                }
+                FaultKind::LostAnswer => {
+                    // The outcome (success or the rules' error) is what gets lost.
+                    let _ = apply_change(&mut inner.snapshot, change);
+                    Err(
+                        RegistryError::new(f.class, "injected fault: the answer was lost")
+                            .with_api(change.api())
+                            .maybe_applied(),
+                    )
+                }
+            };
         }
         apply_change(&mut inner.snapshot, change)
             .map_err(|e| RegistryError::from(e).with_api(change.api()))
@@ -151,10 +185,7 @@ mod tests {
     #[tokio::test]
     async fn faults_fire_once_then_writes_succeed() {
         let r = MemoryRegistry::new();
-        r.inject(Fault {
-            api: Some("CreateThing".into()),
-            class: ErrorClass::Throttled,
-        });
+        r.inject(Fault::fail(Some("CreateThing"), ErrorClass::Throttled));
         let c = Change::CreateThing {
             thing_name: "t".into(),
             thing_type_name: None,
@@ -171,6 +202,48 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(got, Some(Resource::Thing(Thing { .. }))));
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_applies_the_change_then_fails_as_maybe_applied() {
+        let r = MemoryRegistry::new();
+        r.inject(Fault::lost_answer(Some("CreateThing")));
+        let c = Change::CreateThing {
+            thing_name: "t".into(),
+            thing_type_name: None,
+            attributes: Default::default(),
+            billing_group_name: None,
+        };
+        let e = r.apply(&c).await.unwrap_err();
+        assert_eq!(e.class, ErrorClass::Transient);
+        assert!(e.maybe_applied);
+        assert!(r.snapshot().things.contains_key("t"));
+        // The retry finds the effect in place.
+        assert_eq!(r.apply(&c).await.unwrap(), Outcome::AlreadyInState);
+
+        // A write the rules refuse loses its answer too; the retry tells the truth.
+        r.inject(Fault::lost_answer(None));
+        let add = Change::AddThingToThingGroup {
+            thing_name: "t".into(),
+            thing_group_name: "g".into(),
+        };
+        let e = r.apply(&add).await.unwrap_err();
+        assert!(e.maybe_applied && e.class.is_retryable());
+        assert_eq!(r.apply(&add).await.unwrap_err().class, ErrorClass::NotFound);
+        assert_eq!(r.snapshot().things["t"].thing_groups.len(), 0);
+    }
+
+    #[test]
+    fn the_default_fault_kind_fails() {
+        assert_eq!(FaultKind::default(), FaultKind::Fail);
+        assert_eq!(
+            Fault::fail(None, ErrorClass::Conflict),
+            Fault {
+                api: None,
+                class: ErrorClass::Conflict,
+                kind: FaultKind::Fail,
+            }
+        );
     }
 
     #[tokio::test]

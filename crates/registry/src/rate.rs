@@ -730,10 +730,8 @@ mod tests {
         assert_eq!(a.inner().snapshot().things.len(), 3);
 
         // A throttled answer slows the bucket down.
-        a.inner().inject(Fault {
-            api: Some("CreateThing".into()),
-            class: ErrorClass::Throttled,
-        });
+        a.inner()
+            .inject(Fault::fail(Some("CreateThing"), ErrorClass::Throttled));
         let e = a.apply(&create_thing("x")).await.unwrap_err();
         assert_eq!(e.class, ErrorClass::Throttled);
         assert_eq!(budget.throttles(), vec![("CreateThing".to_string(), 1)]);
