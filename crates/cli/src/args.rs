@@ -219,6 +219,27 @@ fn at_least_one_u32(s: &str) -> Result<u32, String> {
     }
 }
 
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(
+        t.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 15m or 2h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?} is not a duration like 90s, 15m or 2h")),
+    };
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!("{s:?} must be more than zero"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 const KINDS: &str = "thing, thing-type, thing-group, billing-group, policy, certificate";
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -247,6 +268,11 @@ pub struct ApplyTuning {
     /// versions and re-created groups do not count.
     #[arg(long, value_name = "N|PCT%")]
     pub max_delete: Option<DeleteBound>,
+    /// Stop sending changes once this much time has passed since the command started
+    /// (e.g. 90s, 15m, 2h): changes in flight finish, the rest are reported as not
+    /// sent, and running the same command again goes on from there (exit 1 until then).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_budget: Option<std::time::Duration>,
     /// Write the apply report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -75,6 +75,7 @@ fn init_logging(verbose: u8) {
 }
 
 async fn run(command: Command) -> Result<Status> {
+    started();
     match command {
         Command::Snapshot(a) => snapshot(a).await,
         Command::Plan(a) => plan(a).await,
@@ -117,8 +118,15 @@ fn reconcile_options(
 fn apply_options(t: &ApplyTuning) -> ApplyOptions {
     ApplyOptions {
         concurrency: t.concurrency,
+        deadline: t.time_budget.map(|b| started() + b),
         ..ApplyOptions::default()
     }
+}
+
+/// When the command started (the time budget counts from here).
+fn started() -> tokio::time::Instant {
+    static START: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(tokio::time::Instant::now)
 }
 
 /// Both registries, opened.
@@ -260,6 +268,13 @@ fn finish_apply(report: &ApplyReport, t: &ApplyTuning) -> Result<Status> {
     eprint!("{report}");
     if let Some(e) = &report.commit_error {
         bail!("nothing was saved: {e}");
+    }
+    if report.counts.not_sent > 0 {
+        eprintln!(
+            "the time budget ran out: {} change(s) were not sent; run sync again to go on \
+             (a saved plan is planned again)",
+            report.counts.not_sent
+        );
     }
     Ok(if report.is_success() {
         Status::Ok

@@ -639,3 +639,37 @@ fn keyed_sync_reconciles_only_the_named_resources_and_what_they_need() {
         .code(2)
         .stderr(predicate::str::contains("cannot be saved"));
 }
+
+#[test]
+fn a_sync_cut_by_its_time_budget_goes_on_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 30, 8);
+    let replica = dir.path().join("replica.jsonl");
+    let sync = |extra: &[&str]| {
+        let mut c = bin();
+        c.args(["sync", "--source", &loc(&fleet), "--target", &loc(&replica)])
+            .args(["--max-lines", "0"])
+            .args(extra);
+        c
+    };
+    // A budget that has run out before the first write: nothing is sent, exit 1.
+    sync(&["--time-budget", "0.001s"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the time budget ran out"));
+    sync(&[]).assert().success();
+    bin()
+        .args([
+            "verify",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&replica),
+        ])
+        .assert()
+        .code(0);
+    sync(&["--time-budget", "soon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--time-budget"));
+}

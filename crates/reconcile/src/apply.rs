@@ -63,7 +63,16 @@ pub async fn apply_checked(
 ) -> Result<ApplyReport> {
     check_deletes(plan, max_delete)?;
     let actual = read(target, &plan.options.filter, progress.target_read.clone()).await?;
-    let now = tokio::task::block_in_place(|| fingerprint(&actual, &plan.options.filter));
+    let filter = plan.options.filter.clone();
+    let now = tokio::task::spawn_blocking(move || fingerprint(&actual, &filter))
+        .await
+        .map_err(|e| ReconcileError::Read {
+            location: target.location(),
+            source: iot_crr_registry::RegistryError::new(
+                iot_crr_registry::ErrorClass::Other,
+                format!("the fingerprint stopped: {e}"),
+            ),
+        })?;
     if now != plan.target_fingerprint {
         return Err(ReconcileError::Drift {
             location: target.location(),

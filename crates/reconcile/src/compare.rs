@@ -96,8 +96,16 @@ pub async fn compare(
         rewrite,
         ignore_tags: !without.is_empty(),
     };
-    // The diff is CPU work: keep it off the async worker that polls this future.
-    let mut plan = tokio::task::block_in_place(|| diff(&desired, &actual, &diff_options));
+    // The diff is CPU work: keep it off the async workers (on any runtime flavour).
+    let mut plan = tokio::task::spawn_blocking(move || diff(&desired, &actual, &diff_options))
+        .await
+        .map_err(|e| ReconcileError::Read {
+            location: target.location(),
+            source: iot_crr_registry::RegistryError::new(
+                iot_crr_registry::ErrorClass::Other,
+                format!("the diff stopped: {e}"),
+            ),
+        })?;
     plan.source = source.location();
     plan.target = target.location();
     Ok(Comparison {

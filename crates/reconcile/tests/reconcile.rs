@@ -284,3 +284,61 @@ async fn empty_attribute_values_converge_in_one_sync() {
         .unwrap();
     assert!(again.plan.is_empty(), "{:?}", again.plan.changes);
 }
+
+/// A registry whose writes take a while (real time, a few milliseconds each).
+struct Slow(MemoryRegistry);
+
+#[async_trait]
+impl Registry for Slow {
+    fn location(&self) -> String {
+        "memory:slow".into()
+    }
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+        self.0.read(request).await
+    }
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
+        self.0.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.0.related(query).await
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        self.0.apply(change).await
+    }
+}
+
+/// A reconcile cut by its time budget (as a Lambda invocation is) resumes by
+/// reconciling exactly the resources whose changes were not sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_cut_by_its_time_budget_resumes_with_a_keyed_reconcile() {
+    let desired = fleet(40, 21);
+    let source = MemoryRegistry::with_snapshot(desired.clone());
+    let target = Slow(MemoryRegistry::new());
+    let opts = ReconcileOptions::default();
+    let apply = ApplyOptions {
+        concurrency: 1,
+        deadline: Some(tokio::time::Instant::now() + std::time::Duration::from_millis(100)),
+        ..ApplyOptions::default()
+    };
+    let done = sync(&source, &target, &opts, &apply, &Progress::default())
+        .await
+        .unwrap();
+    let report = done.report.unwrap();
+    assert!(report.counts.not_sent > 0, "{report}");
+    assert_eq!(report.counts.failed, 0);
+    let unfinished: BTreeSet<ResourceKey> = report.unfinished_keys().into_iter().collect();
+    assert!(!unfinished.is_empty());
+    let resumed = reconcile_keys(
+        &source,
+        &target,
+        &unfinished,
+        &opts,
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(resumed.report.is_success(), "{}", resumed.report);
+    let left = diff(&desired, &target.0.snapshot(), &DiffOptions::default());
+    assert!(left.changes.is_empty(), "{:?}", left.changes);
+}
