@@ -198,7 +198,16 @@ fn timed_child(base_path: &Path, next_path: &Path) {
     println!("diff_ns={}", diff_time.as_nanos());
     println!("changes={}", plan.changes.len());
     println!("peak_kib={}", vm_hwm_kib());
-    for (kind, action, n) in plan.summary() {
+    let mut summary: std::collections::BTreeMap<
+        (iot_crr_model::Kind, iot_crr_model::Action),
+        usize,
+    > = Default::default();
+    for c in &plan.changes {
+        *summary
+            .entry((c.change.key().kind, c.change.action()))
+            .or_default() += 1;
+    }
+    for ((kind, action), n) in summary {
         println!("summary=  {kind} {action:?}: {n}");
     }
     let start = Instant::now();

@@ -681,16 +681,6 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    /// Number of changes per (kind, action), sorted.
-    pub fn summary(&self) -> Vec<(Kind, Action, usize)> {
-        let mut m: std::collections::BTreeMap<(Kind, Action), usize> = Default::default();
-        for c in &self.changes {
-            *m.entry((c.change.key().kind, c.change.action()))
-                .or_default() += 1;
-        }
-        m.into_iter().map(|((k, a), n)| (k, a, n)).collect()
-    }
-
     /// The plan as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a plan always serialises")

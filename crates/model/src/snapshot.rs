@@ -322,34 +322,6 @@ impl Snapshot {
         }
         depth
     }
-
-    /// Names of the groups whose parent chain reaches `name` (all descendants), not
-    /// including `name` itself.
-    pub fn group_descendants(&self, name: &str) -> Vec<Name> {
-        let mut children: BTreeMap<&str, Vec<&Name>> = BTreeMap::new();
-        for g in self.thing_groups.values() {
-            if let Some(p) = &g.parent_group_name {
-                children
-                    .entry(p.as_str())
-                    .or_default()
-                    .push(&g.thing_group_name);
-            }
-        }
-        let mut out = Vec::new();
-        let mut stack = vec![name];
-        while let Some(n) = stack.pop() {
-            if let Some(cs) = children.get(n) {
-                for c in cs {
-                    if out.len() > self.thing_groups.len() {
-                        return out;
-                    }
-                    out.push((*c).clone());
-                    stack.push(c.as_str());
-                }
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -365,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn depth_and_descendants() {
+    fn depth() {
         let mut s = Snapshot::new();
         s.insert(group("a", None));
         s.insert(group("b", Some("a")));
@@ -373,10 +345,7 @@ mod tests {
         s.insert(group("d", Some("a")));
         assert_eq!(s.group_depth("a"), 0);
         assert_eq!(s.group_depth("c"), 2);
-        let mut d = s.group_descendants("a");
-        d.sort();
-        assert_eq!(d, ["b", "c", "d"]);
-        assert!(s.group_descendants("c").is_empty());
+        assert_eq!(s.group_depth("d"), 1);
     }
 
     #[test]
@@ -385,7 +354,6 @@ mod tests {
         s.insert(group("a", Some("b")));
         s.insert(group("b", Some("a")));
         assert!(s.group_depth("a") <= 3);
-        assert!(s.group_descendants("a").len() <= 3);
     }
 
     fn thing(name: &str) -> Resource {
