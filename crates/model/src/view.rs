@@ -63,16 +63,17 @@ pub trait View {
     }
 }
 
-/// Indexes of a snapshot's relations, each built on first use.
+/// Things per subject (a principal, a type, a group), in thing-name order.
+type ThingIndex<'a> = HashMap<&'a str, Vec<&'a str>>;
+
+/// Indexes of a snapshot's relations, each built on first use. Things are visited in
+/// name order, so every list is sorted without sorting.
 #[derive(Default)]
 struct Indexes<'a> {
     children: OnceLock<HashMap<&'a str, Vec<&'a str>>>,
-    /// (principal, thing) pairs, sorted.
-    principals: OnceLock<Vec<(&'a str, &'a str)>>,
-    /// (type, thing) pairs, sorted.
-    types: OnceLock<Vec<(&'a str, &'a str)>>,
-    /// (group, thing) pairs, sorted.
-    members: OnceLock<Vec<(&'a str, &'a str)>>,
+    principals: OnceLock<ThingIndex<'a>>,
+    types: OnceLock<ThingIndex<'a>>,
+    members: OnceLock<ThingIndex<'a>>,
     /// policy -> targets, sorted.
     targets: OnceLock<HashMap<&'a str, Vec<ResourceKey>>>,
 }
@@ -98,19 +99,28 @@ impl<'a> SnapshotView<'a> {
     }
 }
 
-fn things_of(pairs: &[(&str, &str)], subject: &str) -> Vec<ResourceKey> {
-    let start = pairs.partition_point(|(s, _)| *s < subject);
-    pairs[start..]
-        .iter()
-        .take_while(|(s, _)| *s == subject)
-        .map(|(_, t)| ResourceKey::new(Kind::Thing, *t))
-        .collect()
+fn things_of(index: &ThingIndex<'_>, subject: &str) -> Vec<ResourceKey> {
+    index
+        .get(subject)
+        .map(|ts| {
+            ts.iter()
+                .map(|t| ResourceKey::new(Kind::Thing, *t))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-fn sorted_pairs<'a>(it: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
-    let mut v: Vec<(&str, &str)> = it.collect();
-    v.sort_unstable();
-    v
+fn index_things<'a, I: IntoIterator<Item = &'a str>>(
+    things: impl Iterator<Item = &'a Thing>,
+    subjects: impl Fn(&'a Thing) -> I,
+) -> ThingIndex<'a> {
+    let mut m: ThingIndex<'a> = HashMap::new();
+    for t in things {
+        for s in subjects(t) {
+            m.entry(s).or_default().push(&t.thing_name);
+        }
+    }
+    m
 }
 
 impl View for SnapshotView<'_> {
@@ -156,31 +166,25 @@ impl View for SnapshotView<'_> {
             }
             Related::ThingsWithPrincipal(p) => {
                 let idx = self.idx.principals.get_or_init(|| {
-                    sorted_pairs(s.things.values().flat_map(|t| {
-                        t.principals
-                            .iter()
-                            .map(move |p| (p.as_str(), t.thing_name.as_str()))
-                    }))
+                    index_things(s.things.values(), |t| {
+                        t.principals.iter().map(|p| p.as_str())
+                    })
                 });
                 things_of(idx, p)
             }
             Related::ThingsOfType(ty) => {
                 let idx = self.idx.types.get_or_init(|| {
-                    sorted_pairs(s.things.values().filter_map(|t| {
-                        t.thing_type_name
-                            .as_ref()
-                            .map(|ty| (ty.as_str(), t.thing_name.as_str()))
-                    }))
+                    index_things(s.things.values(), |t| {
+                        t.thing_type_name.iter().map(|ty| ty.as_str())
+                    })
                 });
                 things_of(idx, ty)
             }
             Related::GroupMembers(g) => {
                 let idx = self.idx.members.get_or_init(|| {
-                    sorted_pairs(s.things.values().flat_map(|t| {
-                        t.thing_groups
-                            .iter()
-                            .map(move |g| (g.as_str(), t.thing_name.as_str()))
-                    }))
+                    index_things(s.things.values(), |t| {
+                        t.thing_groups.iter().map(|g| g.as_str())
+                    })
                 });
                 things_of(idx, g)
             }
