@@ -158,7 +158,10 @@ fn length(value: &str, min: usize, max: usize) -> Result<(), String> {
 fn chars(value: &str, allowed: fn(char) -> bool, described: &str) -> Result<(), String> {
     // Every allowed set here is ASCII: bytes decide without decoding UTF-8, and the
     // offending character is looked for only when there is one.
-    if value.bytes().all(|b| b.is_ascii() && allowed(char::from(b))) {
+    if value
+        .bytes()
+        .all(|b| b.is_ascii() && allowed(char::from(b)))
+    {
         return Ok(());
     }
     match value.chars().find(|c| !allowed(*c)) {
