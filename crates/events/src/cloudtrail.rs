@@ -3,10 +3,9 @@
 
 use iot_crr_model::{Kind, Name, ResourceKey, arn::Arn};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::error::DecodeError;
-use crate::json::Fields;
+use crate::json::{Fields, Object};
 use crate::registry::arn_name;
 use crate::time::parse_rfc3339_millis;
 use crate::{Event, EventKind};
@@ -102,7 +101,7 @@ const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// A name given either by name or by ARN (`thingName` or `thingArn`).
 fn name_or_arn(
-    f: &Fields<'_>,
+    f: &Fields<'_, '_>,
     name_field: &str,
     arn_field: &str,
     kind: Kind,
@@ -119,7 +118,7 @@ fn name_or_arn(
 /// The key of an attachment target or principal: a certificate or thing group ARN;
 /// `None` for a principal that is not an ARN (a Cognito identity id).
 fn target_key(
-    f: &Fields<'_>,
+    f: &Fields<'_, '_>,
     field: &str,
     value: &str,
     allow_group: bool,
@@ -145,8 +144,8 @@ fn target_key(
 
 fn keys_of(
     call: ApiCall,
-    req: &Fields<'_>,
-    resp: &Fields<'_>,
+    req: &Fields<'_, '_>,
+    resp: &Fields<'_, '_>,
 ) -> Result<Vec<ResourceKey>, DecodeError> {
     use ApiCall::*;
     let key = |kind, name: &str| ResourceKey::new(kind, name);
@@ -235,7 +234,7 @@ fn keys_of(
     })
 }
 
-pub(crate) fn decode(map: &Map<String, Value>) -> Result<Event, DecodeError> {
+pub(crate) fn decode(map: &Object<'_>) -> Result<Event, DecodeError> {
     let env = Fields::new(map, "EventBridge event");
     let source = env.str("source")?;
     let detail_type = env.str("detail-type")?;
@@ -299,14 +298,15 @@ pub(crate) fn decode(map: &Map<String, Value>) -> Result<Event, DecodeError> {
     let keys = if error_code.is_some() {
         Vec::new()
     } else {
-        let empty = Map::new();
-        let sub = |field: &'static str, path: &'static str| -> Result<Fields<'_>, DecodeError> {
-            Ok(Fields {
-                map: d.opt_object(field)?.unwrap_or(&empty),
-                context: call.as_str(),
-                path,
-            })
-        };
+        let empty: &Object<'_> = &[];
+        let sub =
+            |field: &'static str, path: &'static str| -> Result<Fields<'_, '_>, DecodeError> {
+                Ok(Fields {
+                    map: d.opt_object(field)?.unwrap_or(empty),
+                    context: call.as_str(),
+                    path,
+                })
+            };
         let req = sub("requestParameters", "detail.requestParameters")?;
         let resp = sub("responseElements", "detail.responseElements")?;
         keys_of(call, &req, &resp)?

@@ -24,7 +24,6 @@ mod time;
 
 use iot_crr_model::{Resource, ResourceKey};
 use serde::Serialize;
-use serde_json::Value;
 
 pub use cloudtrail::ApiCall;
 pub use error::DecodeError;
@@ -197,24 +196,20 @@ impl StateChange {
 /// Decodes one event: a registry event (with or without `topic`) or an EventBridge
 /// CloudTrail event. Never panics.
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json {
+    let value: json::Json<'_> = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json {
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
     })?;
-    decode_value(&value)
-}
-
-/// Decodes one event already parsed as JSON.
-pub fn decode_value(value: &Value) -> Result<Event, DecodeError> {
-    let Value::Object(map) = value else {
+    let json::Json::Object(map) = &value else {
         return Err(DecodeError::NotAnObject {
-            found: json::type_name(value),
+            found: value.type_name(),
         });
     };
-    if map.contains_key("detail-type") || map.contains_key("detail") {
+    let has = |k| json::member(map, k).is_some();
+    if has("detail-type") || has("detail") {
         cloudtrail::decode(map)
-    } else if map.contains_key("eventType") {
+    } else if has("eventType") {
         registry::decode(map)
     } else {
         Err(DecodeError::UnknownShape)

@@ -3,10 +3,9 @@
 use iot_crr_model::{
     Kind, Name, NameSet, Resource, ResourceKey, StringMap, Thing, ThingGroup, ThingType, arn::Arn,
 };
-use serde_json::{Map, Value};
 
 use crate::error::DecodeError;
-use crate::json::Fields;
+use crate::json::{Fields, Json, Object};
 use crate::{Event, EventKind, Operation, StateChange};
 
 /// The registry event types.
@@ -146,7 +145,7 @@ impl<'a> Topic<'a> {
 
 /// A name from the payload and/or the topic: they must agree when both are there.
 fn resolve(
-    f: &Fields<'_>,
+    f: &Fields<'_, '_>,
     ty: EventType,
     topic: &Topic<'_>,
     payload: Option<&str>,
@@ -164,7 +163,7 @@ fn resolve(
 
 /// The name in an AWS IoT ARN of the given kind.
 pub(crate) fn arn_name(
-    f: &Fields<'_>,
+    f: &Fields<'_, '_>,
     field: &str,
     value: &str,
     kind: Kind,
@@ -187,7 +186,7 @@ pub(crate) fn arn_name(
     }
 }
 
-fn string_map(f: &Fields<'_>, field: &str) -> Result<StringMap, DecodeError> {
+fn string_map(f: &Fields<'_, '_>, field: &str) -> Result<StringMap, DecodeError> {
     let Some(m) = f.opt_object(field)? else {
         return Ok(StringMap::new());
     };
@@ -199,22 +198,22 @@ fn string_map(f: &Fields<'_>, field: &str) -> Result<StringMap, DecodeError> {
     let mut pairs = Vec::with_capacity(m.len());
     for (k, v) in m {
         match v {
-            Value::String(s) => pairs.push((k.as_str(), s.as_str())),
-            other => return Err(inner.wrong(k, "a string", other)),
+            Json::Str(s) => pairs.push((k.0.as_ref(), s.as_ref())),
+            other => return Err(inner.wrong(&k.0, "a string", other)),
         }
     }
     Ok(pairs.into_iter().collect())
 }
 
-fn name_set(f: &Fields<'_>, field: &str) -> Result<NameSet, DecodeError> {
+fn name_set(f: &Fields<'_, '_>, field: &str) -> Result<NameSet, DecodeError> {
     let Some(a) = f.opt_array(field)? else {
         return Ok(NameSet::new());
     };
     let mut out = NameSet::new();
     for (i, v) in a.iter().enumerate() {
         match v {
-            Value::String(s) => {
-                out.insert(s.as_str());
+            Json::Str(s) => {
+                out.insert(s.as_ref());
             }
             other => return Err(f.wrong(&format!("{field}[{i}]"), "a string", other)),
         }
@@ -222,7 +221,7 @@ fn name_set(f: &Fields<'_>, field: &str) -> Result<NameSet, DecodeError> {
     Ok(out)
 }
 
-pub(crate) fn decode(map: &Map<String, Value>) -> Result<Event, DecodeError> {
+pub(crate) fn decode(map: &Object<'_>) -> Result<Event, DecodeError> {
     let top = Fields::new(map, "registry event");
     let event_type = top.str("eventType")?;
     let ty = EventType::parse(event_type).ok_or_else(|| DecodeError::UnknownEventType {
@@ -345,7 +344,7 @@ pub(crate) fn decode(map: &Map<String, Value>) -> Result<Event, DecodeError> {
             if let Some(entries) = f.opt_array("rootToParentThingGroups")? {
                 for (i, entry) in entries.iter().enumerate() {
                     let path = format!("rootToParentThingGroups[{i}]");
-                    let Value::Object(m) = entry else {
+                    let Json::Object(m) = entry else {
                         return Err(f.wrong(&path, "an object", entry));
                     };
                     let e = Fields {

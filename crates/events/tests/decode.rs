@@ -674,3 +674,24 @@ fn a_cognito_target_gives_the_policy_only() {
     let e = decode(v.to_string().as_bytes()).unwrap();
     assert_eq!(e.keys, vec![key(Kind::Policy, "device-policy")]);
 }
+
+#[test]
+fn escaped_strings_and_repeated_keys() {
+    // An escaped name is decoded; a repeated key keeps its last value (as serde_json).
+    let json = r#"{"eventType":"THING_EVENT","eventId":"e","timestamp":1,"operation":"CREATED",
+        "thingName":"first","thingName":"pump\u002d7","versionNumber":2,
+        "attributes":{"k":"a","k":"\u00e9t\u00e9"}}"#;
+    let e = decode(json.as_bytes()).unwrap();
+    assert_eq!(e.keys, vec![key(Kind::Thing, "pump-7")]);
+    let Some(Resource::Thing(t)) = e.state.unwrap().resource else {
+        panic!()
+    };
+    assert_eq!(t.attributes.get("k"), Some("été"));
+    assert_eq!(t.attributes.len(), 1);
+    // Deep nesting is refused by the parser's recursion limit, not a stack overflow.
+    let deep = "[".repeat(100_000);
+    assert!(matches!(
+        decode(deep.as_bytes()),
+        Err(DecodeError::Json { .. })
+    ));
+}
