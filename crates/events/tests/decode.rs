@@ -695,3 +695,298 @@ fn escaped_strings_and_repeated_keys() {
         Err(DecodeError::Json { .. })
     ));
 }
+
+/// Every handled call, with the request/response fields the API reference gives it,
+/// maps to its documented keys (the fixtures above cover the EventBridge envelope).
+#[test]
+fn every_api_call_maps_to_its_keys() {
+    use serde_json::json;
+    let cert_arn = format!("arn:aws:iot:eu-west-3:{ACCOUNT}:cert/{CERT}");
+    let thing_arn = format!("arn:aws:iot:eu-west-3:{ACCOUNT}:thing/t1");
+    let p = || key(Kind::Policy, "p1");
+    let c = || key(Kind::Certificate, CERT);
+    let t = || key(Kind::Thing, "t1");
+    let g = || key(Kind::ThingGroup, "g1");
+    let b = || key(Kind::BillingGroup, "b1");
+    let ty = || key(Kind::ThingType, "ty1");
+    let none = json!(null);
+    let policy = json!({"policyName": "p1"});
+    let cert_resp = json!({"certificateId": CERT, "certificateArn": cert_arn});
+    let cases: Vec<(
+        ApiCall,
+        serde_json::Value,
+        serde_json::Value,
+        Vec<ResourceKey>,
+    )> = vec![
+        (
+            ApiCall::CreatePolicy,
+            policy.clone(),
+            none.clone(),
+            vec![p()],
+        ),
+        (
+            ApiCall::CreatePolicyVersion,
+            policy.clone(),
+            none.clone(),
+            vec![p()],
+        ),
+        (
+            ApiCall::DeletePolicyVersion,
+            json!({"policyName": "p1", "policyVersionId": "2"}),
+            none.clone(),
+            vec![p()],
+        ),
+        (
+            ApiCall::SetDefaultPolicyVersion,
+            policy.clone(),
+            none.clone(),
+            vec![p()],
+        ),
+        (
+            ApiCall::DeletePolicy,
+            policy.clone(),
+            none.clone(),
+            vec![p()],
+        ),
+        (
+            ApiCall::AttachPolicy,
+            json!({"policyName": "p1", "target": cert_arn}),
+            none.clone(),
+            vec![c(), p()],
+        ),
+        (
+            ApiCall::DetachPolicy,
+            json!({"policyName": "p1", "target": "arn:aws:iot:eu-west-3:1:thinggroup/g1"}),
+            none.clone(),
+            vec![g(), p()],
+        ),
+        (
+            ApiCall::AttachPrincipalPolicy,
+            json!({"policyName": "p1", "principal": cert_arn}),
+            none.clone(),
+            vec![c(), p()],
+        ),
+        (
+            ApiCall::DetachPrincipalPolicy,
+            json!({"policyName": "p1", "principal": "eu-west-3:cognito-id"}),
+            none.clone(),
+            vec![p()],
+        ),
+        (
+            ApiCall::RegisterCertificate,
+            json!({}),
+            cert_resp.clone(),
+            vec![c()],
+        ),
+        (
+            ApiCall::RegisterCertificateWithoutCA,
+            json!({}),
+            cert_resp.clone(),
+            vec![c()],
+        ),
+        (
+            ApiCall::CreateKeysAndCertificate,
+            json!({}),
+            cert_resp.clone(),
+            vec![c()],
+        ),
+        (
+            ApiCall::CreateCertificateFromCsr,
+            json!({}),
+            json!({"certificateArn": cert_arn}),
+            vec![c()],
+        ),
+        (
+            ApiCall::UpdateCertificate,
+            json!({"certificateId": CERT}),
+            none.clone(),
+            vec![c()],
+        ),
+        (
+            ApiCall::DeleteCertificate,
+            json!({"certificateId": CERT}),
+            none.clone(),
+            vec![c()],
+        ),
+        (
+            ApiCall::AttachThingPrincipal,
+            json!({"thingName": "t1", "principal": cert_arn}),
+            none.clone(),
+            vec![t(), c()],
+        ),
+        (
+            ApiCall::DetachThingPrincipal,
+            json!({"thingName": "t1", "principal": "eu-west-3:cognito-id"}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::CreateBillingGroup,
+            json!({"billingGroupName": "b1"}),
+            none.clone(),
+            vec![b()],
+        ),
+        (
+            ApiCall::UpdateBillingGroup,
+            json!({"billingGroupName": "b1"}),
+            none.clone(),
+            vec![b()],
+        ),
+        (
+            ApiCall::DeleteBillingGroup,
+            json!({"billingGroupName": "b1"}),
+            none.clone(),
+            vec![b()],
+        ),
+        (
+            ApiCall::AddThingToBillingGroup,
+            json!({"billingGroupName": "b1", "thingName": "t1"}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::RemoveThingFromBillingGroup,
+            json!({"billingGroupArn": "x", "thingArn": thing_arn}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::TagResource,
+            json!({"resourceArn": "arn:aws:iot:eu-west-3:1:billinggroup/b1"}),
+            none.clone(),
+            vec![b()],
+        ),
+        (
+            ApiCall::UntagResource,
+            json!({"resourceArn": "arn:aws:iot:eu-west-3:1:policy/p1"}),
+            none.clone(),
+            vec![p()],
+        ),
+        (
+            ApiCall::CreateThing,
+            json!({"thingName": "t1"}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::UpdateThing,
+            json!({"thingName": "t1"}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::DeleteThing,
+            json!({"thingName": "t1"}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::CreateThingGroup,
+            json!({"thingGroupName": "g1"}),
+            none.clone(),
+            vec![g()],
+        ),
+        (
+            ApiCall::UpdateThingGroup,
+            json!({"thingGroupName": "g1"}),
+            none.clone(),
+            vec![g()],
+        ),
+        (
+            ApiCall::DeleteThingGroup,
+            json!({"thingGroupName": "g1"}),
+            none.clone(),
+            vec![g()],
+        ),
+        (
+            ApiCall::CreateDynamicThingGroup,
+            json!({"thingGroupName": "g1"}),
+            none.clone(),
+            vec![g()],
+        ),
+        (
+            ApiCall::UpdateDynamicThingGroup,
+            json!({"thingGroupName": "g1"}),
+            none.clone(),
+            vec![g()],
+        ),
+        (
+            ApiCall::DeleteDynamicThingGroup,
+            json!({"thingGroupName": "g1"}),
+            none.clone(),
+            vec![g()],
+        ),
+        (
+            ApiCall::AddThingToThingGroup,
+            json!({"thingGroupName": "g1", "thingArn": thing_arn}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::RemoveThingFromThingGroup,
+            json!({"thingGroupArn": "x", "thingName": "t1"}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::UpdateThingGroupsForThing,
+            json!({"thingName": "t1"}),
+            none.clone(),
+            vec![t()],
+        ),
+        (
+            ApiCall::CreateThingType,
+            json!({"thingTypeName": "ty1"}),
+            none.clone(),
+            vec![ty()],
+        ),
+        (
+            ApiCall::UpdateThingType,
+            json!({"thingTypeName": "ty1"}),
+            none.clone(),
+            vec![ty()],
+        ),
+        (
+            ApiCall::DeprecateThingType,
+            json!({"thingTypeName": "ty1", "undoDeprecate": true}),
+            none.clone(),
+            vec![ty()],
+        ),
+        (
+            ApiCall::DeleteThingType,
+            json!({"thingTypeName": "ty1"}),
+            none.clone(),
+            vec![ty()],
+        ),
+    ];
+    let mut seen: Vec<ApiCall> = cases.iter().map(|c| c.0).collect();
+    seen.sort_by_key(|c| c.as_str());
+    let mut all = ApiCall::ALL.to_vec();
+    all.sort_by_key(|c| c.as_str());
+    assert_eq!(seen, all, "every call has a case");
+    for (call, req, resp, keys) in cases {
+        let event = json!({
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.iot",
+            "id": "eb-1",
+            "time": "2023-11-14T22:13:21Z",
+            "detail": {
+                "eventName": call.as_str(),
+                "eventSource": "iot.amazonaws.com",
+                "requestParameters": req,
+                "responseElements": resp,
+            }
+        });
+        let e = decode(event.to_string().as_bytes()).unwrap_or_else(|e| panic!("{call:?}: {e}"));
+        // Without detail.eventID/eventTime/awsRegion the envelope's are used.
+        assert_eq!((e.id.as_str(), e.time_millis), ("eb-1", 1_700_000_001_000));
+        assert_eq!(
+            e.kind,
+            EventKind::ApiCall {
+                call,
+                error_code: None
+            }
+        );
+        assert_eq!(e.keys, keys, "{call:?}");
+    }
+}
