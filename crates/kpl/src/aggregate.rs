@@ -202,14 +202,20 @@ impl Aggregator {
                 max: self.max_size,
             });
         }
+        // Look the keys up once; a flush empties the tables.
+        let mut pk_known = self.pk_index.get(partition_key).copied();
+        let mut ehk_known = explicit_hash_key.and_then(|k| self.ehk_index.get(k).copied());
         let out = if self.count > 0
-            && self.size_with(partition_key, explicit_hash_key, data) > self.max_size
+            && self.size_with(pk_known, ehk_known, partition_key, explicit_hash_key, data)
+                > self.max_size
         {
+            pk_known = None;
+            ehk_known = None;
             self.take()
         } else {
             None
         };
-        self.push(partition_key, explicit_hash_key, data);
+        self.push(pk_known, ehk_known, partition_key, explicit_hash_key, data);
         Ok(out)
     }
 
@@ -222,25 +228,40 @@ impl Aggregator {
         self.pk_bytes + self.ehk_bytes + self.records.len()
     }
 
-    /// Size of the current record with one more user record (`count > 0`).
-    fn size_with(&self, pk: &str, ehk: Option<&str>, data: &[u8]) -> usize {
-        let (pk_index, pk_new) = match self.pk_index.get(pk) {
-            Some(&i) => (i, 0),
+    /// Size of the current record with one more user record (`count > 0`); `pk_known` and
+    /// `ehk_known` are the keys' indexes when already in the tables.
+    fn size_with(
+        &self,
+        pk_known: Option<u64>,
+        ehk_known: Option<u64>,
+        pk: &str,
+        ehk: Option<&str>,
+        data: &[u8],
+    ) -> usize {
+        let (pk_index, pk_new) = match pk_known {
+            Some(i) => (i, 0),
             None => (self.pk_table.len() as u64, table_entry_len(pk)),
         };
         let (ehk_index, ehk_new) = match ehk {
             None => (None, 0),
-            Some(k) => match self.ehk_index.get(k) {
-                Some(&i) => (Some(i), 0),
+            Some(k) => match ehk_known {
+                Some(i) => (Some(i), 0),
                 None => (Some(self.ehk_table.len() as u64), table_entry_len(k)),
             },
         };
         self.size() + pk_new + ehk_new + record_entry_len(pk_index, ehk_index, data.len())
     }
 
-    fn push(&mut self, pk: &str, ehk: Option<&str>, data: &[u8]) {
-        let pk_index = match self.pk_index.get(pk) {
-            Some(&i) => i,
+    fn push(
+        &mut self,
+        pk_known: Option<u64>,
+        ehk_known: Option<u64>,
+        pk: &str,
+        ehk: Option<&str>,
+        data: &[u8],
+    ) {
+        let pk_index = match pk_known {
+            Some(i) => i,
             None => {
                 let i = self.pk_table.len() as u64;
                 self.pk_table.push(pk.to_owned());
@@ -249,8 +270,8 @@ impl Aggregator {
                 i
             }
         };
-        let ehk_index = ehk.map(|k| match self.ehk_index.get(k) {
-            Some(&i) => i,
+        let ehk_index = ehk.map(|k| match ehk_known {
+            Some(i) => i,
             None => {
                 let i = self.ehk_table.len() as u64;
                 self.ehk_table.push(k.to_owned());
