@@ -13,6 +13,12 @@ if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
     echo "installing moto[server]==${MOTO_VERSION} (pip)" >&2
     python3 -m pip install --quiet --disable-pip-version-check "moto[server]==${MOTO_VERSION}"
 fi
+# iot-crr-kpl cross-checks its KPL aggregation against the reference Python package.
+AWS_KINESIS_AGG_VERSION="${AWS_KINESIS_AGG_VERSION:-1.2.3}"
+if ! python3 -c "import aws_kinesis_agg" >/dev/null 2>&1; then
+    echo "installing aws-kinesis-agg==${AWS_KINESIS_AGG_VERSION} (pip)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "aws-kinesis-agg==${AWS_KINESIS_AGG_VERSION}"
+fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
@@ -33,6 +39,8 @@ for _ in range(150):
 sys.exit("moto_server did not start; see target/moto.log")
 PY
 
+# aws-kinesis-agg was installed above: the KPL cross-check runs, never skips.
+export IOT_CRR_REQUIRE_PYTHON_CROSSCHECK=1
 export IOT_CRR_MOTO_ENDPOINT="http://127.0.0.1:${port}"
 echo "moto_server on ${IOT_CRR_MOTO_ENDPOINT}" >&2
 cargo test --workspace "$@"
