@@ -653,7 +653,7 @@ fn a_sync_cut_by_its_time_budget_goes_on_when_run_again() {
         c
     };
     // A budget that has run out before the first write: nothing is sent, exit 1.
-    sync(&["--time-budget", "0.001s"])
+    sync(&["--time-budget", "0.000001s"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("the time budget ran out"));
