@@ -13,8 +13,11 @@
 //! [`decode`] turns one object into an [`Event`]: who and when, what kind of event,
 //! the [`ResourceKey`]s to reconcile and, for full-state events, a [`StateChange`]
 //! with the version a version-aware applier compares against the last one applied.
-//! Registry events arrive at least once and in no order: [`StateChange::supersedes`]
-//! is the comparison. Pure: no I/O, no async, never a panic.
+//! Registry events arrive at least once and in no order; whether a change supersedes
+//! the one last applied is decided in one place, by the state store
+//! (`iot_crr_state::Applied::supersedes`, which also knows that AWS IoT restarts
+//! versions when a deleted resource is created again), from the version, time and
+//! delete flag given here. Pure: no I/O, no async, never a panic.
 
 mod cloudtrail;
 mod error;
@@ -176,21 +179,6 @@ pub struct StateChange {
     pub deleted: bool,
     /// The resource's state after the change; `None` for a delete.
     pub resource: Option<Resource>,
-}
-
-impl StateChange {
-    /// Whether this change is newer than the version last applied for its key:
-    /// `Some(true)` or `Some(false)` when both versions are known, `None` when the
-    /// event has no version (the applier then orders by time or re-reads the source).
-    /// A delete of the same version as the last update supersedes it (a deleted
-    /// thing's event keeps its last version).
-    pub fn supersedes(&self, last_applied: Option<i64>) -> Option<bool> {
-        let v = self.version?;
-        Some(match last_applied {
-            None => true,
-            Some(last) => v > last || (self.deleted && v == last),
-        })
-    }
 }
 
 /// Decodes one event: a registry event (with or without `topic`) or an EventBridge
