@@ -309,20 +309,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn depth(view: &dyn View, name: &str) -> u32 {
-        let mut depth = 0;
-        let mut cur = view
-            .thing_group(name)
-            .and_then(|g| g.parent_group_name.clone());
-        while let Some(p) = cur {
-            depth += 1;
-            if depth as usize > MAX_WALK {
-                break;
-            }
-            cur = view
-                .thing_group(&p)
-                .and_then(|g| g.parent_group_name.clone());
-        }
-        depth
+        crate::view::group_depth(view, name, MAX_WALK) as u32
     }
 
     // ---- prune and protection ----

@@ -305,22 +305,11 @@ impl Snapshot {
     /// The depth of a thing group in its hierarchy (0 for a root). A cycle or a missing
     /// parent ends the walk, so this always terminates.
     pub fn group_depth(&self, name: &str) -> usize {
-        let mut depth = 0;
-        let mut cur = self
-            .thing_groups
-            .get(name)
-            .and_then(|g| g.parent_group_name.clone());
-        while let Some(p) = cur {
-            depth += 1;
-            if depth > self.thing_groups.len() {
-                break;
-            }
-            cur = self
-                .thing_groups
-                .get(&p)
-                .and_then(|g| g.parent_group_name.clone());
-        }
-        depth
+        crate::view::group_depth(
+            &crate::view::SnapshotView::new(self),
+            name,
+            self.thing_groups.len(),
+        )
     }
 }
 

@@ -63,6 +63,26 @@ pub trait View {
     }
 }
 
+/// The depth of thing group `name` in `view`'s hierarchy (0 for a root), walking at
+/// most `max_steps` parents: a cycle or a missing parent ends the walk, so this always
+/// terminates.
+pub fn group_depth(view: &dyn View, name: &str, max_steps: usize) -> usize {
+    let mut depth = 0;
+    let mut cur = view
+        .thing_group(name)
+        .and_then(|g| g.parent_group_name.clone());
+    while let Some(p) = cur {
+        depth += 1;
+        if depth > max_steps {
+            break;
+        }
+        cur = view
+            .thing_group(&p)
+            .and_then(|g| g.parent_group_name.clone());
+    }
+    depth
+}
+
 /// Things per subject (a principal, a type, a group), in thing-name order.
 type ThingIndex<'a> = HashMap<&'a str, Vec<&'a str>>;
 
