@@ -4,7 +4,7 @@ use iot_crr_engine::{ApplyOptions, ApplyProgress, ApplyReport, RetryPolicy, appl
 use iot_crr_model::{Origin, Plan, fingerprint};
 use iot_crr_registry::Registry;
 
-use crate::compare::{Comparison, compare, read};
+use crate::compare::{Comparison, compare, off_async, read};
 use crate::{DeleteBound, Progress, ReconcileError, ReconcileOptions, Result, check_deletes};
 
 /// The engine options for a target: a backend that retries each call itself (with its
@@ -64,15 +64,10 @@ pub async fn apply_checked(
     check_deletes(plan, max_delete)?;
     let actual = read(target, &plan.options.filter, progress.target_read.clone()).await?;
     let filter = plan.options.filter.clone();
-    let now = tokio::task::spawn_blocking(move || fingerprint(&actual, &filter))
-        .await
-        .map_err(|e| ReconcileError::Read {
-            location: target.location(),
-            source: iot_crr_registry::RegistryError::new(
-                iot_crr_registry::ErrorClass::Other,
-                format!("the fingerprint stopped: {e}"),
-            ),
-        })?;
+    let now = off_async(target, "the fingerprint", move || {
+        fingerprint(&actual, &filter)
+    })
+    .await?;
     if now != plan.target_fingerprint {
         return Err(ReconcileError::Drift {
             location: target.location(),
@@ -114,7 +109,7 @@ pub struct SyncOutcome {
 }
 
 /// Compares the two registries and applies the plan: the full reconcile. The plan is
-/// checked against the delete bound before anything is written.
+/// checked against the delete bound before anything is written ([`apply_fresh`]).
 pub async fn sync(
     source: &dyn Registry,
     target: &dyn Registry,
@@ -123,7 +118,6 @@ pub async fn sync(
     progress: &Progress<'_>,
 ) -> Result<SyncOutcome> {
     let comparison = compare(source, target, options, progress).await?;
-    check_deletes(&comparison.plan, &options.max_delete)?;
     if comparison.plan.is_empty() {
         return Ok(SyncOutcome {
             comparison,

@@ -53,6 +53,24 @@ pub async fn read(
         })
 }
 
+/// Runs CPU work (a diff, a fingerprint) off the async workers, on any runtime
+/// flavour; a panic in it is an error about `registry`'s comparison.
+pub(crate) async fn off_async<T: Send + 'static>(
+    registry: &dyn Registry,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ReconcileError::Read {
+            location: registry.location(),
+            source: iot_crr_registry::RegistryError::new(
+                iot_crr_registry::ErrorClass::Other,
+                format!("{what} stopped: {e}"),
+            ),
+        })
+}
+
 /// Which sides cannot read or write tags (then tags are left out of the comparison).
 pub(crate) fn without_tags(sides: &[&dyn Registry]) -> Vec<String> {
     sides
@@ -97,15 +115,10 @@ pub async fn compare(
         ignore_tags: !without.is_empty(),
     };
     // The diff is CPU work: keep it off the async workers (on any runtime flavour).
-    let mut plan = tokio::task::spawn_blocking(move || diff(&desired, &actual, &diff_options))
-        .await
-        .map_err(|e| ReconcileError::Read {
-            location: target.location(),
-            source: iot_crr_registry::RegistryError::new(
-                iot_crr_registry::ErrorClass::Other,
-                format!("the diff stopped: {e}"),
-            ),
-        })?;
+    let mut plan = off_async(target, "the diff", move || {
+        diff(&desired, &actual, &diff_options)
+    })
+    .await?;
     plan.source = source.location();
     plan.target = target.location();
     Ok(Comparison {
