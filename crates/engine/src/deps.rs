@@ -35,55 +35,27 @@
 use iot_crr_model::{Change, Kind, Name, ResourceKey, principal_certificate_id};
 
 /// The resources a change refers to besides its own [`Change::key`]: everything in
-/// [`Change::requires`], plus the policy of `AttachPolicy`/`DetachPolicy`, the group of
-/// `AddThingToThingGroup`/`RemoveThingFromThingGroup`, the billing group of the billing
-/// group calls, the certificate of `AttachThingPrincipal`/`DetachThingPrincipal`, the
-/// type and billing group of `CreateThing`/`UpdateThing` and the parent of
-/// `CreateThingGroup`. A change waits for the earlier-stage changes about each of them.
+/// [`Change::requires`] (the policy of `AttachPolicy`, the group of
+/// `AddThingToThingGroup`, the billing group of `AddThingToBillingGroup`, the
+/// certificate of `AttachThingPrincipal`, the type and billing group of
+/// `CreateThing` and the type of `UpdateThing`, the parent of `CreateThingGroup`), plus the same
+/// resource of the removing counterparts (`DetachPolicy`, `RemoveThingFromThingGroup`,
+/// `RemoveThingFromBillingGroup`, `DetachThingPrincipal`). A change waits for the
+/// earlier-stage changes about each of them.
 pub fn references(change: &Change) -> Vec<ResourceKey> {
     let mut out = change.requires();
     let mut add = |kind: Kind, name: &Name| out.push(ResourceKey::new(kind, name.clone()));
     match change {
-        Change::AttachPolicy { policy_name, .. } | Change::DetachPolicy { policy_name, .. } => {
-            add(Kind::Policy, policy_name)
-        }
-        Change::AddThingToThingGroup {
-            thing_group_name, ..
-        }
-        | Change::RemoveThingFromThingGroup {
+        Change::DetachPolicy { policy_name, .. } => add(Kind::Policy, policy_name),
+        Change::RemoveThingFromThingGroup {
             thing_group_name, ..
         } => add(Kind::ThingGroup, thing_group_name),
-        Change::AddThingToBillingGroup {
-            billing_group_name, ..
-        }
-        | Change::RemoveThingFromBillingGroup {
+        Change::RemoveThingFromBillingGroup {
             billing_group_name, ..
         } => add(Kind::BillingGroup, billing_group_name),
-        Change::AttachThingPrincipal { principal, .. }
-        | Change::DetachThingPrincipal { principal, .. } => {
+        Change::DetachThingPrincipal { principal, .. } => {
             if let Some(id) = principal_certificate_id(principal) {
                 add(Kind::Certificate, &Name::from(id))
-            }
-        }
-        Change::CreateThing {
-            thing_type_name,
-            billing_group_name,
-            ..
-        } => {
-            if let Some(t) = thing_type_name {
-                add(Kind::ThingType, t);
-            }
-            if let Some(b) = billing_group_name {
-                add(Kind::BillingGroup, b);
-            }
-        }
-        Change::UpdateThing {
-            thing_type_name: Some(t),
-            ..
-        } => add(Kind::ThingType, t),
-        Change::CreateThingGroup { thing_group } => {
-            if let Some(p) = &thing_group.parent_group_name {
-                add(Kind::ThingGroup, p)
             }
         }
         _ => {}
