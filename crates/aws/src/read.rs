@@ -437,21 +437,7 @@ impl AwsRegistry {
         if by_cert {
             let found = self
                 .each(cert_list.to_vec(), |(id, cert_arn)| async move {
-                    let mut names = Vec::new();
-                    paginate!(
-                        self,
-                        "ListPrincipalThings",
-                        self.client
-                            .list_principal_things()
-                            .principal(cert_arn.as_str())
-                            .max_results(PAGE),
-                        set_next_token,
-                        next_token,
-                        |out| {
-                            names.extend(out.things().iter().cloned());
-                        }
-                    );
-                    Ok((id, names))
+                    Ok((id, self.principal_things(&cert_arn).await?))
                 })
                 .await?;
             for (id, names) in found {
@@ -1104,25 +1090,32 @@ impl AwsRegistry {
             Some(id) => self.arn_of(Kind::Certificate, id).await?,
             None => principal.to_string(),
         };
-        let mut keys = Vec::new();
+        Ok(self
+            .principal_things(&principal_arn)
+            .await?
+            .into_iter()
+            .map(|t| ResourceKey::new(Kind::Thing, t))
+            .collect())
+    }
+
+    /// The names of the things a principal (by ARN) is attached to
+    /// (`ListPrincipalThings` pages).
+    async fn principal_things(&self, principal_arn: &str) -> Result<Vec<String>> {
+        let mut names = Vec::new();
         paginate!(
             self,
             "ListPrincipalThings",
             self.client
                 .list_principal_things()
-                .principal(principal_arn.as_str())
+                .principal(principal_arn)
                 .max_results(PAGE),
             set_next_token,
             next_token,
             |out| {
-                keys.extend(
-                    out.things()
-                        .iter()
-                        .map(|t| ResourceKey::new(Kind::Thing, t.as_str())),
-                );
+                names.extend(out.things().iter().cloned());
             }
         );
-        Ok(keys)
+        Ok(names)
     }
 
     async fn things_of_type(&self, thing_type: &str) -> Result<Vec<ResourceKey>> {
