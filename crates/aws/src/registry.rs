@@ -325,6 +325,10 @@ impl Registry for AwsRegistry {
         self.limiter.calls()
     }
 
+    fn throttles(&self) -> Vec<(String, u64)> {
+        AwsRegistry::throttles(self)
+    }
+
     async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
         self.related_keys(query).await
     }

@@ -46,6 +46,22 @@ macro_rules! api_calls {
                 match self { $(ApiCall::$v => stringify!($v),)* }
             }
 
+            /// Whether the call deletes the resource of its first key (`DeletePolicy`,
+            /// `DeleteCertificate`, `DeleteThing`, ...; not `DeletePolicyVersion`,
+            /// which changes a policy).
+            pub fn is_delete(self) -> bool {
+                matches!(
+                    self,
+                    ApiCall::DeletePolicy
+                        | ApiCall::DeleteCertificate
+                        | ApiCall::DeleteBillingGroup
+                        | ApiCall::DeleteThing
+                        | ApiCall::DeleteThingGroup
+                        | ApiCall::DeleteDynamicThingGroup
+                        | ApiCall::DeleteThingType
+                )
+            }
+
             /// Parses an `eventName`.
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $(stringify!($v) => Some(ApiCall::$v),)* _ => None }

@@ -36,6 +36,9 @@ pub struct KeyedPlan {
     pub notes: Vec<String>,
     /// Region and account of the source, as far as known.
     pub source_origin: iot_crr_model::Origin,
+    /// The keys asked for (within the filter) that the source does not have. An event
+    /// handler uses it to tell a resource the source no longer has from one in sync.
+    pub source_absent: BTreeSet<ResourceKey>,
 }
 
 /// What a keyed reconcile did.
@@ -117,6 +120,7 @@ pub async fn plan_keys(
         .filter(|k| options.filter.matches_key(k))
         .cloned()
         .collect();
+    let asked = keys.clone();
     // Resources read one at a time carry all their principals.
     let mut desired = PartialView::new(PrincipalCoverage::All);
     let mut actual = PartialView::new(PrincipalCoverage::All);
@@ -179,9 +183,15 @@ pub async fn plan_keys(
             changes: keyed.changes,
             warnings: keyed.warnings,
         };
+        // Every asked key was read (the diff asks for its own key first).
+        let source_absent = asked
+            .into_iter()
+            .filter(|k| desired.snapshot().get(k).is_none())
+            .collect();
         return Ok(KeyedPlan {
             plan,
             keys,
+            source_absent,
             reads,
             notes: tags_note(&without).into_iter().collect(),
             source_origin,

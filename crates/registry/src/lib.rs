@@ -249,6 +249,12 @@ pub trait Registry: Send + Sync {
         Vec::new()
     }
 
+    /// Calls answered with throttling per API operation so far, sorted by name (for
+    /// metrics). Backends without an API return nothing.
+    fn throttles(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
+
     /// The keys of the resources related to one resource in a given way (the children
     /// of a group, the things a principal is attached to, ...): what a keyed reconcile
     /// asks instead of reading the whole registry. A resource that does not exist has

@@ -517,6 +517,10 @@ impl<R: Registry> Registry for Paced<R> {
         self.inner.api_calls()
     }
 
+    fn throttles(&self) -> Vec<(String, u64)> {
+        self.inner.throttles()
+    }
+
     async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
         self.inner.related(query).await
     }
