@@ -69,6 +69,24 @@ pub enum Command {
     ///
     /// Example: iot-crr gen-fleet --things 1000 --output fleet.jsonl
     GenFleet(GenFleetArgs),
+    /// Apply registry events and CloudTrail events (JSON Lines) to a target: the event
+    /// path without Kinesis.
+    ///
+    /// One JSON object a line: an AWS IoT registry event with the `topic` field an IoT
+    /// rule adds (SELECT *, topic() AS topic FROM '$aws/events/#'; a thing event works
+    /// without it), or an EventBridge CloudTrail event for AWS IoT. With --source every
+    /// resource an event names is re-read there and reconciled; without it, the states
+    /// that thing, thing group and thing type events carry are applied and other events
+    /// go to the dead letters. Versions, tombstones and dead letters are kept in
+    /// --state. Exit 0 when every event was applied (or skipped as stale), 1 when some
+    /// went to the dead letters, 2 on an error that stopped the command.
+    ///
+    /// Example: iot-crr apply-events --target file:replica.jsonl --input events.jsonl
+    ApplyEvents(ApplyEventsArgs),
+    /// Inspect, export or retry the events that could not be applied.
+    ///
+    /// Example: iot-crr dead-letters list --state sqlite:iot-crr-state.db
+    DeadLetters(DeadLettersArgs),
 }
 
 /// Output formats of a plan.
@@ -179,6 +197,21 @@ pub struct CompareArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub rewrite: RewriteArgs,
+    /// Compare only these resources (repeatable): KIND/NAME, e.g. thing/sensor-1 or
+    /// thing-group/site-a. Only what they need is read (the resources, their
+    /// neighbours, the relations that decide what stays), not whole registries; the
+    /// resources their changes need (a missing group or type, the subtree of a moved
+    /// group) are added.
+    #[arg(long = "key", value_name = "KIND/NAME", value_parser = parse_key)]
+    pub keys: Vec<ResourceKey>,
+}
+
+/// ARN rewriting.
+#[derive(Debug, Args, Clone)]
+pub struct RewriteArgs {
     /// Rewrite ARNs in policy documents (and non-certificate principals) from the
     /// source's region and account to the target's. Both are taken from the registries
     /// (an aws: location, or a snapshot file's header) unless given below.
@@ -196,13 +229,6 @@ pub struct CompareArgs {
     /// The target's account id for --rewrite-arns (default: the source's account).
     #[arg(long, value_name = "ACCOUNT", requires = "rewrite_arns")]
     pub target_account: Option<String>,
-    /// Compare only these resources (repeatable): KIND/NAME, e.g. thing/sensor-1 or
-    /// thing-group/site-a. Only what they need is read (the resources, their
-    /// neighbours, the relations that decide what stays), not whole registries; the
-    /// resources their changes need (a missing group or type, the subtree of a moved
-    /// group) are added.
-    #[arg(long = "key", value_name = "KIND/NAME", value_parser = parse_key)]
-    pub keys: Vec<ResourceKey>,
 }
 
 fn at_least_one(s: &str) -> Result<usize, String> {
@@ -219,7 +245,7 @@ fn at_least_one_u32(s: &str) -> Result<u32, String> {
     }
 }
 
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
     let (num, unit) = t.split_at(
         t.find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -415,4 +441,122 @@ pub struct GenFleetArgs {
     /// The snapshot file to write.
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
+}
+
+/// The default state store of the event path.
+pub const DEFAULT_STATE: &str = "sqlite:iot-crr-state.db";
+
+/// Where the event path keeps its state.
+#[derive(Debug, Args, Clone)]
+pub struct StateArgs {
+    /// The state store (versions applied, tombstones, dead letters, checkpoints):
+    /// sqlite:PATH (created when missing) or memory: (lost at exit).
+    #[arg(long, value_name = "LOCATION", default_value = DEFAULT_STATE)]
+    pub state: String,
+}
+
+/// Where thin events are re-read, when anywhere.
+#[derive(Debug, Args)]
+pub struct OptionalSourceArgs {
+    /// The registry events happened in, re-read for each resource an event names:
+    /// file:PATH or aws:REGION. Without it only full-state events can be applied.
+    #[arg(long, value_name = "LOCATION")]
+    pub source: Option<Location>,
+    /// Endpoint URL of the source's AWS API; overrides AWS_ENDPOINT_URL for the source.
+    #[arg(long, value_name = "URL")]
+    pub source_endpoint_url: Option<String>,
+    /// Named AWS profile for the source; overrides AWS_PROFILE for the source.
+    #[arg(long, value_name = "NAME")]
+    pub source_profile: Option<String>,
+}
+
+/// Arguments of `apply-events`.
+#[derive(Debug, Args)]
+pub struct ApplyEventsArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: OptionalSourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateArgs,
+    /// The events, one JSON object a line; - for stdin.
+    #[arg(long, short, value_name = "FILE|-", default_value = "-")]
+    pub input: PathBuf,
+    /// Events applied together (their resources are reconciled in one plan).
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = at_least_one)]
+    pub batch_size: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub rewrite: RewriteArgs,
+    /// Changes in flight at once (at least 1).
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = at_least_one)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
+}
+
+/// Arguments of `dead-letters`.
+#[derive(Debug, Args)]
+pub struct DeadLettersArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: DeadLetterAction,
+}
+
+/// What `dead-letters` does.
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterAction {
+    /// List the dead letters, oldest first, each with its reason.
+    List {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        state: StateArgs,
+        /// List at most this many.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        limit: usize,
+        /// Print JSON (one object a line, raw bytes as text when they are UTF-8).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the dead letters' events as JSON Lines, which apply-events reads back.
+    Export {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        state: StateArgs,
+        /// Where to write; - for stdout.
+        #[arg(long, short, value_name = "FILE|-", default_value = "-")]
+        output: PathBuf,
+    },
+    /// Apply the dead letters again; those that apply (or are found stale) are removed.
+    Retry(Box<RetryArgs>),
+}
+
+/// Arguments of `dead-letters retry`.
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: OptionalSourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub rewrite: RewriteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
 }

@@ -16,6 +16,7 @@ use iot_crr_reconcile::{
 use iot_crr_registry::{ReadProgress, Registry};
 
 mod args;
+mod events;
 mod progress;
 mod render;
 mod sides;
@@ -83,6 +84,8 @@ async fn run(command: Command) -> Result<Status> {
         Command::Sync(a) => sync(a).await,
         Command::Verify(a) => verify(a).await,
         Command::GenFleet(a) => gen_fleet(a),
+        Command::ApplyEvents(a) => events::apply_events(a).await,
+        Command::DeadLetters(a) => events::dead_letters(a).await,
     }
 }
 
@@ -104,15 +107,19 @@ fn reconcile_options(
     Ok(ReconcileOptions {
         filter: filter_of(&c.filter)?,
         prune,
-        rewrite: RewriteSpec {
-            enabled: c.rewrite_arns,
-            source_region: c.source_region.clone(),
-            source_account: c.source_account.clone(),
-            target_region: c.target_region.clone(),
-            target_account: c.target_account.clone(),
-        },
+        rewrite: rewrite_spec(&c.rewrite),
         max_delete: max_delete.unwrap_or_default(),
     })
+}
+
+fn rewrite_spec(r: &args::RewriteArgs) -> RewriteSpec {
+    RewriteSpec {
+        enabled: r.rewrite_arns,
+        source_region: r.source_region.clone(),
+        source_account: r.source_account.clone(),
+        target_region: r.target_region.clone(),
+        target_account: r.target_account.clone(),
+    }
 }
 
 fn apply_options(t: &ApplyTuning) -> ApplyOptions {

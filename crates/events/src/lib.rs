@@ -31,6 +31,7 @@ use serde::Serialize;
 pub use cloudtrail::ApiCall;
 pub use error::DecodeError;
 use iot_crr_model::Name;
+pub use time::format_rfc3339_millis;
 
 /// One decoded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -97,3 +97,49 @@ mod tests {
         }
     }
 }
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 in UTC with milliseconds
+/// (`2023-11-14T22:13:20.000Z`), the form CloudTrail's `eventTime` is parsed from.
+pub fn format_rfc3339_millis(millis: i64) -> String {
+    let secs = millis.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from a day number (the proleptic Gregorian calendar, 400-year eras).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        millis.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_back() {
+        assert_eq!(format_rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_rfc3339_millis(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(
+            format_rfc3339_millis(951_782_400_000),
+            "2000-02-29T00:00:00.000Z"
+        );
+        for ms in [0, 1, 951_782_400_000, 1_700_000_000_123, 4_102_444_800_999] {
+            assert_eq!(parse_rfc3339_millis(&format_rfc3339_millis(ms)), Some(ms));
+        }
+    }
+}

@@ -94,6 +94,8 @@ struct Intent {
     thin_time: Option<i64>,
     /// The batch positions of the events behind this intent.
     events: Vec<usize>,
+    /// The full-state and delete events among them, with the change each says.
+    changes: Vec<(usize, Applied)>,
 }
 
 /// A decoded record of the batch.
@@ -270,6 +272,7 @@ impl Applier {
                         live = true;
                         let intent = intents.entry(key.clone()).or_insert_with(new_intent);
                         intent.events.push(pos);
+                        intent.changes.push((pos, applied));
                         let state = e
                             .state
                             .as_ref()
@@ -314,6 +317,19 @@ impl Applier {
                 live_events.insert(pos);
             } else {
                 out.stale += 1;
+            }
+        }
+
+        // Full-state events that another event of the batch supersedes are stale too.
+        for intent in intents.values_mut() {
+            let Some((winner, _)) = &intent.winner else {
+                continue;
+            };
+            for (pos, applied) in &intent.changes {
+                if applied != winner && live_events.remove(pos) {
+                    out.stale += 1;
+                    intent.events.retain(|p| p != pos);
+                }
             }
         }
 
@@ -611,6 +627,7 @@ fn new_intent() -> Intent {
         delete: false,
         thin_time: None,
         events: Vec::new(),
+        changes: Vec::new(),
     }
 }
 

@@ -89,9 +89,7 @@ impl<R: Registry> EventEmitter<R> {
     fn push_cloudtrail(&self, st: &mut EmitState, name: &str, request: Value, response: Value) {
         let (time, id) = Self::stamp(st);
         let arns = self.arns();
-        let secs = time.div_euclid(1000);
-        let millis = time.rem_euclid(1000);
-        let when = format!("{}.{millis:03}Z", rfc3339_seconds(secs));
+        let when = iot_crr_events::format_rfc3339_millis(time);
         let event = json!({
             "version": "0",
             "id": format!("eb-{id}"),
@@ -447,28 +445,6 @@ fn cloudtrail_parameters(change: &Change, arns: &ArnBuilder) -> (&'static str, V
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` of a Unix time in seconds (UTC), without a zone.
-fn rfc3339_seconds(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[async_trait]
 impl<R: Registry> Registry for EventEmitter<R> {
     fn location(&self) -> String {
@@ -526,17 +502,5 @@ impl<R: Registry> Registry for EventEmitter<R> {
 
     async fn adopt_origin(&self, origin: &Origin) -> Result<()> {
         self.inner.adopt_origin(origin).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_time() {
-        assert_eq!(rfc3339_seconds(0), "1970-01-01T00:00:00");
-        assert_eq!(rfc3339_seconds(1_700_000_000), "2023-11-14T22:13:20");
-        assert_eq!(rfc3339_seconds(951_782_400), "2000-02-29T00:00:00");
     }
 }
