@@ -223,6 +223,48 @@ impl Consumer {
         Ok(out)
     }
 
+    /// Marks the newly listed shards that the store knows as finished.
+    async fn load_finished(
+        &self,
+        shards: &[ShardInfo],
+        loaded: &mut HashSet<String>,
+        finished: &mut HashSet<String>,
+    ) -> Result<(), KinesisError> {
+        for s in shards {
+            if !loaded.contains(&s.shard_id) {
+                if self
+                    .store
+                    .is_shard_finished(&self.stream, &s.shard_id)
+                    .await?
+                {
+                    finished.insert(s.shard_id.clone());
+                }
+                loaded.insert(s.shard_id.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// A shard's checkpoint and where it starts ([`shard_start`]).
+    async fn plan_start(
+        &self,
+        shard: &ShardInfo,
+        finished: &HashSet<String>,
+    ) -> Result<(Option<String>, ShardStart), KinesisError> {
+        let checkpoint = self
+            .store
+            .get_checkpoint(&self.stream, &shard.shard_id)
+            .await?;
+        let mut parent_read = false;
+        for p in shard.parents() {
+            if finished.contains(p) || self.store.get_checkpoint(&self.stream, p).await?.is_some() {
+                parent_read = true;
+            }
+        }
+        let start = shard_start(checkpoint.as_deref(), parent_read, self.options.start);
+        Ok((checkpoint, start))
+    }
+
     /// Reads the stream until `shutdown` turns true (or its sender is dropped with
     /// it true), the run is idle ([`ConsumerOptions::exit_when_idle`]), or an error
     /// that is not worth retrying happens (a missing stream, denied access, a state
@@ -260,12 +302,14 @@ impl Consumer {
                         list_failures = 0;
                         listed_once = true;
                         next_list = Instant::now() + self.options.relist_interval;
+                        if let Err(e) = self
+                            .load_finished(&shards, &mut loaded, &mut finished)
+                            .await
+                        {
+                            fatal = Some(e);
+                            break;
+                        }
                         for s in &shards {
-                            if loaded.insert(s.shard_id.clone())
-                                && self.store.is_shard_finished(stream, &s.shard_id).await?
-                            {
-                                finished.insert(s.shard_id.clone());
-                            }
                             if let Some(r) = running.get(&s.shard_id) {
                                 r.ending.send_if_modified(|e| {
                                     let changed = *e != s.ending_sequence_number;
@@ -295,15 +339,13 @@ impl Consumer {
                 .cloned()
                 .collect();
             for shard in ready {
-                let checkpoint = self.store.get_checkpoint(stream, &shard.shard_id).await?;
-                let mut parent_read = false;
-                for p in shard.parents() {
-                    if finished.contains(p) || self.store.get_checkpoint(stream, p).await?.is_some()
-                    {
-                        parent_read = true;
+                let (checkpoint, start) = match self.plan_start(&shard, &finished).await {
+                    Ok(planned) => planned,
+                    Err(e) => {
+                        fatal = Some(e);
+                        break 'main;
                     }
-                }
-                let start = shard_start(checkpoint.as_deref(), parent_read, self.options.start);
+                };
                 tracing::info!(stream, shard = %shard.shard_id, ?start, "reading shard");
                 let (ending_tx, ending_rx) = watch::channel(shard.ending_sequence_number.clone());
                 let task = ShardTask {

@@ -63,7 +63,9 @@ pub use consumer::{
     Record,
 };
 pub use error::{EXPIRED_ITERATOR, KinesisError};
-pub use location::{SCHEME, StreamLocation, client, client_from_config};
+pub use location::{
+    ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, SCHEME, StreamLocation, client, client_from_config,
+};
 pub use producer::{
     MAX_BYTES_PER_REQUEST, MAX_RECORDS_PER_REQUEST, OutRecord, Producer, ProducerOptions, PutReport,
 };

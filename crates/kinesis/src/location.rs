@@ -2,12 +2,21 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::config::Region;
 
 use crate::KinesisError;
+
+/// How long one request attempt of a [`client`] may take.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long connecting may take (the SDK's default).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 /// The prefix of a stream location.
 pub const SCHEME: &str = "kinesis:";
@@ -97,9 +106,19 @@ impl fmt::Display for StreamLocation {
 /// credentials), with `profile` and `endpoint_url` (an emulator such as moto, or a VPC
 /// endpoint) overriding it when given. No call is made: credentials are resolved on
 /// the first request.
+///
+/// Each request attempt is bounded by [`ATTEMPT_TIMEOUT`] (the SDK sets no read
+/// timeout by default, and a hung GetRecords would stall its shard), connecting by
+/// [`CONNECT_TIMEOUT`].
 pub async fn client(region: &str, endpoint_url: Option<&str>, profile: Option<&str>) -> Client {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned()));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .build(),
+        );
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
