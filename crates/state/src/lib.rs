@@ -3,6 +3,10 @@
 //!
 //! - **Checkpoints**: the last Kinesis sequence number processed per stream and shard.
 //!   A checkpoint never moves backwards.
+//! - **Finished shards**: the shards read to their end (a shard closed by a reshard,
+//!   whose `GetRecords` returned no next iterator), so that a restarted consumer does
+//!   not read a closed parent shard again from its start and starts its children
+//!   right away ([`StateStore::finish_shard`]).
 //! - **Applied versions**: for each resource, the version (and time) of the last change
 //!   applied to the target region. [`StateStore::record_applied`] is a conditional write
 //!   that refuses to move a resource backwards, so concurrent appliers (Lambda
@@ -139,6 +143,14 @@ pub trait StateStore: Send + Sync {
     /// past it (sequence numbers compare as decimal integers of any length, as Kinesis
     /// ones do). Returns whether the checkpoint moved.
     async fn put_checkpoint(&self, stream: &str, shard: &str, sequence: &str) -> Result<bool>;
+
+    /// Records that a stream's shard was read to its end: it was closed (split or
+    /// merged) and every record in it was handled and checkpointed. Idempotent; a
+    /// finished shard stays finished (its checkpoint is kept as it was).
+    async fn finish_shard(&self, stream: &str, shard: &str) -> Result<()>;
+
+    /// Whether [`StateStore::finish_shard`] was recorded for a stream's shard.
+    async fn is_shard_finished(&self, stream: &str, shard: &str) -> Result<bool>;
 
     /// The last change applied to a resource (a tombstone when `deleted`).
     async fn last_applied(&self, key: &ResourceKey) -> Result<Option<Applied>>;

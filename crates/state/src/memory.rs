@@ -1,6 +1,6 @@
 //! The in-memory store, for tests: the same semantics as [`crate::SqliteStore`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -11,6 +11,7 @@ use crate::{Applied, DeadLetter, Result, StateStore, sequence};
 #[derive(Default)]
 struct Inner {
     checkpoints: HashMap<(String, String), String>,
+    finished: HashSet<(String, String)>,
     applied: HashMap<ResourceKey, Applied>,
     dead_letters: BTreeMap<String, DeadLetter>,
 }
@@ -48,6 +49,17 @@ impl StateStore for MemoryStore {
             inner.checkpoints.insert(key, sequence.to_owned());
         }
         Ok(moved)
+    }
+
+    async fn finish_shard(&self, stream: &str, shard: &str) -> Result<()> {
+        let key = (stream.to_owned(), shard.to_owned());
+        self.lock().finished.insert(key);
+        Ok(())
+    }
+
+    async fn is_shard_finished(&self, stream: &str, shard: &str) -> Result<bool> {
+        let key = (stream.to_owned(), shard.to_owned());
+        Ok(self.lock().finished.contains(&key))
     }
 
     async fn last_applied(&self, key: &ResourceKey) -> Result<Option<Applied>> {

@@ -11,6 +11,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::{Applied, DeadLetter, Result, StateError, StateStore, sequence};
 
 /// The schema version this build writes (kept in the `schema_version` table).
+///
+/// Still 1 with the `finished_shards` table: it is created when missing (`CREATE TABLE
+/// IF NOT EXISTS`) and a build that does not know it ignores it (it then re-reads a
+/// finished shard: a repeat, never a loss).
 pub const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
@@ -19,6 +23,11 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     stream TEXT NOT NULL,
     shard TEXT NOT NULL,
     sequence TEXT NOT NULL,
+    PRIMARY KEY (stream, shard)
+);
+CREATE TABLE IF NOT EXISTS finished_shards (
+    stream TEXT NOT NULL,
+    shard TEXT NOT NULL,
     PRIMARY KEY (stream, shard)
 );
 CREATE TABLE IF NOT EXISTS applied (
@@ -186,6 +195,33 @@ impl StateStore for SqliteStore {
                 )?;
             }
             Ok(moved)
+        })
+        .await
+    }
+
+    async fn finish_shard(&self, stream: &str, shard: &str) -> Result<()> {
+        let (stream, shard) = (stream.to_owned(), shard.to_owned());
+        self.transact(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO finished_shards (stream, shard) VALUES (?1, ?2)",
+                params![stream, shard],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn is_shard_finished(&self, stream: &str, shard: &str) -> Result<bool> {
+        let (stream, shard) = (stream.to_owned(), shard.to_owned());
+        self.transact(move |tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT 1 FROM finished_shards WHERE stream = ?1 AND shard = ?2",
+                    params![stream, shard],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
         })
         .await
     }

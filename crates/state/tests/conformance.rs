@@ -63,6 +63,22 @@ async fn checkpoints<S: StateStore>(s: &S) {
     );
 }
 
+async fn finished_shards<S: StateStore>(s: &S) {
+    assert!(!s.is_shard_finished("fs", "shard-0").await.unwrap());
+    s.put_checkpoint("fs", "shard-0", "12").await.unwrap();
+    s.finish_shard("fs", "shard-0").await.unwrap();
+    // Idempotent, and the checkpoint is kept.
+    s.finish_shard("fs", "shard-0").await.unwrap();
+    assert!(s.is_shard_finished("fs", "shard-0").await.unwrap());
+    assert_eq!(
+        s.get_checkpoint("fs", "shard-0").await.unwrap().as_deref(),
+        Some("12")
+    );
+    // Shards and streams are independent.
+    assert!(!s.is_shard_finished("fs", "shard-1").await.unwrap());
+    assert!(!s.is_shard_finished("other", "shard-0").await.unwrap());
+}
+
 async fn versions<S: StateStore>(s: &S) {
     let k = key("v");
     assert_eq!(s.last_applied(&k).await.unwrap(), None);
@@ -214,6 +230,7 @@ async fn concurrent<S: StateStore + 'static>(s: Arc<S>) {
 
 async fn suite<S: StateStore + 'static>(s: Arc<S>) {
     checkpoints(&*s).await;
+    finished_shards(&*s).await;
     versions(&*s).await;
     tombstones(&*s).await;
     dead_letters(&*s).await;
@@ -248,6 +265,7 @@ async fn sqlite_survives_drop_and_reopen() {
     {
         let s = SqliteStore::open(&path).unwrap();
         s.put_checkpoint("st", "sh", "42").await.unwrap();
+        s.finish_shard("st", "closed").await.unwrap();
         s.record_applied(&key("x"), upd(Some(3), 9)).await.unwrap();
         s.record_applied(&key("y"), del(None, 8)).await.unwrap();
         s.put_dead_letter(DeadLetter {
@@ -274,6 +292,8 @@ async fn sqlite_survives_drop_and_reopen() {
         Some(upd(Some(3), 9))
     );
     assert!(s.is_tombstoned(&key("y"), 8).await.unwrap());
+    assert!(s.is_shard_finished("st", "closed").await.unwrap());
+    assert!(!s.is_shard_finished("st", "sh").await.unwrap());
     assert_eq!(s.list_dead_letters(5).await.unwrap()[0].raw, vec![0, 1, 2]);
     // Two stores on one file (two processes) see each other's writes.
     let other = SqliteStore::open(&path).unwrap();
