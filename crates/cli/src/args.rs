@@ -31,6 +31,19 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log format on stderr: text for people, json (one object a line) for log
+    /// pipelines.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// The commands.
@@ -87,6 +100,24 @@ pub enum Command {
     ///
     /// Example: iot-crr dead-letters list --state sqlite:iot-crr-state.db
     DeadLetters(DeadLettersArgs),
+    /// The long-running replicator: read registry and CloudTrail events from a Kinesis
+    /// stream (plain or KPL-aggregated records) and apply them to the target, with a
+    /// periodic full reconcile as the safety net.
+    ///
+    /// Each shard is read in order, parents before children across reshards, and
+    /// checkpointed in --state only once its records are applied or dead-lettered.
+    /// SIGTERM or Ctrl-C finishes and checkpoints the batch in hand, then exits 0.
+    ///
+    /// Example: iot-crr replicate --stream kinesis:eu-west-1/iot-crr-events --source
+    /// aws:us-east-1 --target aws:eu-west-1 --reconcile-every 6h --metrics-addr
+    /// 127.0.0.1:9464
+    Replicate(Box<ReplicateArgs>),
+    /// Write events (JSON Lines) to a Kinesis stream, one record per event with the
+    /// resource's key as partition key (so one resource's events stay in order): a
+    /// producer for tests and for feeding an archive into the stream.
+    ///
+    /// Example: iot-crr forward --input events.jsonl --stream kinesis:eu-west-1/iot-crr-events --aggregate
+    Forward(ForwardArgs),
 }
 
 /// Output formats of a plan.
@@ -559,4 +590,116 @@ pub struct RetryArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub aws: AwsArgs,
+}
+
+/// Where a Kinesis stream is.
+#[derive(Debug, Args, Clone)]
+pub struct StreamArgs {
+    /// The stream: kinesis:REGION/STREAM.
+    #[arg(long, value_name = "kinesis:REGION/STREAM")]
+    pub stream: iot_crr_kinesis::StreamLocation,
+    /// Endpoint URL of the Kinesis API; overrides AWS_ENDPOINT_URL for the stream.
+    #[arg(long, value_name = "URL")]
+    pub stream_endpoint_url: Option<String>,
+    /// Named AWS profile for the stream; overrides AWS_PROFILE for the stream.
+    #[arg(long, value_name = "NAME")]
+    pub stream_profile: Option<String>,
+}
+
+/// Where a shard without a checkpoint starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum From {
+    /// The oldest record the stream keeps.
+    TrimHorizon,
+    /// Only records put from now on.
+    Latest,
+    /// Records from this time on (milliseconds since the epoch).
+    At(i64),
+}
+
+fn parse_from(s: &str) -> Result<From, String> {
+    match s {
+        "trim-horizon" => Ok(From::TrimHorizon),
+        "latest" => Ok(From::Latest),
+        _ => {
+            if let Ok(ms) = s.parse::<i64>() {
+                return Ok(From::At(ms));
+            }
+            iot_crr_events::parse_rfc3339_millis(s)
+                .map(From::At)
+                .ok_or_else(|| {
+                    format!(
+                        "{s:?} is not trim-horizon, latest, or a time (RFC 3339 like \
+                     2026-11-25T10:00:00Z, or milliseconds since the epoch)"
+                    )
+                })
+        }
+    }
+}
+
+/// Arguments of `replicate`.
+#[derive(Debug, Args)]
+pub struct ReplicateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub stream: StreamArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: OptionalSourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateArgs,
+    /// Where a shard without a checkpoint starts: trim-horizon, latest, or a time
+    /// (RFC 3339 or milliseconds since the epoch). A checkpoint always wins.
+    #[arg(long, default_value = "trim-horizon", value_parser = parse_from, value_name = "WHERE")]
+    pub from: From,
+    /// Run a full reconcile of the source into the target this often (e.g. 6h): it
+    /// heals anything the events missed. Needs --source.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "source")]
+    pub reconcile_every: Option<std::time::Duration>,
+    /// Let the periodic reconcile delete what the target has and the source lacks
+    /// (within --max-delete).
+    #[arg(long, requires = "reconcile_every")]
+    pub prune: bool,
+    /// The most resources a periodic reconcile may delete (count or percentage).
+    #[arg(long, value_name = "N|PCT%", requires = "prune")]
+    pub max_delete: Option<DeleteBound>,
+    /// Exit 0 once no record arrived for this long and every shard is caught up.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub exit_when_idle: Option<std::time::Duration>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// How long a delete's tombstone refuses older events (default 7 days).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub tombstone_retention: Option<std::time::Duration>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub rewrite: RewriteArgs,
+    /// Changes in flight at once (at least 1).
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = at_least_one)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
+}
+
+/// Arguments of `forward`.
+#[derive(Debug, Args)]
+pub struct ForwardArgs {
+    /// The events, one JSON object a line; - for stdin.
+    #[arg(long, short, value_name = "FILE|-", default_value = "-")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub stream: StreamArgs,
+    /// Aggregate the events of one resource into KPL records.
+    #[arg(long)]
+    pub aggregate: bool,
 }

@@ -1,4 +1,4 @@
-//! The event commands: `apply-events` and `dead-letters`.
+//! The event commands: `apply-events`, `dead-letters`, `replicate` and `forward`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -7,15 +7,23 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use iot_crr_engine::ApplyOptions;
+use iot_crr_kinesis::{
+    Consumer, ConsumerOptions, MAX_RECORDS_PER_REQUEST, OutRecord, Producer, ProducerOptions,
+    StartPosition,
+};
 use iot_crr_reconcile::{BackendOptions, Endpoint, ReconcileOptions, Role, open};
 use iot_crr_registry::Registry;
-use iot_crr_replicator::{Applier, ApplierOptions, BatchOutcome, InRecord, input};
+use iot_crr_replicator::{
+    Applier, ApplierOptions, BatchOutcome, InRecord, ReplicatorOptions, input, run_replicator,
+    serve,
+};
 use iot_crr_state::{MemoryStore, SqliteStore, StateLocation, StateStore};
+use tokio::sync::watch;
 
 use crate::Status;
 use crate::args::{
-    ApplyEventsArgs, AwsArgs, DeadLetterAction, DeadLettersArgs, FilterArgs, OptionalSourceArgs,
-    RewriteArgs, StateArgs, TargetArgs,
+    ApplyEventsArgs, AwsArgs, DeadLetterAction, DeadLettersArgs, FilterArgs, ForwardArgs, From,
+    OptionalSourceArgs, ReplicateArgs, RewriteArgs, StateArgs, StreamArgs, TargetArgs,
 };
 use crate::sides::{self, backend_options};
 
@@ -268,4 +276,187 @@ pub async fn dead_letters(a: DeadLettersArgs) -> Result<Status> {
             Ok(Status::Ok)
         }
     }
+}
+
+/// A Kinesis client for a `--stream`.
+async fn stream_client(a: &StreamArgs) -> iot_crr_kinesis::aws_sdk_kinesis::Client {
+    a.stream
+        .client(
+            a.stream_endpoint_url.as_deref(),
+            a.stream_profile.as_deref(),
+        )
+        .await
+}
+
+/// Turns true on SIGTERM or Ctrl-C.
+fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = match signal(SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = tokio::signal::ctrl_c().await;
+                    let _ = tx.send(true);
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing the batch in hand");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// `replicate`.
+pub async fn replicate(a: ReplicateArgs) -> Result<Status> {
+    let state = open_state(&a.state)?;
+    let applier = Arc::new(
+        applier(
+            &a.source,
+            &a.target,
+            state.clone(),
+            &a.filter,
+            &a.rewrite,
+            &a.aws,
+            a.concurrency,
+        )
+        .await?,
+    );
+    let start = match a.from {
+        From::TrimHorizon => StartPosition::TrimHorizon,
+        From::Latest => StartPosition::Latest,
+        From::At(ms) => StartPosition::at_millis(ms.max(0) as u64),
+    };
+    let consumer = Consumer::new(
+        stream_client(&a.stream).await,
+        a.stream.stream.stream.clone(),
+        state,
+        ConsumerOptions {
+            start,
+            exit_when_idle: a.exit_when_idle,
+            ..Default::default()
+        },
+    );
+    let shutdown = shutdown_signal();
+    if let Some(addr) = a.metrics_addr {
+        let metrics = applier.metrics().clone();
+        let (source, target) = (applier.source().cloned(), applier.target().clone());
+        let render: serve::Render = Arc::new(move || {
+            let mut registries: Vec<(&str, &dyn Registry)> = vec![("target", target.as_ref())];
+            if let Some(s) = &source {
+                registries.push(("source", s.as_ref()));
+            }
+            metrics.render(&registries)
+        });
+        let (bound, _task) = serve::serve_metrics(addr, render, shutdown.clone()).await?;
+        tracing::info!("metrics at http://{bound}/metrics");
+    }
+    let options = ReplicatorOptions {
+        reconcile_every: a.reconcile_every,
+        reconcile: ReconcileOptions {
+            filter: crate::filter_of(&a.filter)?,
+            prune: a.prune,
+            rewrite: crate::rewrite_spec(&a.rewrite),
+            max_delete: a.max_delete.unwrap_or_default(),
+        },
+        apply: ApplyOptions {
+            concurrency: a.concurrency,
+            ..Default::default()
+        },
+        tombstone_retention: a.tombstone_retention,
+    };
+    tracing::info!(stream = %a.stream.stream, target = %applier.target().location(), "replicating");
+    let summary = run_replicator(consumer, applier.clone(), options, shutdown).await?;
+    let m = applier.metrics().snapshot();
+    eprintln!(
+        "replicated {} record(s) in {} batch(es): {} event(s) applied, {} skipped, {} \
+         dead-lettered, {} write(s); {} shard(s) finished, {} periodic reconcile(s)",
+        summary.consumed.records,
+        summary.consumed.batches,
+        m.applied,
+        m.stale,
+        m.dead_lettered,
+        m.writes,
+        summary.consumed.shards_finished,
+        summary.reconciles
+    );
+    Ok(Status::Ok)
+}
+
+/// The partition key of an event: its first resource key (so that one resource's
+/// events stay in one shard, in order), or a fixed key for what does not decode (the
+/// applier dead-letters it).
+fn partition_key(data: &[u8]) -> String {
+    match iot_crr_events::decode(data) {
+        Ok(e) => match e.keys.first() {
+            Some(k) => k.to_string(),
+            None => "no-resource".to_owned(),
+        },
+        Err(_) => "undecodable".to_owned(),
+    }
+}
+
+/// `forward`.
+pub async fn forward(a: ForwardArgs) -> Result<Status> {
+    let producer = Producer::new(
+        stream_client(&a.stream).await,
+        a.stream.stream.stream.clone(),
+        ProducerOptions {
+            aggregate: a.aggregate,
+            ..Default::default()
+        },
+    );
+    let (reader, name): (Box<dyn BufRead + Send>, String) = if a.input == Path::new("-") {
+        (Box::new(BufReader::new(std::io::stdin())), "stdin".into())
+    } else {
+        let f = std::fs::File::open(&a.input)
+            .with_context(|| format!("cannot open the events file {}", a.input.display()))?;
+        (Box::new(BufReader::new(f)), a.input.display().to_string())
+    };
+    let (mut events, mut records, mut requests) = (0usize, 0usize, 0usize);
+    let mut batch = Vec::new();
+    let mut lines = input::json_lines(reader, &name);
+    loop {
+        let next = lines.next();
+        let end = next.is_none();
+        if let Some(r) = next {
+            let r = r.with_context(|| format!("reading {name}"))?;
+            batch.push(OutRecord::new(partition_key(&r.data), r.data));
+        }
+        if batch.len() >= MAX_RECORDS_PER_REQUEST || (end && !batch.is_empty()) {
+            let n = batch.len();
+            let report = producer
+                .put(std::mem::take(&mut batch))
+                .await
+                .with_context(|| {
+                    format!(
+                        "writing to {} (the {events} event(s) before were written)",
+                        a.stream.stream
+                    )
+                })?;
+            events += n;
+            records += report.kinesis_records;
+            requests += report.requests;
+        }
+        if end {
+            break;
+        }
+    }
+    eprintln!(
+        "forwarded {events} event(s) to {} in {records} record(s), {requests} request(s)",
+        a.stream.stream
+    );
+    Ok(Status::Ok)
 }

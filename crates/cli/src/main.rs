@@ -37,7 +37,9 @@ enum Status {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // The replicator runs unattended: its batches are logged at info by default.
+    let long_running = matches!(cli.command, Command::Replicate(_));
+    init_logging(cli.verbose + u8::from(long_running), cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,7 +60,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: args::LogFormat) {
     // The SDK's credential providers log each failed attempt as a warning; the error
     // iot-crr reports says the same in one line.
     let default = match verbose {
@@ -68,11 +70,14 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        args::LogFormat::Text => builder.init(),
+        args::LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 async fn run(command: Command) -> Result<Status> {
@@ -86,6 +91,8 @@ async fn run(command: Command) -> Result<Status> {
         Command::GenFleet(a) => gen_fleet(a),
         Command::ApplyEvents(a) => events::apply_events(a).await,
         Command::DeadLetters(a) => events::dead_letters(a).await,
+        Command::Replicate(a) => events::replicate(*a).await,
+        Command::Forward(a) => events::forward(a).await,
     }
 }
 

@@ -31,7 +31,7 @@ use serde::Serialize;
 pub use cloudtrail::ApiCall;
 pub use error::DecodeError;
 use iot_crr_model::Name;
-pub use time::format_rfc3339_millis;
+pub use time::{format_rfc3339_millis, parse_rfc3339_millis};
 
 /// One decoded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -19,7 +19,7 @@ fn digits(s: &[u8]) -> Option<i64> {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fff...](Z|±HH:MM)` to milliseconds since the epoch.
-pub(crate) fn parse_rfc3339_millis(s: &str) -> Option<i64> {
+pub fn parse_rfc3339_millis(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;

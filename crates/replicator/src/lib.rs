@@ -7,7 +7,10 @@
 //!   documented on the type.
 //! - [`input`] turns JSON Lines and Kinesis records (plain or KPL-aggregated) into
 //!   [`InRecord`]s.
-//! - [`Metrics`] counts what happens, for the Prometheus endpoint and the logs.
+//! - [`ApplyHandler`] applies the batches of a Kinesis consumer, [`run_replicator`]
+//!   runs the long-running replicator (consumer, periodic reconcile, tombstone purge).
+//! - [`Metrics`] counts what happens, for the Prometheus endpoint ([`serve`]) and
+//!   the logs.
 //! - [`emit::EventEmitter`] makes the events AWS IoT would publish for changes applied
 //!   to a registry (moto and snapshot files publish none), for tests and demos.
 
@@ -16,6 +19,11 @@ pub mod emit;
 pub mod input;
 mod metrics;
 mod overlay;
+pub mod serve;
+mod stream;
 
 pub use applier::{Applier, ApplierError, ApplierOptions, BatchOutcome, InRecord};
 pub use metrics::{LAG_BUCKETS_MILLIS, Metrics, MetricsSnapshot};
+pub use stream::{
+    ApplyHandler, ReplicatorError, ReplicatorOptions, ReplicatorSummary, run_replicator,
+};

@@ -70,6 +70,11 @@ impl Metrics {
         add(&self.received, n);
     }
 
+    /// Whole records dead-lettered before they reached the applier (a bad KPL record).
+    pub fn dead_lettered_records(&self, n: u64) {
+        add(&self.dead_lettered, n);
+    }
+
     /// Reads made.
     pub fn reads(&self, n: u64) {
         add(&self.reads, n);
