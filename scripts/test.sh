@@ -2,45 +2,18 @@
 # The whole test suite: unit, property, CLI and integration tests.
 #
 # Integration tests talk to moto (an independent implementation of the AWS APIs) in
-# server mode: this script installs it when missing, starts it on a free loopback port,
-# points the tests at it (IOT_CRR_MOTO_ENDPOINT) and stops it at the end.
+# server mode: scripts/with-moto.sh installs it when missing, starts it on a free
+# loopback port, points the tests at it (IOT_CRR_MOTO_ENDPOINT) and stops it at the end.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p iot-crr-model`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MOTO_VERSION="${MOTO_VERSION:-5.2.1}"
-if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
-    echo "installing moto[server]==${MOTO_VERSION} (pip)" >&2
-    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==${MOTO_VERSION}"
-fi
 # iot-crr-kpl cross-checks its KPL aggregation against the reference Python package.
 AWS_KINESIS_AGG_VERSION="${AWS_KINESIS_AGG_VERSION:-1.2.3}"
 if ! python3 -c "import aws_kinesis_agg" >/dev/null 2>&1; then
     echo "installing aws-kinesis-agg==${AWS_KINESIS_AGG_VERSION} (pip)" >&2
     python3 -m pip install --quiet --disable-pip-version-check "aws-kinesis-agg==${AWS_KINESIS_AGG_VERSION}"
 fi
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p target
-python3 scripts/moto_server.py -H 127.0.0.1 -p "$port" >target/moto.log 2>&1 &
-moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
-
-# Wait until moto answers (it takes a second or two to import).
-python3 - "$port" <<'PY'
-import sys, time, urllib.request
-url = f"http://127.0.0.1:{sys.argv[1]}/moto-api/"
-for _ in range(150):
-    try:
-        urllib.request.urlopen(url, timeout=1)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.2)
-sys.exit("moto_server did not start; see target/moto.log")
-PY
-
 # aws-kinesis-agg was installed above: the KPL cross-check runs, never skips.
 export IOT_CRR_REQUIRE_PYTHON_CROSSCHECK=1
-export IOT_CRR_MOTO_ENDPOINT="http://127.0.0.1:${port}"
-echo "moto_server on ${IOT_CRR_MOTO_ENDPOINT}" >&2
-cargo test --workspace "$@"
+exec scripts/with-moto.sh cargo test --workspace "$@"

@@ -254,9 +254,9 @@ pub async fn dead_letters(a: DeadLettersArgs) -> Result<Status> {
             let (mut done, mut again) = (0, 0);
             for l in letters {
                 // One at a time: each letter's fate is its own.
+                // A letter without an event id of its own has its origin as id.
                 let record = InRecord {
                     origin: l.source.clone(),
-                    fallback_id: l.id.clone(),
                     data: l.raw.clone(),
                 };
                 let out = apply_with_retries(&applier, std::slice::from_ref(&record)).await?;

@@ -62,7 +62,11 @@ fn sdk_config(region: &str) -> SdkConfig {
         .region(Region::new(region.to_string()))
         .endpoint_url(endpoint())
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "moto-test",
+            "testing",
+            "testing",
+            None,
+            None,
+            "moto-test",
         )))
         .build()
 }
@@ -105,8 +109,16 @@ async fn create_stream(name: &str, shards: i32) {
         .await
         .unwrap();
     for _ in 0..100 {
-        let d = k.describe_stream_summary().stream_name(name).send().await.unwrap();
-        if d.stream_description_summary().map(|s| s.stream_status().as_str()) == Some("ACTIVE") {
+        let d = k
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .unwrap();
+        if d.stream_description_summary()
+            .map(|s| s.stream_status().as_str())
+            == Some("ACTIVE")
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -189,12 +201,19 @@ fn write_lines(path: &Path, events: &[Vec<u8>]) {
 
 fn forward(events: &Path, stream: &str, aggregate: bool) {
     let mut c = bin();
-    c.args(["forward", "--stream", &format!("kinesis:{SOURCE}/{stream}"), "--input"])
-        .arg(events);
+    c.args([
+        "forward",
+        "--stream",
+        &format!("kinesis:{SOURCE}/{stream}"),
+        "--input",
+    ])
+    .arg(events);
     if aggregate {
         c.arg("--aggregate");
     }
-    c.assert().success().stderr(predicate::str::contains("forwarded"));
+    c.assert()
+        .success()
+        .stderr(predicate::str::contains("forwarded"));
 }
 
 fn state(dir: &Path) -> String {
@@ -299,7 +318,9 @@ async fn shuffled_duplicated_aggregated_events_with_poison_converge() {
         .assert()
         .success()
         .stdout(predicate::str::contains("cannot decode the event"))
-        .stdout(predicate::str::contains("cannot de-aggregate the KPL record"));
+        .stdout(predicate::str::contains(
+            "cannot de-aggregate the KPL record",
+        ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,13 +19,12 @@ use crate::overlay::Overlay;
 /// One record to apply: the bytes of one event and where they came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InRecord {
-    /// Where the record was read, for a person and for the dead letter
-    /// (`events.jsonl:12`, `kinesis:stream/shardId-000000000000/4962...`).
+    /// Where the record was read (`events.jsonl:12`,
+    /// `kinesis:stream/shardId-000000000000/4962...:3`): for a person, the dead
+    /// letter's source, and the dead letter's id when the event cannot be decoded (it
+    /// has no id of its own then), so it must be unique per record and stable across
+    /// re-deliveries.
     pub origin: String,
-    /// The id a dead letter gets when the event cannot be decoded (it has no id of its
-    /// own then): unique per record, stable across re-deliveries (a line number, a
-    /// sequence number with its sub-sequence).
-    pub fallback_id: String,
     /// The event's JSON.
     pub data: Vec<u8>,
 }
@@ -231,7 +230,7 @@ impl Applier {
         }
         for (i, e) in undecodable {
             let r = &records[i];
-            self.dead_letter(r, &r.fallback_id, format!("cannot decode the event: {e}"))
+            self.dead_letter(r, &r.origin, format!("cannot decode the event: {e}"))
                 .await?;
             out.dead_lettered += 1;
         }

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use crate::InRecord;
 
 /// Reads JSON Lines: one event per line; blank lines are skipped, a trailing `\r` is
-/// dropped. Each record's origin and fallback id is `NAME:LINE` (1-based). An I/O error
+/// dropped. Each record's origin is `NAME:LINE` (1-based). An I/O error
 /// (or a line that is not UTF-8 text... which is still passed on as bytes and then
 /// fails to decode as an event) ends the iteration with the error.
 pub fn json_lines<R: BufRead>(
@@ -35,10 +35,8 @@ pub fn json_lines<R: BufRead>(
                     if buf.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    let at = format!("{name}:{line_no}");
                     return Some(Ok(InRecord {
-                        origin: at.clone(),
-                        fallback_id: at,
+                        origin: format!("{name}:{line_no}"),
                         data: buf,
                     }));
                 }
@@ -65,7 +63,7 @@ pub struct BadRecord {
 
 /// The events of one Kinesis record: its user records when it is KPL-aggregated, else
 /// the record itself. Each gets the origin `kinesis:STREAM/SHARD/SEQUENCE` (with
-/// `:SUB` for the user records of an aggregate), which is also its fallback id.
+/// `:SUB` for the user records of an aggregate).
 pub fn kinesis_records(
     stream: &str,
     shard: &str,
@@ -76,8 +74,7 @@ pub fn kinesis_records(
     let origin = format!("kinesis:{stream}/{shard}/{sequence}");
     if !iot_crr_kpl::is_aggregated(data) {
         return Ok(vec![InRecord {
-            origin: origin.clone(),
-            fallback_id: origin,
+            origin,
             data: data.to_vec(),
         }]);
     }
@@ -85,13 +82,9 @@ pub fn kinesis_records(
         Ok(users) => Ok(users
             .into_iter()
             .enumerate()
-            .map(|(i, u)| {
-                let at = format!("{origin}:{i}");
-                InRecord {
-                    origin: at.clone(),
-                    fallback_id: at,
-                    data: u.data,
-                }
+            .map(|(i, u)| InRecord {
+                origin: format!("{origin}:{i}"),
+                data: u.data,
             })
             .collect()),
         Err(e) => Err(BadRecord {

@@ -49,7 +49,6 @@ pub fn records(events: &[Vec<u8>]) -> Vec<InRecord> {
         .enumerate()
         .map(|(i, e)| InRecord {
             origin: format!("test:{i}"),
-            fallback_id: format!("test:{i}"),
             data: e.clone(),
         })
         .collect()
