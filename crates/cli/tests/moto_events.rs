@@ -390,3 +390,106 @@ async fn a_reshard_in_the_middle_is_followed() {
         .success();
     verify("eu-west-1");
 }
+
+fn scrape(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_json_logs_and_sigterm() {
+    let _server = reset().await;
+    let (_d, dir) = tmp();
+    let events = source_history(8).await;
+    let file = dir.join("events.jsonl");
+    write_lines(&file, &events);
+    create_stream("metered", 1).await;
+    forward(&file, "metered", false);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = replicate_args("metered", "eu-west-1", &state(&dir));
+    args.retain(|a| a != "--exit-when-idle" && a != "3s");
+    args.extend([
+        "--metrics-addr".into(),
+        addr.clone(),
+        "--log-format".into(),
+        "json".into(),
+    ]);
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("iot-crr"));
+    env(&mut c).args(&args).stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    // Every event is received and accounted for (applied, skipped or dead-lettered).
+    let n = events.len() as u64;
+    let mut text = String::new();
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let Some(t) = scrape(&addr) else { continue };
+        let m = |name| metric(&t, name).unwrap_or(0);
+        let done = m("iot_crr_events_applied_total")
+            + m("iot_crr_events_skipped_total")
+            + m("iot_crr_events_dead_lettered_total");
+        if m("iot_crr_events_received_total") == n && done == n {
+            text = t;
+            break;
+        }
+    }
+    assert!(
+        !text.is_empty(),
+        "the metrics never showed every event received"
+    );
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let applied = metric(&text, "iot_crr_events_applied_total").unwrap();
+    assert!(applied > 0, "{text}");
+    assert!(
+        text.contains("iot_crr_event_lag_seconds_bucket{le=\"+Inf\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("iot_crr_api_calls_total{registry=\"target\",operation=\""),
+        "{text}"
+    );
+    // SIGTERM: the batch in hand is finished and checkpointed, exit 0.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("replicated"), "{stderr}");
+    // The logs are JSON, one object a line, the batches with their fields.
+    let batch_line = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["message"] == "batch applied")
+        .unwrap_or_else(|| panic!("no JSON batch log in {stderr}"));
+    assert!(
+        batch_line["shard"].is_string() && batch_line["applied"].is_u64(),
+        "{batch_line}"
+    );
+    verify("eu-west-1");
+    // Everything was checkpointed: a new run reads nothing.
+    bin()
+        .args(replicate_args("metered", "eu-west-1", &state(&dir)))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("replicated 0 record(s)"));
+}
