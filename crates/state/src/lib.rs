@@ -24,7 +24,11 @@
 //!
 //! Two implementations: [`SqliteStore`] (a file, for the CLI and long-running
 //! processes) and [`MemoryStore`] (tests). [`StateLocation`] parses where a store lives.
+//! Others live in their own crates (`iot-crr-state-dynamodb`) and run the same
+//! conformance suite (the `conformance` feature, module `conformance`).
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod location;
 mod memory;
 mod sequence;
@@ -127,6 +131,11 @@ pub enum StateError {
     /// The blocking task running a store operation failed (panicked or was cancelled).
     #[error("state store task failed: {0}")]
     Task(String),
+    /// A remote store's service failed a request (after its client's own retries), or
+    /// answered something unexpected: for example a DynamoDB error other than a failed
+    /// condition. The message names the service, the operation and the cause.
+    #[error("state backend: {0}")]
+    Backend(String),
 }
 
 /// A result with a [`StateError`].
