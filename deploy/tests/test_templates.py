@@ -442,8 +442,14 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(p["BillingMode"], "PAY_PER_REQUEST")
         self.assertEqual({(k["AttributeName"], k["KeyType"]) for k in p["KeySchema"]},
                          {("pk", "HASH"), ("sk", "RANGE")})
+        # The schema of iot-crr-state-dynamodb's DynamoStore (crates/state-dynamodb).
         self.assertEqual({(a["AttributeName"], a["AttributeType"]) for a in p["AttributeDefinitions"]},
-                         {("pk", "S"), ("sk", "S")})
+                         {("pk", "S"), ("sk", "S"), ("lsi1_sk", "S")})
+        (lsi,) = p["LocalSecondaryIndexes"]
+        self.assertEqual(lsi["IndexName"], "lsi1")
+        self.assertEqual({(k["AttributeName"], k["KeyType"]) for k in lsi["KeySchema"]},
+                         {("pk", "HASH"), ("lsi1_sk", "RANGE")})
+        self.assertEqual(lsi["Projection"], {"ProjectionType": "KEYS_ONLY"})
         self.assertEqual(p["TimeToLiveSpecification"], {"AttributeName": "expires_at", "Enabled": True})
         self.assertIs(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], True)
 
