@@ -1,0 +1,43 @@
+//! The AWS Lambda handlers of iot-crr, as library functions over the shared reconciler
+//! and event-path libraries; the binaries in `src/bin` only build the clients once per
+//! container and hand each invocation to these functions.
+//!
+//! - [`forward`] (source region, function `iot-crr-forwarder`): one registry event (an
+//!   IoT rule invocation: the payload with its `topic`) or one EventBridge CloudTrail
+//!   event, written to the destination's Kinesis stream with the resource key as
+//!   partition key. Any event it could not write fails the invocation: never a silent
+//!   drop.
+//! - [`apply_kinesis`] (destination region, function `iot-crr-applier`): a Kinesis
+//!   batch, de-aggregated and applied with the version-aware
+//!   [`Applier`](iot_crr_replicator::Applier); the response's `batchItemFailures`
+//!   names the first Kinesis record of a retryable failure, so that only it and what
+//!   follows it in its shard are retried. Poison (malformed, unknown, refused for good)
+//!   is sent to the dead-letter SQS queue with its data and reason by the handler
+//!   ([`SqsDeadLetters`]) and counts as handled.
+//!
+//! [`Config`] reads the environment the CloudFormation templates in `deploy/` set.
+
+mod applier;
+mod config;
+mod dead_letters;
+mod forwarder;
+
+pub use applier::apply_kinesis;
+pub use config::{Config, ConfigError};
+pub use dead_letters::{DeadLetterSink, MemorySink, SqsDeadLetters, SqsSink, message_body};
+pub use forwarder::{ForwardError, ForwardOutcome, forward};
+
+/// Logs to stderr (CloudWatch Logs) as JSON, one object a line, filtered by `RUST_LOG`
+/// (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .json()
+        .flatten_event(true)
+        .init();
+}

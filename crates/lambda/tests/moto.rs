@@ -1,0 +1,285 @@
+//! The handlers called directly against moto (IoT in two regions, Kinesis, DynamoDB
+//! and SQS in one server): the forwarder's records read back from the stream
+//! de-aggregate to its inputs; the applier, with the DynamoDB state store and the SQS
+//! dead-letter queue the templates create, replicates a batch read from that stream
+//! and sends a poison record to the queue with its data and reason.
+//!
+//! Needs `IOT_CRR_MOTO_ENDPOINT` (set by `scripts/test.sh`, which starts moto).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_sdk_iot::config::{Credentials, Region, SharedCredentialsProvider};
+use iot_crr_aws::{AwsOptions, AwsRegistry};
+use iot_crr_kinesis::aws_sdk_kinesis::types::ShardIteratorType;
+use iot_crr_kinesis::{Producer, ProducerOptions};
+use iot_crr_lambda::{SqsDeadLetters, SqsSink, apply_kinesis, forward};
+use iot_crr_model::{Change, Kind, ResourceKey};
+use iot_crr_registry::Registry;
+use iot_crr_replicator::emit::EventEmitter;
+use iot_crr_replicator::{Applier, ApplierOptions};
+use iot_crr_state::StateStore;
+use iot_crr_state_dynamodb::DynamoStore;
+
+const SOURCE: &str = "us-east-1";
+const TARGET: &str = "eu-west-1";
+
+fn endpoint() -> String {
+    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
+        _ => panic!(
+            "IOT_CRR_MOTO_ENDPOINT is not set: these tests need a moto server. Run \
+             `scripts/test.sh`, or start `moto_server -H 127.0.0.1 -p 5055` and set \
+             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
+        ),
+    }
+}
+
+fn sdk_config(region: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint())
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "moto-lambda",
+        )))
+        .build()
+}
+
+fn registry(region: &str) -> AwsRegistry {
+    let mut opts = AwsOptions::new(region);
+    opts.endpoint_url = Some(endpoint());
+    AwsRegistry::from_sdk_config(&sdk_config(region), opts)
+}
+
+fn unique(prefix: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{n}")
+}
+
+/// Reads every record of a one-shard stream, as the event source mapping would, and
+/// shapes them as the Lambda payload it would deliver.
+async fn read_as_lambda_event(
+    kinesis: &iot_crr_kinesis::aws_sdk_kinesis::Client,
+    stream: &str,
+) -> KinesisEvent {
+    let shards = kinesis
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    let shard = shards.shards()[0].shard_id().to_owned();
+    let it = kinesis
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator()
+        .unwrap()
+        .to_owned();
+    let got = kinesis
+        .get_records()
+        .shard_iterator(it)
+        .send()
+        .await
+        .unwrap();
+    let records: Vec<serde_json::Value> = got
+        .records()
+        .iter()
+        .map(|r| {
+            let seq = r.sequence_number();
+            serde_json::json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": r.partition_key(),
+                    "sequenceNumber": seq,
+                    "data": aws_smithy_types::base64::encode(r.data().as_ref()),
+                    "approximateArrivalTimestamp": 1_764_000_000.0
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("{shard}:{seq}"),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/applier",
+                "awsRegion": TARGET,
+                "eventSourceARN": format!("arn:aws:kinesis:{TARGET}:123456789012:stream/{stream}")
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarder_then_applier_replicate_through_kinesis_dynamodb_and_sqs() {
+    // The source region changes (through the SDK); the events AWS would publish.
+    let source = Arc::new(EventEmitter::new(registry(SOURCE)));
+    let thing = unique("lambda-thing");
+    let group = unique("lambda-group");
+    for c in [
+        Change::CreateThingGroup {
+            thing_group: iot_crr_model::ThingGroup {
+                thing_group_name: group.as_str().into(),
+                ..Default::default()
+            },
+        },
+        Change::CreateThing {
+            thing_name: thing.as_str().into(),
+            thing_type_name: None,
+            attributes: [("site", "lyon")].into_iter().collect(),
+            billing_group_name: None,
+        },
+        Change::AddThingToThingGroup {
+            thing_name: thing.as_str().into(),
+            thing_group_name: group.as_str().into(),
+        },
+    ] {
+        source.apply(&c).await.unwrap();
+    }
+    let events: Vec<serde_json::Value> = source
+        .take_events()
+        .iter()
+        .map(|e| serde_json::from_slice(e).unwrap())
+        .collect();
+    assert_eq!(events.len(), 3);
+
+    // The forwarder: one invocation per event (as the IoT rule invokes it), and one
+    // with an array, KPL-aggregated, into the destination's stream.
+    let kinesis = iot_crr_kinesis::client_from_config(&sdk_config(TARGET), Some(&endpoint()));
+    let stream = unique("lambda-stream");
+    kinesis
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let producer = Producer::new(
+        kinesis.clone(),
+        stream.clone(),
+        ProducerOptions {
+            aggregate: true,
+            ..Default::default()
+        },
+    );
+    for e in &events[..2] {
+        let out = forward(&producer, e).await.unwrap();
+        assert_eq!((out.events, out.undecodable), (1, 0));
+    }
+    let poison =
+        serde_json::json!({"eventType": "NOT_A_REGISTRY_EVENT", "eventId": "x", "timestamp": 1});
+    let out = forward(
+        &producer,
+        &serde_json::json!([events[2].clone(), poison.clone()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!((out.events, out.undecodable), (2, 1));
+    assert!(
+        forward(&producer, &serde_json::json!("text"))
+            .await
+            .is_err()
+    );
+
+    // What the stream holds de-aggregates to the forwarder's inputs, in order.
+    let batch = read_as_lambda_event(&kinesis, &stream).await;
+    let mut user_records = Vec::new();
+    for r in &batch.records {
+        for u in iot_crr_kpl::deaggregate(&r.kinesis.data.0, &r.kinesis.partition_key).unwrap() {
+            user_records.push(serde_json::from_slice::<serde_json::Value>(&u.data).unwrap());
+        }
+    }
+    let mut expected = events.clone();
+    expected.push(poison);
+    assert_eq!(user_records, expected);
+
+    // The applier, with the DynamoDB state and the SQS dead-letter queue.
+    let dynamo = iot_crr_state_dynamodb::client_from_config(&sdk_config(TARGET), Some(&endpoint()));
+    let table = unique("lambda-state");
+    iot_crr_state_dynamodb::create_table(&dynamo, &table)
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(TARGET));
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("lambda-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let store = Arc::new(DynamoStore::new(dynamo, table));
+    let state: Arc<dyn StateStore> = Arc::new(SqsDeadLetters::new(
+        store.clone(),
+        Arc::new(SqsSink::new(sqs.clone(), queue.clone())),
+    ));
+    let applier = Applier::new(
+        Some(source.clone() as Arc<dyn Registry>),
+        Arc::new(registry(TARGET)) as Arc<dyn Registry>,
+        state,
+        ApplierOptions::default(),
+    );
+    let response = apply_kinesis(&applier, &batch).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    // Replicated, with the thing's version recorded in DynamoDB.
+    let target = registry(TARGET);
+    let key = ResourceKey::new(Kind::Thing, thing.as_str());
+    assert_eq!(
+        target.read_resource(&key).await.unwrap(),
+        source.inner().read_resource(&key).await.unwrap()
+    );
+    assert_eq!(
+        store.last_applied(&key).await.unwrap().unwrap().version,
+        Some(1)
+    );
+    // The poison event is in the queue with its data and reason.
+    let msgs = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<serde_json::Value> = msgs
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(
+        bodies[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("NOT_A_REGISTRY_EVENT"),
+        "{}",
+        bodies[0]
+    );
+    let data = aws_smithy_types::base64::decode(bodies[0]["dataBase64"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&data).unwrap()["eventType"],
+        "NOT_A_REGISTRY_EVENT"
+    );
+
+    // Delivered again (at least once): handled again, the thing's version unchanged.
+    let response = apply_kinesis(&applier, &batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        store.last_applied(&key).await.unwrap().unwrap().version,
+        Some(1)
+    );
+}
