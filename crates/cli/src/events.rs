@@ -101,6 +101,16 @@ pub(crate) async fn apply_with_retries(
     unreachable!("the loop returns")
 }
 
+/// The events file (`-`: stdin) and its name for origins and messages.
+fn open_input(path: &Path) -> Result<(Box<dyn BufRead + Send>, String)> {
+    if path == Path::new("-") {
+        return Ok((Box::new(BufReader::new(std::io::stdin())), "stdin".into()));
+    }
+    let f = std::fs::File::open(path)
+        .with_context(|| format!("cannot open the events file {}", path.display()))?;
+    Ok((Box::new(BufReader::new(f)), path.display().to_string()))
+}
+
 fn summary(total: &BatchOutcome) -> String {
     format!(
         "{} event(s): {} applied, {} skipped (duplicate, stale or older than a delete), {} \
@@ -131,13 +141,7 @@ pub async fn apply_events(a: ApplyEventsArgs) -> Result<Status> {
         a.concurrency,
     )
     .await?;
-    let (reader, name): (Box<dyn BufRead + Send>, String) = if a.input == Path::new("-") {
-        (Box::new(BufReader::new(std::io::stdin())), "stdin".into())
-    } else {
-        let f = std::fs::File::open(&a.input)
-            .with_context(|| format!("cannot open the events file {}", a.input.display()))?;
-        (Box::new(BufReader::new(f)), a.input.display().to_string())
-    };
+    let (reader, name) = open_input(&a.input)?;
     let mut total = BatchOutcome::default();
     let mut batch = Vec::with_capacity(a.batch_size);
     let mut lines = input::json_lines(reader, &name);
@@ -395,19 +399,6 @@ pub async fn replicate(a: ReplicateArgs) -> Result<Status> {
     Ok(Status::Ok)
 }
 
-/// The partition key of an event: its first resource key (so that one resource's
-/// events stay in one shard, in order), or a fixed key for what does not decode (the
-/// applier dead-letters it).
-fn partition_key(data: &[u8]) -> String {
-    match iot_crr_events::decode(data) {
-        Ok(e) => match e.keys.first() {
-            Some(k) => k.to_string(),
-            None => "no-resource".to_owned(),
-        },
-        Err(_) => "undecodable".to_owned(),
-    }
-}
-
 /// `forward`.
 pub async fn forward(a: ForwardArgs) -> Result<Status> {
     let producer = Producer::new(
@@ -418,13 +409,7 @@ pub async fn forward(a: ForwardArgs) -> Result<Status> {
             ..Default::default()
         },
     );
-    let (reader, name): (Box<dyn BufRead + Send>, String) = if a.input == Path::new("-") {
-        (Box::new(BufReader::new(std::io::stdin())), "stdin".into())
-    } else {
-        let f = std::fs::File::open(&a.input)
-            .with_context(|| format!("cannot open the events file {}", a.input.display()))?;
-        (Box::new(BufReader::new(f)), a.input.display().to_string())
-    };
+    let (reader, name) = open_input(&a.input)?;
     let (mut events, mut records, mut requests) = (0usize, 0usize, 0usize);
     let mut batch = Vec::new();
     let mut lines = input::json_lines(reader, &name);
@@ -433,7 +418,9 @@ pub async fn forward(a: ForwardArgs) -> Result<Status> {
         let end = next.is_none();
         if let Some(r) = next {
             let r = r.with_context(|| format!("reading {name}"))?;
-            batch.push(OutRecord::new(partition_key(&r.data), r.data));
+            // What does not decode is forwarded too: the applier dead-letters it.
+            let key = input::partition_key(&r.data).unwrap_or_else(|| "undecodable".to_owned());
+            batch.push(OutRecord::new(key, r.data));
         }
         if batch.len() >= MAX_RECORDS_PER_REQUEST || (end && !batch.is_empty()) {
             let n = batch.len();

@@ -182,40 +182,35 @@ pub struct StateChange {
     pub resource: Option<Resource>,
 }
 
-impl StateChange {
-    /// The resource as the event says it is now, with what the event does not carry
-    /// taken from `current` (the target's resource, when it has one): a thing keeps its
-    /// groups, billing group and principals; a thing group its policies, tags and
-    /// dynamic query; a thing type its tags. `None` for a delete.
-    pub fn merged_onto(&self, current: Option<&Resource>) -> Option<Resource> {
-        let carried = self.resource.as_ref()?;
-        Some(match (carried, current) {
-            (Resource::Thing(e), Some(Resource::Thing(c))) => {
-                Resource::Thing(iot_crr_model::Thing {
-                    thing_groups: c.thing_groups.clone(),
-                    billing_group_name: c.billing_group_name.clone(),
-                    principals: c.principals.clone(),
-                    ..e.clone()
-                })
-            }
-            (Resource::ThingGroup(e), Some(Resource::ThingGroup(c))) => {
-                Resource::ThingGroup(iot_crr_model::ThingGroup {
-                    query_string: c.query_string.clone(),
-                    index_name: c.index_name.clone(),
-                    query_version: c.query_version.clone(),
-                    policies: c.policies.clone(),
-                    tags: c.tags.clone(),
-                    ..e.clone()
-                })
-            }
-            (Resource::ThingType(e), Some(Resource::ThingType(c))) => {
-                Resource::ThingType(iot_crr_model::ThingType {
-                    tags: c.tags.clone(),
-                    ..e.clone()
-                })
-            }
-            _ => carried.clone(),
-        })
+/// A resource as a full-state event carries it, with what such events do not carry
+/// taken from `current` (the target's resource, when it has one): a thing keeps its
+/// groups, billing group and principals; a thing group its policies, tags and dynamic
+/// query; a thing type its tags.
+pub fn merge_carried(carried: &Resource, current: Option<&Resource>) -> Resource {
+    match (carried, current) {
+        (Resource::Thing(e), Some(Resource::Thing(c))) => Resource::Thing(iot_crr_model::Thing {
+            thing_groups: c.thing_groups.clone(),
+            billing_group_name: c.billing_group_name.clone(),
+            principals: c.principals.clone(),
+            ..e.clone()
+        }),
+        (Resource::ThingGroup(e), Some(Resource::ThingGroup(c))) => {
+            Resource::ThingGroup(iot_crr_model::ThingGroup {
+                query_string: c.query_string.clone(),
+                index_name: c.index_name.clone(),
+                query_version: c.query_version.clone(),
+                policies: c.policies.clone(),
+                tags: c.tags.clone(),
+                ..e.clone()
+            })
+        }
+        (Resource::ThingType(e), Some(Resource::ThingType(c))) => {
+            Resource::ThingType(iot_crr_model::ThingType {
+                tags: c.tags.clone(),
+                ..e.clone()
+            })
+        }
+        _ => carried.clone(),
     }
 }
 

@@ -4,7 +4,6 @@ use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use iot_crr_replicator::input::kinesis_records;
 use iot_crr_replicator::{Applier, InRecord};
-use iot_crr_state::DeadLetter;
 
 /// The stream name of an event source ARN (`arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`).
 fn stream_name(arn: Option<&str>) -> &str {
@@ -19,13 +18,6 @@ fn shard_id(event_id: Option<&str>) -> &str {
         .unwrap_or("shard")
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// The events of one Kinesis record; a record that cannot be de-aggregated is sent to
 /// the dead letters here (an error means that could not be done: retry it).
 async fn events_of(applier: &Applier, r: &KinesisEventRecord) -> Result<Vec<InRecord>, String> {
@@ -37,19 +29,10 @@ async fn events_of(applier: &Applier, r: &KinesisEventRecord) -> Result<Vec<InRe
     match kinesis_records(stream, shard, seq, pk, &k.data.0) {
         Ok(events) => Ok(events),
         Err(bad) => {
-            tracing::warn!(origin = %bad.origin, reason = %bad.reason, "dead letter");
             applier
-                .state()
-                .put_dead_letter(DeadLetter {
-                    id: bad.origin.clone(),
-                    reason: bad.reason,
-                    raw: bad.data,
-                    source: bad.origin,
-                    time_millis: now_millis(),
-                })
+                .dead_letter_record(bad)
                 .await
                 .map_err(|e| e.to_string())?;
-            applier.metrics().dead_lettered_records(1);
             Ok(Vec::new())
         }
     }

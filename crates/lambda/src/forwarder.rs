@@ -1,6 +1,7 @@
 //! The forwarder: registry and CloudTrail events into the destination's stream.
 
 use iot_crr_kinesis::{KinesisError, OutRecord, Producer};
+use iot_crr_replicator::input::partition_key;
 use serde_json::Value;
 
 /// What one invocation wrote.
@@ -36,16 +37,6 @@ fn type_name(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-/// The partition key of an event: its first resource key, so that one resource's
-/// events stay in one shard, in order.
-pub fn partition_key(data: &[u8]) -> Option<String> {
-    let e = iot_crr_events::decode(data).ok()?;
-    Some(match e.keys.first() {
-        Some(k) => k.to_string(),
-        None => "no-resource".to_owned(),
-    })
 }
 
 /// Writes one invocation's events (an IoT rule's payload with its `topic`, an

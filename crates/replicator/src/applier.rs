@@ -13,6 +13,7 @@ use iot_crr_reconcile::{
 use iot_crr_registry::Registry;
 use iot_crr_state::{Applied, DeadLetter, StateError, StateStore};
 
+use crate::input::BadRecord;
 use crate::metrics::Metrics;
 use crate::overlay::Overlay;
 
@@ -135,7 +136,8 @@ pub struct Applier {
     metrics: Arc<Metrics>,
 }
 
-fn now_millis() -> i64 {
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -201,6 +203,25 @@ impl Applier {
                 time_millis: now_millis(),
             })
             .await
+    }
+
+    /// Puts a Kinesis record that could not be split into events (a bad KPL record) in
+    /// the dead letters, whole, and counts it as received and dead-lettered. An error
+    /// means it could not be stored: the record must be delivered again.
+    pub async fn dead_letter_record(&self, bad: BadRecord) -> Result<(), StateError> {
+        tracing::warn!(origin = %bad.origin, reason = %bad.reason, "dead letter");
+        self.state
+            .put_dead_letter(DeadLetter {
+                id: bad.origin.clone(),
+                reason: bad.reason,
+                raw: bad.data,
+                source: bad.origin,
+                time_millis: now_millis(),
+            })
+            .await?;
+        self.metrics.received(1);
+        self.metrics.dead_lettered_records(1);
+        Ok(())
     }
 
     /// Applies a batch of records: see [`Applier`]. Returns what it did; an error means
@@ -435,18 +456,9 @@ impl Applier {
             match self.reconcile_once(pass, &keys, set, out).await? {
                 Once::Done => break,
                 Once::Absent(absent) => {
-                    let source = self
-                        .source
-                        .as_ref()
-                        .map(|s| s.location())
-                        .unwrap_or_default();
                     for k in absent {
                         keys.remove(&k);
-                        let reason = format!(
-                            "the source {source} no longer has {k}: the event is about a \
-                             resource deleted since (its delete event removes it from the \
-                             target, and so does the periodic reconcile)"
-                        );
+                        let reason = self.absent_reason(&k);
                         failed.push((k, reason));
                     }
                 }
@@ -460,14 +472,30 @@ impl Applier {
                         match self.reconcile_once(pass, &one, set, out).await? {
                             Once::Done => {}
                             Once::Refused(reason) => failed.push((key, reason)),
-                            Once::Absent(_) => failed
-                                .push((key.clone(), format!("the source no longer has {key}"))),
+                            Once::Absent(_) => {
+                                let reason = self.absent_reason(&key);
+                                failed.push((key, reason));
+                            }
                         }
                     }
                 }
             }
         }
         Ok(failed)
+    }
+
+    /// Why an event about `key` is a dead letter when the source no longer has it.
+    fn absent_reason(&self, key: &ResourceKey) -> String {
+        let source = self
+            .source
+            .as_ref()
+            .map(|s| s.location())
+            .unwrap_or_default();
+        format!(
+            "the source {source} no longer has {key}: the event is about a resource deleted \
+             since (its delete event removes it from the target, and so does the periodic \
+             reconcile)"
+        )
     }
 
     /// One plan and apply over `keys`. An error fails the batch.
@@ -502,7 +530,9 @@ impl Applier {
                             ApplierError::Fatal(msg)
                         }
                     })?;
-                    let laid = state.as_ref().map(|r| merge(r, current.as_ref()));
+                    let laid = state
+                        .as_ref()
+                        .map(|r| iot_crr_events::merge_carried(r, current.as_ref()));
                     overrides.insert(k.clone(), laid);
                 }
                 let overlay = Overlay::new(target, overrides);
@@ -607,17 +637,6 @@ fn judge(report: &ApplyReport) -> Result<Once, ApplierError> {
         Some(reason) => Once::Refused(reason),
         None => Once::Done,
     })
-}
-
-fn merge(carried: &Resource, current: Option<&Resource>) -> Resource {
-    iot_crr_events::StateChange {
-        key: carried.key(),
-        version: None,
-        deleted: false,
-        resource: Some(carried.clone()),
-    }
-    .merged_onto(current)
-    .unwrap_or_else(|| carried.clone())
 }
 
 fn new_intent() -> Intent {

@@ -49,6 +49,18 @@ pub fn json_lines<R: BufRead>(
     })
 }
 
+/// The partition key an event is written to a stream with: its first resource key
+/// (`thing/sensor-1`), so that one resource's events stay in one shard, in order;
+/// `no-resource` for an event about none (a failed API call). `None` when the event
+/// does not decode (the writer picks a key; the applier dead-letters it).
+pub fn partition_key(data: &[u8]) -> Option<String> {
+    let e = iot_crr_events::decode(data).ok()?;
+    Some(match e.keys.first() {
+        Some(k) => k.to_string(),
+        None => "no-resource".to_owned(),
+    })
+}
+
 /// A Kinesis record that could not be split into events (a KPL record with a bad
 /// checksum or a truncated message): the whole record is a dead letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +122,13 @@ mod tests {
         assert_eq!(recs[0].data, b"{\"a\":1}");
         assert_eq!(recs[1].origin, "in.jsonl:4");
         assert_eq!(recs[1].data, b"{\"b\":2}");
+    }
+
+    #[test]
+    fn partition_keys_are_resource_keys() {
+        let thing = br#"{"eventType":"THING_EVENT","eventId":"e","timestamp":1,"operation":"DELETED","thingName":"pump-7","versionNumber":1}"#;
+        assert_eq!(partition_key(thing).as_deref(), Some("thing/pump-7"));
+        assert_eq!(partition_key(b"not json"), None);
     }
 
     #[test]

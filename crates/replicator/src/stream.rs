@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use iot_crr_engine::ApplyOptions;
 use iot_crr_kinesis::{Batch, ConsumeSummary, Consumer, Handler, HandlerError};
 use iot_crr_reconcile::{Progress, ReconcileOptions, sync};
-use iot_crr_state::{DEFAULT_TOMBSTONE_RETENTION_MILLIS, DeadLetter};
+use iot_crr_state::DEFAULT_TOMBSTONE_RETENTION_MILLIS;
 use tokio::sync::watch;
 
+use crate::applier::now_millis;
 use crate::input::kinesis_records;
 use crate::{Applier, ApplierError};
 
@@ -29,18 +30,11 @@ impl ApplyHandler {
     }
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 #[async_trait]
 impl Handler for ApplyHandler {
     async fn handle(&self, batch: &Batch) -> Result<(), HandlerError> {
         let mut records = Vec::new();
-        let mut bad = 0;
+        let mut bad = 0usize;
         for r in &batch.records {
             match kinesis_records(
                 &batch.stream,
@@ -51,24 +45,10 @@ impl Handler for ApplyHandler {
             ) {
                 Ok(rs) => records.extend(rs),
                 Err(b) => {
-                    tracing::warn!(origin = %b.origin, reason = %b.reason, "dead letter");
-                    self.applier
-                        .state()
-                        .put_dead_letter(DeadLetter {
-                            id: b.origin.clone(),
-                            reason: b.reason,
-                            raw: b.data,
-                            source: b.origin,
-                            time_millis: now_millis(),
-                        })
-                        .await?;
+                    self.applier.dead_letter_record(b).await?;
                     bad += 1;
                 }
             }
-        }
-        if bad > 0 {
-            self.applier.metrics().received(bad);
-            self.applier.metrics().dead_lettered_records(bad);
         }
         let out = match self.applier.apply_batch(&records).await {
             Ok(out) => out,
@@ -86,7 +66,7 @@ impl Handler for ApplyHandler {
             events = out.received,
             applied = out.applied,
             skipped = out.stale,
-            dead_lettered = out.dead_lettered + bad as usize,
+            dead_lettered = out.dead_lettered + bad,
             writes = out.writes,
             reads = out.reads,
             millis_behind_latest = batch.millis_behind_latest,
