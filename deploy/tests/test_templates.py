@@ -84,6 +84,7 @@ RUST_FUNCTIONS = {
         "IOT_CRR_PRUNE",
         "IOT_CRR_MAX_DELETE",
         "IOT_CRR_TIME_BUDGET_SECONDS",
+        "IOT_CRR_PASS_INTERVAL_MINUTES",
     },
 }
 

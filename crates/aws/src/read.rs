@@ -70,6 +70,14 @@ macro_rules! paginate {
     }};
 }
 
+/// A key page with its next cursor (AWS and moto send "" or nothing on the last page).
+fn page(keys: Vec<ResourceKey>, next: Option<&str>) -> iot_crr_registry::KeyPage {
+    iot_crr_registry::KeyPage {
+        keys,
+        next: next.filter(|t| !t.is_empty()).map(str::to_string),
+    }
+}
+
 /// `Some(text)` unless it is empty (AWS and moto send "" for an unset description).
 pub(crate) fn non_empty(s: Option<&str>) -> Option<String> {
     s.filter(|s| !s.is_empty()).map(str::to_string)
@@ -395,6 +403,130 @@ impl AwsRegistry {
             }
         );
         Ok(things)
+    }
+
+    /// One page of the keys of `kind`: one list call (ListThingTypes, ListBillingGroups,
+    /// ListThingGroups, ListPolicies, ListCertificates, ListThings) with the page token
+    /// as cursor.
+    pub(crate) async fn key_page(
+        &self,
+        kind: Kind,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<iot_crr_registry::KeyPage> {
+        let size = limit.clamp(1, iot_crr_registry::MAX_KEY_PAGE) as i32;
+        let token = cursor.map(str::to_string);
+        let key = |name: &str| ResourceKey::new(kind, name);
+        let names = |it: &mut dyn Iterator<Item = Option<&str>>| -> Vec<ResourceKey> {
+            it.flatten().map(key).collect()
+        };
+        Ok(match kind {
+            Kind::ThingType => {
+                let out = self
+                    .call("ListThingTypes", || {
+                        self.client
+                            .list_thing_types()
+                            .max_results(size)
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                page(
+                    names(&mut out.thing_types().iter().map(|t| t.thing_type_name())),
+                    out.next_token(),
+                )
+            }
+            Kind::BillingGroup => {
+                let out = self
+                    .call("ListBillingGroups", || {
+                        self.client
+                            .list_billing_groups()
+                            .max_results(size)
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                page(
+                    names(&mut out.billing_groups().iter().map(|g| g.group_name())),
+                    out.next_token(),
+                )
+            }
+            Kind::ThingGroup => {
+                let out = self
+                    .call("ListThingGroups", || {
+                        self.client
+                            .list_thing_groups()
+                            .max_results(size)
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                for g in out.thing_groups() {
+                    if let Some(a) = g.group_arn() {
+                        self.note_arn(a);
+                    }
+                }
+                page(
+                    names(&mut out.thing_groups().iter().map(|g| g.group_name())),
+                    out.next_token(),
+                )
+            }
+            Kind::Policy => {
+                let out = self
+                    .call("ListPolicies", || {
+                        self.client
+                            .list_policies()
+                            .page_size(size)
+                            .set_marker(token.clone())
+                            .send()
+                    })
+                    .await?;
+                page(
+                    names(&mut out.policies().iter().map(|p| p.policy_name())),
+                    out.next_marker(),
+                )
+            }
+            Kind::Certificate => {
+                let out = self
+                    .call("ListCertificates", || {
+                        self.client
+                            .list_certificates()
+                            .page_size(size)
+                            .set_marker(token.clone())
+                            .send()
+                    })
+                    .await?;
+                for c in out.certificates() {
+                    if let Some(a) = c.certificate_arn() {
+                        self.note_arn(a);
+                    }
+                }
+                page(
+                    names(&mut out.certificates().iter().map(|c| c.certificate_id())),
+                    out.next_marker(),
+                )
+            }
+            Kind::Thing => {
+                let out = self
+                    .call("ListThings", || {
+                        self.client
+                            .list_things()
+                            .max_results(size)
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                for t in out.things() {
+                    if let Some(a) = t.thing_arn() {
+                        self.note_arn(a);
+                    }
+                }
+                page(
+                    names(&mut out.things().iter().map(|t| t.thing_name())),
+                    out.next_token(),
+                )
+            }
+        })
     }
 
     /// Every certificate's id and ARN (ListCertificates pages).

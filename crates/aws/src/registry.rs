@@ -312,6 +312,15 @@ impl Registry for AwsRegistry {
         }
     }
 
+    async fn list_keys(
+        &self,
+        kind: Kind,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<iot_crr_registry::KeyPage> {
+        self.key_page(kind, cursor, limit).await
+    }
+
     async fn apply(&self, change: &Change) -> Result<Outcome> {
         self.apply_change(change).await.map_err(|mut e| {
             if e.api.is_none() {

@@ -1,5 +1,9 @@
 //! The handlers' configuration, from the environment the templates set.
 
+use std::time::Duration;
+
+use iot_crr_aws::CertStrategy;
+
 /// A configuration variable that is missing or malformed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -19,7 +23,7 @@ pub enum ConfigError {
 }
 
 /// What the handlers read from their environment (see `deploy/*.yaml`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `IOT_CRR_STREAM_NAME` (forwarder).
     pub stream_name: Option<String>,
@@ -33,8 +37,22 @@ pub struct Config {
     pub state_table: Option<String>,
     /// `IOT_CRR_DEAD_LETTER_QUEUE_URL` (applier): where poison records go.
     pub dead_letter_queue_url: Option<String>,
-    /// `IOT_CRR_REWRITE_ARNS` (applier): rewrite ARNs from the source's region.
+    /// `IOT_CRR_REWRITE_ARNS` (applier, reconciler): rewrite ARNs from the source's
+    /// region.
     pub rewrite_arns: bool,
+    /// `IOT_CRR_CERT_STRATEGY` (applier, reconciler): `without-ca` (default), `with-ca`
+    /// or `skip`.
+    pub cert_strategy: CertStrategy,
+    /// `IOT_CRR_PRUNE` (reconciler): delete what the source lacks.
+    pub prune: bool,
+    /// `IOT_CRR_MAX_DELETE` (reconciler): the most deletes of one pass (required with
+    /// `IOT_CRR_PRUNE`).
+    pub max_delete: Option<u64>,
+    /// `IOT_CRR_TIME_BUDGET_SECONDS` (reconciler): how long one invocation works.
+    pub time_budget: Option<Duration>,
+    /// `IOT_CRR_PASS_INTERVAL_MINUTES` (reconciler): the least time between the starts
+    /// of two passes.
+    pub pass_interval: Duration,
 }
 
 fn flag(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
@@ -46,6 +64,17 @@ fn flag(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> 
             name,
             value: v.to_owned(),
             reason: "expected true or false",
+        }),
+    }
+}
+
+fn number(name: &'static str, value: Option<String>) -> Result<Option<u64>, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| ConfigError::Invalid {
+            name,
+            value: v.to_owned(),
+            reason: "expected a whole number",
         }),
     }
 }
@@ -63,6 +92,28 @@ impl Config {
             state_table: non_empty("IOT_CRR_STATE_TABLE"),
             dead_letter_queue_url: non_empty("IOT_CRR_DEAD_LETTER_QUEUE_URL"),
             rewrite_arns: flag("IOT_CRR_REWRITE_ARNS", get("IOT_CRR_REWRITE_ARNS"))?,
+            cert_strategy: match non_empty("IOT_CRR_CERT_STRATEGY") {
+                None => CertStrategy::default(),
+                Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                    name: "IOT_CRR_CERT_STRATEGY",
+                    value: v,
+                    reason: "expected without-ca, with-ca or skip",
+                })?,
+            },
+            prune: flag("IOT_CRR_PRUNE", get("IOT_CRR_PRUNE"))?,
+            max_delete: number("IOT_CRR_MAX_DELETE", get("IOT_CRR_MAX_DELETE"))?,
+            time_budget: number(
+                "IOT_CRR_TIME_BUDGET_SECONDS",
+                get("IOT_CRR_TIME_BUDGET_SECONDS"),
+            )?
+            .map(Duration::from_secs),
+            pass_interval: Duration::from_secs(
+                60 * number(
+                    "IOT_CRR_PASS_INTERVAL_MINUTES",
+                    get("IOT_CRR_PASS_INTERVAL_MINUTES"),
+                )?
+                .unwrap_or(0),
+            ),
         })
     }
 
@@ -102,6 +153,40 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "environment variable IOT_CRR_STATE_TABLE is not set"
+        );
+        assert_eq!(c.cert_strategy, CertStrategy::WithoutCa);
+        assert_eq!((c.prune, c.max_delete, c.time_budget), (false, None, None));
+        let e =
+            Config::from_lookup(|n| (n == "IOT_CRR_MAX_DELETE").then(|| "10%".into())).unwrap_err();
+        assert!(e.to_string().contains("IOT_CRR_MAX_DELETE=\"10%\""), "{e}");
+        let e = Config::from_lookup(|n| (n == "IOT_CRR_CERT_STRATEGY").then(|| "ca".into()))
+            .unwrap_err();
+        assert!(e.to_string().contains("without-ca, with-ca or skip"), "{e}");
+        let env: HashMap<&str, &str> = [
+            ("IOT_CRR_PRUNE", "true"),
+            ("IOT_CRR_MAX_DELETE", "25"),
+            ("IOT_CRR_TIME_BUDGET_SECONDS", "840"),
+            ("IOT_CRR_PASS_INTERVAL_MINUTES", "360"),
+            ("IOT_CRR_CERT_STRATEGY", "with-ca"),
+        ]
+        .into_iter()
+        .collect();
+        let c = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(
+            (
+                c.prune,
+                c.max_delete,
+                c.time_budget,
+                c.pass_interval,
+                c.cert_strategy
+            ),
+            (
+                true,
+                Some(25),
+                Some(Duration::from_secs(840)),
+                Duration::from_secs(360 * 60),
+                CertStrategy::WithCa
+            )
         );
         let e = Config::from_lookup(|n| (n == "IOT_CRR_REWRITE_ARNS").then(|| "maybe".into()))
             .unwrap_err();

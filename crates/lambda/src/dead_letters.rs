@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use iot_crr_model::ResourceKey;
-use iot_crr_state::{Applied, DeadLetter, StateError, StateStore};
+use iot_crr_state::{Applied, DeadLetter, Progress, StateError, StateStore};
 
 /// SQS accepts messages up to 256 KiB; the raw data (base64) is cut to fit.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -126,6 +126,17 @@ impl StateStore for SqsDeadLetters {
     }
     async fn is_shard_finished(&self, stream: &str, shard: &str) -> Result<bool, StateError> {
         self.inner.is_shard_finished(stream, shard).await
+    }
+    async fn get_progress(&self, name: &str) -> Result<Option<Progress>, StateError> {
+        self.inner.get_progress(name).await
+    }
+    async fn put_progress(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<u64>,
+    ) -> Result<Option<u64>, StateError> {
+        self.inner.put_progress(name, value, expected).await
     }
     async fn last_applied(&self, key: &ResourceKey) -> Result<Option<Applied>, StateError> {
         self.inner.last_applied(key).await

@@ -14,6 +14,11 @@
 //!   follows it in its shard are retried. Poison (malformed, unknown, refused for good)
 //!   is sent to the dead-letter SQS queue with its data and reason by the handler
 //!   ([`SqsDeadLetters`]) and counts as handled.
+//! - [`Reconciler`] (destination region, function `iot-crr-reconciler`, on a
+//!   schedule): the full reconcile of the source into this region as a resumable pass
+//!   ([`iot_crr_replicator::pass`]): each invocation goes on from where the last one
+//!   stopped, page by page, until its time budget, saving its position in the state
+//!   table, so that a registry of any size is reconciled over several invocations.
 //!
 //! [`Config`] reads the environment the CloudFormation templates in `deploy/` set.
 
@@ -21,11 +26,13 @@ mod applier;
 mod config;
 mod dead_letters;
 mod forwarder;
+mod reconciler;
 
 pub use applier::apply_kinesis;
 pub use config::{Config, ConfigError};
 pub use dead_letters::{DeadLetterSink, MemorySink, SqsDeadLetters, SqsSink, message_body};
 pub use forwarder::{ForwardError, ForwardOutcome, forward};
+pub use reconciler::{DEADLINE_MARGIN, DEFAULT_TIME_BUDGET, ReconcileRunError, Reconciler};
 
 /// Logs to stderr (CloudWatch Logs) as JSON, one object a line, filtered by `RUST_LOG`
 /// (default `info`).

@@ -2,7 +2,9 @@
 //! and SQS in one server): the forwarder's records read back from the stream
 //! de-aggregate to its inputs; the applier, with the DynamoDB state store and the SQS
 //! dead-letter queue the templates create, replicates a batch read from that stream
-//! and sends a poison record to the queue with its data and reason.
+//! and sends a poison record to the queue with its data and reason; the reconciler,
+//! one page per invocation and a new container each time, resumes from its progress in
+//! DynamoDB until the pass is done and the regions are equal.
 //!
 //! Needs `IOT_CRR_MOTO_ENDPOINT` (set by `scripts/test.sh`, which starts moto).
 
@@ -281,5 +283,110 @@ async fn forwarder_then_applier_replicate_through_kinesis_dynamodb_and_sqs() {
     assert_eq!(
         store.last_applied(&key).await.unwrap().unwrap().version,
         Some(1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_resumes_across_invocations_from_dynamodb() {
+    use iot_crr_lambda::Reconciler;
+    use iot_crr_reconcile::{Progress, ReconcileOptions, compare, sync};
+    use iot_crr_replicator::pass::{PassOptions, PassProgress, Stop, progress_name};
+
+    // Regions of their own: the pass reads the whole source region.
+    const PASS_SOURCE: &str = "sa-east-1";
+    const PASS_TARGET: &str = "ap-northeast-2";
+    let mut spec = iot_crr_fleet::FleetSpec::new(8);
+    spec.region = PASS_SOURCE.into();
+    let fleet = iot_crr_registry::MemoryRegistry::with_snapshot(iot_crr_fleet::generate(&spec));
+    let source: Arc<dyn Registry> = Arc::new(registry(PASS_SOURCE));
+    let seeded = sync(
+        &fleet,
+        source.as_ref(),
+        &ReconcileOptions::default(),
+        &Default::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(seeded.report.map_or(0, |r| r.counts.failed), 0);
+    let target: Arc<dyn Registry> = Arc::new(registry(PASS_TARGET));
+    let before = compare(
+        source.as_ref(),
+        target.as_ref(),
+        &ReconcileOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        before.plan.changes.len() > 20,
+        "{}",
+        before.plan.changes.len()
+    );
+
+    let dynamo =
+        iot_crr_state_dynamodb::client_from_config(&sdk_config(PASS_TARGET), Some(&endpoint()));
+    let table = unique("reconciler-state");
+    iot_crr_state_dynamodb::create_table(&dynamo, &table)
+        .await
+        .unwrap();
+    let options = PassOptions {
+        page_size: 3,
+        pages_per_run: Some(1),
+        ..Default::default()
+    };
+    let name = progress_name(source.as_ref(), target.as_ref());
+    let mut invocations = 0;
+    let mut stages = std::collections::BTreeSet::new();
+    let finished = loop {
+        invocations += 1;
+        assert!(invocations < 100, "the pass does not finish");
+        // A new container each time: nothing survives but the table.
+        let state: Arc<dyn StateStore> = Arc::new(DynamoStore::new(dynamo.clone(), table.clone()));
+        let reconciler = Reconciler::new(
+            Arc::new(registry(PASS_SOURCE)),
+            Arc::new(registry(PASS_TARGET)),
+            state.clone(),
+            options.clone(),
+            Duration::from_secs(600),
+        );
+        let deadline = std::time::SystemTime::now() + Duration::from_secs(900);
+        let report = reconciler.run(Some(deadline)).await.unwrap();
+        let saved: PassProgress =
+            serde_json::from_str(&state.get_progress(&name).await.unwrap().unwrap().value).unwrap();
+        assert_eq!(saved, report.progress);
+        stages.insert(saved.stage.clone());
+        if let Some(done) = report.finished_pass {
+            assert_eq!(report.stopped, Stop::Finished);
+            break done;
+        }
+        assert_eq!((report.stopped, report.pages), (Stop::PageLimit, 1));
+        assert_eq!(saved.pages, invocations);
+    };
+    assert!(invocations > 5, "{invocations}");
+    assert!(stages.len() >= 4, "{stages:?}");
+    assert_eq!(finished.runs, invocations);
+    assert_eq!(finished.failed, 0, "{finished:?}");
+    assert!(
+        finished.applied >= before.plan.changes.len() as u64 / 2,
+        "{finished:?}"
+    );
+    let after = compare(
+        source.as_ref(),
+        target.as_ref(),
+        &ReconcileOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        after.plan.changes.is_empty(),
+        "{:?}",
+        after
+            .plan
+            .changes
+            .iter()
+            .map(|c| c.change.api())
+            .collect::<Vec<_>>()
     );
 }

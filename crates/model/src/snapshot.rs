@@ -302,6 +302,36 @@ impl Snapshot {
         }
     }
 
+    /// Up to `limit` names (certificate ids) of the resources of `kind` that sort after
+    /// `after` (from the first when `None`), in order, and whether more follow: one page
+    /// of a listing whose cursor is the last name seen.
+    pub fn names_after(&self, kind: Kind, after: Option<&str>, limit: usize) -> (Vec<Name>, bool) {
+        fn page<T>(
+            map: &BTreeMap<Name, T>,
+            after: Option<&str>,
+            limit: usize,
+        ) -> (Vec<Name>, bool) {
+            use std::ops::Bound;
+            let start = match after {
+                Some(a) => Bound::Excluded(Name::from(a)),
+                None => Bound::Unbounded,
+            };
+            let mut it = map
+                .range::<Name, _>((start, Bound::Unbounded))
+                .map(|(n, _)| n.clone());
+            let names: Vec<Name> = it.by_ref().take(limit.max(1)).collect();
+            (names, it.next().is_some())
+        }
+        match kind {
+            Kind::ThingType => page(&self.thing_types, after, limit),
+            Kind::BillingGroup => page(&self.billing_groups, after, limit),
+            Kind::ThingGroup => page(&self.thing_groups, after, limit),
+            Kind::Policy => page(&self.policies, after, limit),
+            Kind::Certificate => page(&self.certificates, after, limit),
+            Kind::Thing => page(&self.things, after, limit),
+        }
+    }
+
     /// The depth of a thing group in its hierarchy (0 for a root). A cycle or a missing
     /// parent ends the walk, so this always terminates.
     pub fn group_depth(&self, name: &str) -> usize {

@@ -1,6 +1,6 @@
 //! The delete guard: a plan may not delete more than a bound.
 
-use iot_crr_model::{Change, Plan, diff::stage};
+use iot_crr_model::{Change, Plan, PlannedChange, diff::stage};
 
 use crate::{DeleteBound, ReconcileError, Result};
 
@@ -15,26 +15,25 @@ pub struct DeleteCount {
     pub source_total: usize,
 }
 
-/// Counts the resources a plan deletes for good: deletes in the prune stages. The
-/// deletes of groups that are re-created, policy versions, detaches and memberships
-/// are not counted.
+/// Whether a planned change deletes a resource for good: a delete in the prune stages.
+/// The deletes of groups that are re-created, policy versions, detaches and memberships
+/// are not.
+pub fn is_counted_delete(c: &PlannedChange) -> bool {
+    stage::base(c.stage) >= stage::PRUNE_DETACH
+        && matches!(
+            c.change,
+            Change::DeleteThing { .. }
+                | Change::DeleteThingGroup { .. }
+                | Change::DeleteThingType { .. }
+                | Change::DeleteBillingGroup { .. }
+                | Change::DeletePolicy { .. }
+                | Change::DeleteCertificate { .. }
+        )
+}
+
+/// Counts the resources a plan deletes for good ([`is_counted_delete`]).
 pub fn count_deletes(plan: &Plan) -> DeleteCount {
-    let deletes = plan
-        .changes
-        .iter()
-        .filter(|c| stage::base(c.stage) >= stage::PRUNE_DETACH)
-        .filter(|c| {
-            matches!(
-                c.change,
-                Change::DeleteThing { .. }
-                    | Change::DeleteThingGroup { .. }
-                    | Change::DeleteThingType { .. }
-                    | Change::DeleteBillingGroup { .. }
-                    | Change::DeletePolicy { .. }
-                    | Change::DeleteCertificate { .. }
-            )
-        })
-        .count();
+    let deletes = plan.changes.iter().filter(|c| is_counted_delete(c)).count();
     DeleteCount {
         deletes,
         target_total: plan.target_counts.total(),

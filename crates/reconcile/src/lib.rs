@@ -56,7 +56,7 @@ mod progress;
 pub use apply::{SyncOutcome, apply_checked, apply_fresh, sync};
 pub use compare::{Comparison, compare, origin_of, read};
 pub use error::ReconcileError;
-pub use guard::{DeleteCount, check_deletes, count_deletes};
+pub use guard::{DeleteCount, check_deletes, count_deletes, is_counted_delete};
 pub use keyed::{KeyedOutcome, KeyedPlan, plan_keys, reconcile_keys, reconcile_keys_with};
 pub use open::{BackendOptions, Endpoint, Role, open};
 pub use options::{

@@ -168,6 +168,17 @@ impl Registry for FileRegistry {
         Ok(st.as_ref().expect("loaded by working()").snapshot.get(key))
     }
 
+    async fn list_keys(
+        &self,
+        kind: iot_crr_model::Kind,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::KeyPage> {
+        let st = self.working()?;
+        let snapshot = &st.as_ref().expect("loaded by working()").snapshot;
+        Ok(crate::key_page(snapshot, kind, cursor, limit))
+    }
+
     async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
         let st = self.working()?;
         Ok(st

@@ -219,6 +219,39 @@ impl ReadRequest {
     }
 }
 
+/// One page of a registry's resource keys of one kind ([`Registry::list_keys`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPage {
+    /// The keys of this page, in the registry's listing order.
+    pub keys: Vec<ResourceKey>,
+    /// The cursor of the next page, or `None` when this page was the last. Opaque: an
+    /// AWS `nextToken`/`marker`, or the last name for registries that list in name
+    /// order. A cursor may expire (AWS does not promise how long a token lives); the
+    /// caller then starts the listing again.
+    pub next: Option<String>,
+}
+
+/// The largest page [`Registry::list_keys`] returns (the IoT list APIs' maximum).
+pub const MAX_KEY_PAGE: usize = 250;
+
+/// A page of `snapshot`'s keys of `kind` after the name `cursor` (the default
+/// [`Registry::list_keys`], and the one of registries held in memory).
+pub fn key_page(snapshot: &Snapshot, kind: Kind, cursor: Option<&str>, limit: usize) -> KeyPage {
+    let (names, more) = snapshot.names_after(kind, cursor, limit.clamp(1, MAX_KEY_PAGE));
+    let next = if more {
+        names.last().map(|n| n.to_string())
+    } else {
+        None
+    };
+    KeyPage {
+        keys: names
+            .into_iter()
+            .map(|n| ResourceKey::new(kind, n))
+            .collect(),
+        next,
+    }
+}
+
 /// A registry of AWS IoT resources: read it whole or one resource at a time, change it
 /// one [`Change`] at a time.
 #[async_trait]
@@ -241,6 +274,23 @@ pub trait Registry: Send + Sync {
     /// writes its file here, atomically). A no-op for backends that write through.
     async fn commit(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// One page of the keys of the resources of `kind`, from `cursor` (the first page
+    /// when `None`), at most `limit` (and at most [`MAX_KEY_PAGE`]) keys: how a
+    /// reconcile that must stop and resume (a Lambda function under its time limit)
+    /// walks a registry too large to read at once. The default reads the registry and
+    /// pages it by name; backends with a list API override it with one call per page.
+    async fn list_keys(&self, kind: Kind, cursor: Option<&str>, limit: usize) -> Result<KeyPage> {
+        let request = ReadRequest {
+            filter: Filter {
+                kinds: vec![kind],
+                ..Filter::default()
+            },
+            ..ReadRequest::default()
+        };
+        let snapshot = self.read(&request).await?;
+        Ok(key_page(&snapshot, kind, cursor, limit))
     }
 
     /// Calls made per API operation so far, sorted by name (for `--stats`). Backends

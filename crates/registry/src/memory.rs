@@ -132,6 +132,15 @@ impl Registry for MemoryRegistry {
         Ok(self.lock().snapshot.get(key))
     }
 
+    async fn list_keys(
+        &self,
+        kind: iot_crr_model::Kind,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::KeyPage> {
+        Ok(crate::key_page(&self.lock().snapshot, kind, cursor, limit))
+    }
+
     async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
         Ok(self.lock().snapshot.related(query))
     }

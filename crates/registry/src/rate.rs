@@ -494,6 +494,14 @@ impl<R: Registry> Registry for Paced<R> {
     async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>> {
         self.inner.read_resource(key).await
     }
+    async fn list_keys(
+        &self,
+        kind: iot_crr_model::Kind,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::KeyPage> {
+        self.inner.list_keys(kind, cursor, limit).await
+    }
 
     async fn apply(&self, change: &Change) -> Result<Outcome> {
         let api = change.api();

@@ -9,6 +9,8 @@
 //!   [`InRecord`]s.
 //! - [`ApplyHandler`] applies the batches of a Kinesis consumer, [`run_replicator`]
 //!   runs the long-running replicator (consumer, periodic reconcile, tombstone purge).
+//! - [`pass`] is the full reconcile in pages that stops at a time budget and resumes
+//!   from the state store (the scheduled Lambda reconciler).
 //! - [`Metrics`] counts what happens, for the Prometheus endpoint ([`serve`]) and
 //!   the logs.
 //! - [`emit::EventEmitter`] makes the events AWS IoT would publish for changes applied
@@ -19,6 +21,7 @@ pub mod emit;
 pub mod input;
 mod metrics;
 mod overlay;
+pub mod pass;
 pub mod serve;
 mod stream;
 

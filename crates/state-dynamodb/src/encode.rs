@@ -27,6 +27,11 @@ pub(crate) fn applied_pk(key: &ResourceKey) -> String {
     format!("applied#{}/{}", key.kind.as_str(), key.name)
 }
 
+/// The partition key of a resumable job's progress (its sort key is [`SINGLE_SK`]).
+pub(crate) fn progress_pk(name: &str) -> String {
+    format!("progress#{name}")
+}
+
 /// The partition key of every dead letter.
 pub(crate) const DEAD_LETTER_PK: &str = "deadletter";
 

@@ -22,6 +22,7 @@
 //! | checkpoint | `checkpoint#STREAM` | `shard#SHARD` | `sequence` (S, as given), `sequence_order` (S, see below) |
 //! | finished shard | `finished#STREAM` | `shard#SHARD` | none |
 //! | applied version | `applied#KIND/NAME` | `applied` | `time_millis` (N), `deleted` (BOOL), `version` (N, when known), `expires_at` (N, tombstones only) |
+//! | progress | `progress#NAME` | `applied` | `value` (S), `revision` (N) |
 //! | dead letter | `deadletter` | `id#ID` | `lsi1_sk` (S: time, then id), `reason` (S), `raw` (B), `source` (S), `time_millis` (N) |
 //!
 //! `KIND` is the kind's snapshot name (`thing`, `thingGroup`, ...). The prefixes make
@@ -41,8 +42,8 @@
 //!
 //! | method | requests |
 //! | --- | --- |
-//! | `get_checkpoint`, `is_shard_finished`, `last_applied`, `is_tombstoned` | `GetItem` |
-//! | `put_checkpoint`, `record_applied` | `PutItem` with a `ConditionExpression` |
+//! | `get_checkpoint`, `is_shard_finished`, `last_applied`, `is_tombstoned`, `get_progress` | `GetItem` |
+//! | `put_checkpoint`, `record_applied`, `put_progress` | `PutItem` with a `ConditionExpression` |
 //! | `finish_shard`, `put_dead_letter` | `PutItem` |
 //! | `remove_dead_letter` | `DeleteItem` (condition: the item exists) |
 //! | `list_dead_letters` | `Query` on `lsi1` (keys, pages of up to 100), `BatchGetItem` of those keys |
@@ -155,7 +156,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use iot_crr_model::ResourceKey;
-use iot_crr_state::{Applied, DeadLetter, Result, StateError, StateStore};
+use iot_crr_state::{Applied, DeadLetter, Progress, Result, StateError, StateStore};
 
 /// Re-exported so that callers need no direct dependency for the types in this API.
 pub use aws_sdk_dynamodb;
@@ -163,7 +164,8 @@ pub use iot_crr_state::DEFAULT_TOMBSTONE_RETENTION_MILLIS;
 
 use encode::{
     DEAD_LETTER_PK, SINGLE_SK, applied_pk, checkpoint_pk, dead_letter_id, dead_letter_order,
-    dead_letter_sk, expired, expires_at, finished_pk, now_seconds, sequence_order, shard_sk,
+    dead_letter_sk, expired, expires_at, finished_pk, now_seconds, progress_pk, sequence_order,
+    shard_sk,
 };
 
 /// The table's partition key (a string).
@@ -671,6 +673,51 @@ impl StateStore for DynamoStore {
             .get(finished_pk(stream), shard_sk(shard))
             .await?
             .is_some())
+    }
+
+    async fn get_progress(&self, name: &str) -> Result<Option<Progress>> {
+        match self.get(progress_pk(name), SINGLE_SK.to_owned()).await? {
+            None => Ok(None),
+            Some(item) => {
+                let revision = get_n(&item, "revision")?;
+                Ok(Some(Progress {
+                    value: get_s(&item, "value")?.to_owned(),
+                    revision: u64::try_from(revision)
+                        .map_err(|_| corrupt(&item, "revision", item.get("revision")))?,
+                }))
+            }
+        }
+    }
+
+    async fn put_progress(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<u64>,
+    ) -> Result<Option<u64>> {
+        let revision = expected.unwrap_or(0) + 1;
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PARTITION_KEY, s(progress_pk(name)))
+            .item(SORT_KEY, s(SINGLE_SK))
+            .item("value", s(value))
+            .item("revision", n(revision as i64));
+        put = match expected {
+            None => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PARTITION_KEY),
+            Some(r) => put
+                .condition_expression("#r = :r")
+                .expression_attribute_names("#r", "revision")
+                .expression_attribute_values(":r", n(r as i64)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(Some(revision)),
+            Err(e) if is_conditional_failure(&e) => Ok(None),
+            Err(e) => Err(self.err("PutItem", e)),
+        }
     }
 
     async fn last_applied(&self, key: &ResourceKey) -> Result<Option<Applied>> {

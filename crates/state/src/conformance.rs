@@ -5,7 +5,8 @@
 //! [`run`] checks checkpoints (56-digit sequence numbers, never backwards), finished
 //! shards, the [`Applied::supersedes`] rules through
 //! [`StateStore::record_applied`], tombstones, dead letters (order, replacement,
-//! removal, raw bytes) and many tasks racing `record_applied` on one resource.
+//! removal, raw bytes), the progress of resumable jobs (conditional on its revision) and
+//! many tasks racing `record_applied` (and `put_progress`) on one resource.
 
 use std::sync::Arc;
 
@@ -224,6 +225,43 @@ async fn dead_letters<S: StateStore>(s: &S) {
 
 /// Many tasks race `record_applied` with random versions (and random deletes at the
 /// top version): the store ends at the maximum, a delete if one was sent at it.
+async fn progress<S: StateStore + 'static>(s: Arc<S>) {
+    let name = "reconcile:aws:us-east-1->aws:eu-west-1";
+    assert_eq!(s.get_progress(name).await.unwrap(), None);
+    // A first save must expect nothing; a wrong expectation changes nothing.
+    assert_eq!(s.put_progress(name, "a", Some(1)).await.unwrap(), None);
+    assert_eq!(s.put_progress(name, "a", None).await.unwrap(), Some(1));
+    assert_eq!(s.put_progress(name, "b", None).await.unwrap(), None);
+    assert_eq!(s.put_progress(name, "b", Some(2)).await.unwrap(), None);
+    let big = "x".repeat(8000);
+    assert_eq!(s.put_progress(name, &big, Some(1)).await.unwrap(), Some(2));
+    let got = s.get_progress(name).await.unwrap().unwrap();
+    assert_eq!((got.value.as_str(), got.revision), (big.as_str(), 2));
+    // Names are independent.
+    assert_eq!(s.get_progress("other").await.unwrap(), None);
+    // Of many runs saving on the same revision at once, exactly one wins.
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move { s.put_progress(name, &format!("run {i}"), Some(2)).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        if let Some(r) = t.await.unwrap().unwrap() {
+            won.push((i, r));
+        }
+    }
+    assert_eq!(
+        won.len(),
+        1,
+        "exactly one save on revision 2 may win: {won:?}"
+    );
+    let got = s.get_progress(name).await.unwrap().unwrap();
+    assert_eq!(got.revision, 3);
+    assert_eq!(got.value, format!("run {}", won[0].0));
+}
+
 async fn concurrent<S: StateStore + 'static>(s: Arc<S>) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     for round in 0..20 {
@@ -275,5 +313,6 @@ pub async fn run<S: StateStore + 'static>(store: Arc<S>, options: Options) {
     versions(&*s).await;
     tombstones(&*s, &options).await;
     dead_letters(&*s).await;
+    progress(Arc::clone(&s)).await;
     concurrent(s).await;
 }

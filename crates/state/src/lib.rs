@@ -17,6 +17,9 @@
 //!   purged ([`StateStore::purge_tombstones`], [`DEFAULT_TOMBSTONE_RETENTION_MILLIS`]).
 //! - **Dead letters**: events that could not be decoded or applied, kept with their raw
 //!   bytes for inspection and replay.
+//! - **Progress** of resumable jobs: where a reconcile pass that spans several runs (a
+//!   Lambda function under its time limit) stopped, saved with a revision so that two
+//!   overlapping runs cannot both advance it ([`StateStore::put_progress`]).
 //!
 //! Every method is one atomic operation, so that a DynamoDB implementation maps each to
 //! one request: `GetItem`/`PutItem` with a condition expression for checkpoints and
@@ -108,6 +111,15 @@ pub struct DeadLetter {
     pub time_millis: i64,
 }
 
+/// The saved progress of a resumable job ([`StateStore::get_progress`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// What the job saved (opaque to the store; the reconcile pass saves JSON).
+    pub value: String,
+    /// Incremented by every save, from 1: what the next save must name as expected.
+    pub revision: u64,
+}
+
 /// A state store error.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -160,6 +172,21 @@ pub trait StateStore: Send + Sync {
 
     /// Whether [`StateStore::finish_shard`] was recorded for a stream's shard.
     async fn is_shard_finished(&self, stream: &str, shard: &str) -> Result<bool>;
+
+    /// The saved progress of the resumable job `name` (a reconcile pass split over
+    /// several runs: which kind, which page).
+    async fn get_progress(&self, name: &str) -> Result<Option<Progress>>;
+
+    /// Saves `value` as the progress of `name` if the stored revision is still
+    /// `expected` (`None`: nothing is stored yet): a conditional write, so that of two
+    /// runs of one job that overlap, only one advances it and the other learns so.
+    /// Returns the new revision, or `None` when the condition failed.
+    async fn put_progress(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<u64>,
+    ) -> Result<Option<u64>>;
 
     /// The last change applied to a resource (a tombstone when `deleted`).
     async fn last_applied(&self, key: &ResourceKey) -> Result<Option<Applied>>;

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use iot_crr_model::ResourceKey;
 
-use crate::{Applied, DeadLetter, Result, StateStore, sequence};
+use crate::{Applied, DeadLetter, Progress, Result, StateStore, sequence};
 
 #[derive(Default)]
 struct Inner {
@@ -14,6 +14,7 @@ struct Inner {
     finished: HashSet<(String, String)>,
     applied: HashMap<ResourceKey, Applied>,
     dead_letters: BTreeMap<String, DeadLetter>,
+    progress: HashMap<String, Progress>,
 }
 
 /// A state store in memory, lost when dropped.
@@ -60,6 +61,32 @@ impl StateStore for MemoryStore {
     async fn is_shard_finished(&self, stream: &str, shard: &str) -> Result<bool> {
         let key = (stream.to_owned(), shard.to_owned());
         Ok(self.lock().finished.contains(&key))
+    }
+
+    async fn get_progress(&self, name: &str) -> Result<Option<Progress>> {
+        Ok(self.lock().progress.get(name).cloned())
+    }
+
+    async fn put_progress(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<u64>,
+    ) -> Result<Option<u64>> {
+        let mut inner = self.lock();
+        let stored = inner.progress.get(name).map(|p| p.revision);
+        if stored != expected {
+            return Ok(None);
+        }
+        let revision = expected.unwrap_or(0) + 1;
+        inner.progress.insert(
+            name.to_owned(),
+            Progress {
+                value: value.to_owned(),
+                revision,
+            },
+        );
+        Ok(Some(revision))
     }
 
     async fn last_applied(&self, key: &ResourceKey) -> Result<Option<Applied>> {

@@ -8,13 +8,14 @@ use async_trait::async_trait;
 use iot_crr_model::ResourceKey;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::{Applied, DeadLetter, Result, StateError, StateStore, sequence};
+use crate::{Applied, DeadLetter, Progress, Result, StateError, StateStore, sequence};
 
 /// The schema version this build writes (kept in the `schema_version` table).
 ///
-/// Still 1 with the `finished_shards` table: it is created when missing (`CREATE TABLE
-/// IF NOT EXISTS`) and a build that does not know it ignores it (it then re-reads a
-/// finished shard: a repeat, never a loss).
+/// Still 1 with the `finished_shards` and `progress` tables: they are created when
+/// missing (`CREATE TABLE IF NOT EXISTS`) and a build that does not know them ignores
+/// them (it then re-reads a finished shard, or a reconcile pass starts over: a repeat,
+/// never a loss).
 pub const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
@@ -47,6 +48,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     time_millis INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_time ON dead_letters (time_millis, id);
+CREATE TABLE IF NOT EXISTS progress (
+    name TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL,
+    revision INTEGER NOT NULL
+);
 ";
 
 /// A state store in a SQLite file.
@@ -222,6 +228,57 @@ impl StateStore for SqliteStore {
                 )
                 .optional()?
                 .is_some())
+        })
+        .await
+    }
+
+    async fn get_progress(&self, name: &str) -> Result<Option<Progress>> {
+        let name = name.to_owned();
+        self.transact(move |tx| {
+            let row: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT value, revision FROM progress WHERE name = ?1",
+                    [&name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(value, revision)| {
+                let revision = u64::try_from(revision).map_err(|_| {
+                    StateError::Corrupt(format!("progress {name:?}: revision {revision}"))
+                })?;
+                Ok(Progress { value, revision })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn put_progress(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<u64>,
+    ) -> Result<Option<u64>> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.transact(move |tx| {
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT revision FROM progress WHERE name = ?1",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if stored.map(|r| r as u64) != expected {
+                return Ok(None);
+            }
+            let revision = expected.unwrap_or(0) + 1;
+            tx.execute(
+                "INSERT INTO progress (name, value, revision) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
+                 revision = excluded.revision",
+                params![name, value, revision as i64],
+            )?;
+            Ok(Some(revision))
         })
         .await
     }

@@ -24,7 +24,10 @@ async fn main() -> Result<(), Error> {
         .map_err(|_| iot_crr_lambda::ConfigError::Missing("AWS_REGION"))?;
 
     // Built once per container, reused by every invocation.
-    let backend = BackendOptions::default();
+    let backend = BackendOptions {
+        cert_strategy: config.cert_strategy,
+        ..Default::default()
+    };
     let source = open(
         &Endpoint::parse(&format!("aws:{source_region}"))?,
         Role::Source,

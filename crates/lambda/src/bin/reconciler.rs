@@ -1,0 +1,74 @@
+//! `iot-crr-reconciler`: the destination region's scheduled Lambda function, the full
+//! reconcile in resumable runs (see `iot_crr_lambda::Reconciler`).
+
+use std::sync::Arc;
+
+use iot_crr_lambda::{Config, DEFAULT_TIME_BUDGET, Reconciler, init_logging};
+use iot_crr_reconcile::{BackendOptions, Endpoint, ReconcileOptions, RewriteSpec, Role, open};
+use iot_crr_replicator::pass::PassOptions;
+use iot_crr_state::StateStore;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let config = Config::from_env()?;
+    let source_region = Config::require(&config.source_region, "IOT_CRR_SOURCE_REGION")?;
+    let table = Config::require(&config.state_table, "IOT_CRR_STATE_TABLE")?;
+    let own_region = std::env::var("AWS_REGION")
+        .map_err(|_| iot_crr_lambda::ConfigError::Missing("AWS_REGION"))?;
+    if config.prune && config.max_delete.is_none() {
+        return Err(iot_crr_lambda::ConfigError::Missing("IOT_CRR_MAX_DELETE").into());
+    }
+
+    // Built once per container, reused by every invocation.
+    let backend = BackendOptions {
+        cert_strategy: config.cert_strategy,
+        ..Default::default()
+    };
+    let source = open(
+        &Endpoint::parse(&format!("aws:{source_region}"))?,
+        Role::Source,
+        &backend,
+    )
+    .await?;
+    let target = open(
+        &Endpoint::parse(&format!("aws:{own_region}"))?,
+        Role::Target,
+        &backend,
+    )
+    .await?;
+    let state: Arc<dyn StateStore> = Arc::new(iot_crr_state_dynamodb::DynamoStore::new(
+        iot_crr_state_dynamodb::connect_client(Some(&own_region), None).await,
+        table,
+    ));
+    let options = PassOptions {
+        reconcile: ReconcileOptions {
+            prune: config.prune,
+            rewrite: RewriteSpec {
+                enabled: config.rewrite_arns,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        max_delete_per_pass: config.max_delete,
+        pass_interval: config.pass_interval,
+        ..Default::default()
+    };
+    let reconciler = Reconciler::new(
+        source,
+        target,
+        state,
+        options,
+        config.time_budget.unwrap_or(DEFAULT_TIME_BUDGET),
+    );
+    let reconciler = &reconciler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        // The payload (an EventBridge scheduled event, or anything when invoked by
+        // hand) carries nothing the run needs.
+        let report = reconciler.run(Some(event.context.deadline())).await?;
+        Ok::<_, Error>(report)
+    }))
+    .await
+}
