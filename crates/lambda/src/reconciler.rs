@@ -76,8 +76,9 @@ impl Reconciler {
     }
 
     /// One invocation: the pass goes on from its saved position until it finishes or
-    /// the deadline leaves no time for another page. The report is logged as one JSON
-    /// line; failed changes fail the invocation after the progress was saved.
+    /// the deadline leaves no time for another page. The report is the answer and one
+    /// log line (`reconcile run`, its counts as fields); failed changes are logged one
+    /// by one and fail the invocation, after the progress was saved.
     pub async fn run(
         &self,
         lambda_deadline: Option<SystemTime>,
@@ -93,9 +94,21 @@ impl Reconciler {
         .await
         .inspect_err(|e| tracing::error!("reconcile run failed: {e}"))?;
         tracing::info!(
-            report = %serde_json::to_string(&report).unwrap_or_default(),
+            stopped = ?report.stopped,
+            pass = report.progress.pass,
+            stage = %report.progress.stage,
+            pages = report.pages,
+            keys = report.keys,
+            applied = report.applied,
+            failed = report.failed,
+            deletes = report.deletes,
+            pass_pages = report.progress.pages,
+            seconds = report.elapsed.as_secs_f64(),
             "reconcile run"
         );
+        for failure in &report.failures {
+            tracing::warn!(%failure, "reconcile change failed");
+        }
         if report.failed > 0 {
             return Err(ReconcileRunError::Changes {
                 failed: report.failed,

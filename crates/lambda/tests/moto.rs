@@ -11,11 +11,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_sdk_iot::config::{Credentials, Region, SharedCredentialsProvider};
-use iot_crr_aws::{AwsOptions, AwsRegistry};
-use iot_crr_kinesis::aws_sdk_kinesis::types::ShardIteratorType;
 use iot_crr_kinesis::{Producer, ProducerOptions};
 use iot_crr_lambda::{SqsDeadLetters, SqsSink, apply_kinesis, forward};
 use iot_crr_model::{Change, Kind, ResourceKey};
@@ -25,104 +20,9 @@ use iot_crr_replicator::{Applier, ApplierOptions};
 use iot_crr_state::StateStore;
 use iot_crr_state_dynamodb::DynamoStore;
 
-const SOURCE: &str = "us-east-1";
-const TARGET: &str = "eu-west-1";
+mod common;
 
-fn endpoint() -> String {
-    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IOT_CRR_MOTO_ENDPOINT is not set: these tests need a moto server. Run \
-             `scripts/test.sh`, or start `moto_server -H 127.0.0.1 -p 5055` and set \
-             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
-        ),
-    }
-}
-
-fn sdk_config(region: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-lambda",
-        )))
-        .build()
-}
-
-fn registry(region: &str) -> AwsRegistry {
-    let mut opts = AwsOptions::new(region);
-    opts.endpoint_url = Some(endpoint());
-    AwsRegistry::from_sdk_config(&sdk_config(region), opts)
-}
-
-fn unique(prefix: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{n}")
-}
-
-/// Reads every record of a one-shard stream, as the event source mapping would, and
-/// shapes them as the Lambda payload it would deliver.
-async fn read_as_lambda_event(
-    kinesis: &iot_crr_kinesis::aws_sdk_kinesis::Client,
-    stream: &str,
-) -> KinesisEvent {
-    let shards = kinesis
-        .list_shards()
-        .stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let shard = shards.shards()[0].shard_id().to_owned();
-    let it = kinesis
-        .get_shard_iterator()
-        .stream_name(stream)
-        .shard_id(&shard)
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator()
-        .unwrap()
-        .to_owned();
-    let got = kinesis
-        .get_records()
-        .shard_iterator(it)
-        .send()
-        .await
-        .unwrap();
-    let records: Vec<serde_json::Value> = got
-        .records()
-        .iter()
-        .map(|r| {
-            let seq = r.sequence_number();
-            serde_json::json!({
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": r.partition_key(),
-                    "sequenceNumber": seq,
-                    "data": aws_smithy_types::base64::encode(r.data().as_ref()),
-                    "approximateArrivalTimestamp": 1_764_000_000.0
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": format!("{shard}:{seq}"),
-                "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": "arn:aws:iam::123456789012:role/applier",
-                "awsRegion": TARGET,
-                "eventSourceARN": format!("arn:aws:kinesis:{TARGET}:123456789012:stream/{stream}")
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
-}
+use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarder_then_applier_replicate_through_kinesis_dynamodb_and_sqs() {
@@ -197,7 +97,7 @@ async fn forwarder_then_applier_replicate_through_kinesis_dynamodb_and_sqs() {
     );
 
     // What the stream holds de-aggregates to the forwarder's inputs, in order.
-    let batch = read_as_lambda_event(&kinesis, &stream).await;
+    let batch = read_as_lambda_event(&kinesis, &stream, TARGET).await;
     let mut user_records = Vec::new();
     for r in &batch.records {
         for u in iot_crr_kpl::deaggregate(&r.kinesis.data.0, &r.kinesis.partition_key).unwrap() {
