@@ -8,6 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# scripts/fault_proxy.py, the fault-injection proxy (throttling, server errors, dropped
+# connections, latency) for tests of retry and rate control: its own tests (standard
+# library only, a few seconds).
+echo "== scripts/tests/test_fault_proxy.py" >&2
+python3 scripts/tests/test_fault_proxy.py
+
 # iot-crr-kpl cross-checks its KPL aggregation against the reference Python package.
 AWS_KINESIS_AGG_VERSION="${AWS_KINESIS_AGG_VERSION:-1.2.3}"
 if ! python3 -c "import aws_kinesis_agg" >/dev/null 2>&1; then

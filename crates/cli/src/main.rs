@@ -36,6 +36,7 @@ enum Status {
 }
 
 fn main() -> ExitCode {
+    STARTED.get_or_init(std::time::Instant::now);
     let cli = Cli::parse();
     // The replicator runs unattended: its batches are logged at info by default.
     let long_running = matches!(cli.command, Command::Replicate(_));
@@ -215,10 +216,14 @@ fn print_plan(plan: &Plan, format: Format, max_lines: usize) -> Result<()> {
     Ok(())
 }
 
+/// When the command started (for the rates of `--stats`).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn stats(aws: &AwsArgs, registries: &[&dyn Registry]) {
     if aws.stats {
+        let elapsed = STARTED.get_or_init(std::time::Instant::now).elapsed();
         for r in registries {
-            print_stats(*r);
+            print_stats(*r, elapsed);
         }
     }
 }

@@ -107,15 +107,29 @@ impl ReadProgress for ReadBar {
     }
 }
 
-/// Prints the API calls of a registry on stderr.
-pub fn print_stats(registry: &dyn Registry) {
+/// Prints the API calls of a registry on stderr: per API operation, the requests sent
+/// (every attempt), how many of them were answered "throttled", and the rate achieved
+/// over `elapsed` (the command's run time).
+pub fn print_stats(registry: &dyn Registry, elapsed: std::time::Duration) {
     let calls = registry.api_calls();
     if calls.is_empty() {
         return;
     }
+    let throttles: std::collections::BTreeMap<String, u64> =
+        registry.throttles().into_iter().collect();
     let total: u64 = calls.iter().map(|(_, n)| n).sum();
-    eprintln!("API calls on {} ({total} in all):", registry.location());
+    let throttled: u64 = throttles.values().sum();
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    eprintln!(
+        "API calls on {} ({total} in all, {throttled} throttled, in {secs:.1} s):",
+        registry.location()
+    );
+    eprintln!(
+        "  {:<32} {:>10} {:>10} {:>9}",
+        "API", "calls", "throttled", "calls/s"
+    );
     for (api, n) in calls {
-        eprintln!("  {api:<32} {n:>10}");
+        let t = throttles.get(&api).copied().unwrap_or(0);
+        eprintln!("  {api:<32} {n:>10} {t:>10} {:>9.1}", n as f64 / secs);
     }
 }

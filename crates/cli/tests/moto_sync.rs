@@ -183,7 +183,8 @@ fn dry_run_makes_no_write_call() {
     let calls: Vec<&str> = stderr
         .lines()
         .skip_while(|l| !l.starts_with("API calls on aws:ap-southeast-2"))
-        .skip(1)
+        // The title and the column heads.
+        .skip(2)
         .take_while(|l| l.starts_with("  "))
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();

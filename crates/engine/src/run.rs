@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use iot_crr_model::{Change, Outcome, Plan, PlannedChange};
-use iot_crr_registry::{Registry, RetryPolicy};
+use iot_crr_registry::{ErrorClass, Registry, RetryPolicy};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -381,15 +381,22 @@ async fn send<'a>(
     change: Submission<'a>,
 ) -> Sent<'a> {
     let c = &change.change;
-    let mut attempt = 0;
+    let first = Instant::now();
+    let (mut attempt, mut counted) = (0, 0);
     let result = loop {
         attempt += 1;
+        counted += 1;
         match registry.apply(c).await {
             Ok(Outcome::Applied) => break ChangeResult::Applied,
             Ok(Outcome::AlreadyInState) => break ChangeResult::AlreadyInState,
             Err(e)
-                if (e.class.is_retryable() || e.maybe_applied) && attempt < policy.attempts() =>
+                if (e.class.is_retryable() || e.maybe_applied)
+                    && policy.may_retry(e.class, counted, first.elapsed()) =>
             {
+                if e.class == ErrorClass::Throttled && first.elapsed() < policy.throttle_patience {
+                    // Throttling within the patience is not a failed attempt.
+                    counted -= 1;
+                }
                 let wait = policy.backoff(e.class, attempt, e.retry_after);
                 if deadline.is_some_and(|d| Instant::now() + wait >= d) {
                     break ChangeResult::NotSent {

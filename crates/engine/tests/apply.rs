@@ -107,6 +107,7 @@ fn fast_retry(max_attempts: u32) -> ApplyOptions {
             base_delay: Duration::from_millis(100),
             throttle_base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
+            throttle_patience: Duration::ZERO,
         },
         ..ApplyOptions::default()
     }

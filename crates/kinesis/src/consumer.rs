@@ -109,6 +109,7 @@ impl Default for ConsumerOptions {
                 base_delay: Duration::from_millis(500),
                 throttle_base_delay: Duration::from_millis(500),
                 max_delay: Duration::from_secs(30),
+                ..RetryPolicy::default()
             },
         }
     }

@@ -35,8 +35,12 @@ pub const DEFAULT_TPS: f64 = 10.0;
 
 /// The lowest rate adaptive back-off goes down to, as a fraction of the configured rate.
 const MIN_RATE_FRACTION: f64 = 0.05;
-/// The fraction of the configured rate that each success adds back after a throttle.
-const RECOVERY_FRACTION: f64 = 0.02;
+/// The fraction of the configured rate added back per second of successful calls after
+/// a throttle (additive increase: from half the rate back to all of it in 25 s).
+const RECOVERY_PER_SECOND: f64 = 0.02;
+/// The most time one success counts for in recovery (a lone call after a pause does not
+/// restore the whole rate at once).
+const MAX_RECOVERY_STEP: Duration = Duration::from_secs(1);
 /// A bucket's rate is halved at most once in this interval.
 const DECREASE_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest retry-after hint a bucket holds its tokens for (a larger hint is taken
@@ -219,6 +223,8 @@ struct BucketState {
     capacity: f64,
     last_refill: Instant,
     last_decrease: Option<Instant>,
+    /// When the rate last grew (or was cut): recovery is per second, not per call.
+    last_increase: Instant,
 }
 
 impl TokenBucket {
@@ -238,6 +244,7 @@ impl TokenBucket {
                 capacity,
                 last_refill: Instant::now(),
                 last_decrease: None,
+                last_increase: Instant::now(),
             }),
         }
     }
@@ -282,6 +289,7 @@ impl TokenBucket {
             let floor = s.base * MIN_RATE_FRACTION;
             s.rate = (s.rate / 2.0).max(floor);
             s.last_decrease = Some(now);
+            s.last_increase = now;
         }
         s.tokens = s.tokens.min(0.0);
         if let Some(wait) = retry_after {
@@ -291,12 +299,19 @@ impl TokenBucket {
         }
     }
 
-    /// A call succeeded: recover a little of the configured rate.
+    /// A call succeeded: recover some of the configured rate, 2% of it per second since
+    /// the last increase (at most one second's worth per success). The increase is per
+    /// time, not per call, so that a fast API does not climb back into throttling within
+    /// a few calls: settled under a lower real limit, about one call in a hundred or
+    /// fewer is throttled.
     pub fn on_success(&self) {
+        let now = Instant::now();
         let mut s = self.lock();
         if s.rate < s.base {
-            s.rate = (s.rate + s.base * RECOVERY_FRACTION).min(s.base);
+            let step = now.duration_since(s.last_increase).min(MAX_RECOVERY_STEP);
+            s.rate = (s.rate + s.base * RECOVERY_PER_SECOND * step.as_secs_f64()).min(s.base);
         }
+        s.last_increase = now;
     }
 }
 
@@ -353,8 +368,8 @@ fn counts(map: &Mutex<BTreeMap<String, u64>>) -> Vec<(String, u64)> {
 
 /// The in-process [`RateBudget`]: one [`TokenBucket`] per API operation, filled at the
 /// operation's quota, with adaptive back-off (a throttle halves the bucket's rate, at
-/// most once a second and never below 5% of the quota; each success adds back 2% of
-/// the quota; a retry-after hint holds the bucket's tokens that long).
+/// most once a second and never below 5% of the quota; successful calls add back 2% of
+/// the quota per second; a retry-after hint holds the bucket's tokens that long).
 ///
 /// Share it with [`Arc`]: clones of the `Arc` draw from the same buckets.
 pub struct LocalBudget {
@@ -634,11 +649,22 @@ mod tests {
         tokio::time::advance(Duration::from_millis(1100)).await;
         b.on_throttle(None);
         assert_eq!(b.rate(), 2.5);
+        // Successes at one instant add nothing; recovery is 2% of the quota a second.
         for _ in 0..10 {
             b.on_success();
         }
-        assert!((b.rate() - 4.5).abs() < 1e-9, "{}", b.rate());
+        assert_eq!(b.rate(), 2.5);
+        for _ in 0..10 {
+            tokio::time::advance(Duration::from_millis(100)).await;
+            b.on_success();
+        }
+        assert!((b.rate() - 2.7).abs() < 1e-9, "{}", b.rate());
+        // A lone success after a long pause counts for one second only.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        b.on_success();
+        assert!((b.rate() - 2.9).abs() < 1e-9, "{}", b.rate());
         for _ in 0..1000 {
+            tokio::time::advance(Duration::from_millis(500)).await;
             b.on_success();
         }
         assert_eq!(b.rate(), 10.0, "never above the configured rate");

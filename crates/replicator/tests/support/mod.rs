@@ -24,6 +24,7 @@ pub fn options() -> ApplierOptions {
         base_delay: std::time::Duration::from_millis(1),
         throttle_base_delay: std::time::Duration::from_millis(1),
         max_delay: std::time::Duration::from_millis(2),
+        throttle_patience: std::time::Duration::ZERO,
     };
     o
 }
