@@ -216,6 +216,26 @@ fn print_plan(plan: &Plan, format: Format, max_lines: usize) -> Result<()> {
     Ok(())
 }
 
+/// Prints the least time the plan can take at the target's quotas (a rate-limited
+/// `aws:` target only): the slowest API's calls over its quota, the others running
+/// beside it.
+fn print_floor(plan: &Plan, target: &dyn Registry, aws: &AwsArgs) -> Result<()> {
+    if !target.location().starts_with("aws:") {
+        return Ok(());
+    }
+    let quotas = backend_options(aws)?.quotas;
+    let floor = quotas.floor(plan.changes.iter().map(|c| c.change.api()));
+    if let Some((api, calls)) = floor.slowest() {
+        eprintln!(
+            "at the quotas this takes at least {}: {calls} {api} call(s) at {}/s (the slowest \
+             API; the others run beside it)",
+            render::duration(floor.seconds()),
+            quotas.get(api)
+        );
+    }
+    Ok(())
+}
+
 /// When the command started (for the rates of `--stats`).
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -319,6 +339,7 @@ async fn apply(a: ApplyArgs) -> Result<Status> {
         eprintln!("the plan has no changes");
         return Ok(Status::Ok);
     }
+    print_floor(&plan, target.as_ref(), &a.aws)?;
     let bar = progress::ApplyBar::new();
     let progress = Progress {
         apply: Some(&bar),
@@ -354,6 +375,7 @@ async fn sync(a: SyncArgs) -> Result<Status> {
         stats(&a.aws, &both);
         return Ok(Status::Ok);
     }
+    print_floor(&p.plan, sides.target.as_ref(), &a.aws)?;
     let bar = progress::ApplyBar::new();
     let report = apply_fresh(
         sides.target.as_ref(),

@@ -172,3 +172,26 @@ pub fn verify_text(plan: &Plan) -> String {
     }
     s
 }
+
+/// A duration in seconds for a person: `42.0 s`, `12 min 05 s`, `27 h 46 min`.
+pub fn duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        return format!("{seconds:.1} s");
+    }
+    let s = seconds.round() as u64;
+    if s < 3600 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else {
+        format!("{} h {:02} min", s / 3600, (s / 60) % 60)
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(super::duration(4.25), "4.2 s");
+        assert_eq!(super::duration(725.0), "12 min 05 s");
+        assert_eq!(super::duration(100_000.0), "27 h 46 min");
+    }
+}

@@ -151,14 +151,12 @@ fn main() {
     for (api, tps) in quotas.iter() {
         enforced.set(api, tps * scale);
     }
+    let floor = enforced.floor(plan.changes.iter().map(|c| c.change.api()));
     let mut per_api: BTreeMap<&str, u64> = BTreeMap::new();
     for c in &plan.changes {
         *per_api.entry(c.change.api()).or_default() += 1;
     }
-    let floor = per_api
-        .iter()
-        .map(|(api, n)| *n as f64 / enforced.get(api))
-        .fold(0.0, f64::max);
+    let floor = floor.seconds();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()

@@ -32,7 +32,7 @@ pub use file::FileRegistry;
 pub use location::{Location, LocationError};
 
 pub use memory::{Fault, FaultKind, MemoryRegistry};
-pub use rate::{LocalBudget, Paced, QuotaError, Quotas, RateBudget};
+pub use rate::{Floor, LocalBudget, Paced, QuotaError, Quotas, RateBudget};
 pub use retry::RetryPolicy;
 
 /// How an error should be handled: the engine retries [`ErrorClass::Throttled`] and

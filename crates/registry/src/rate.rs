@@ -204,6 +204,43 @@ impl FromStr for Quotas {
     }
 }
 
+/// The least time a set of calls can take at some quotas: every API runs at its own rate
+/// at the same time, so the slowest API's calls over its quota ([`Quotas::floor`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Floor {
+    /// Per API operation: its calls and the seconds they need at its quota, slowest
+    /// first.
+    pub per_api: Vec<(String, u64, f64)>,
+}
+
+impl Floor {
+    /// The floor in seconds (that of the slowest API; 0 with no calls).
+    pub fn seconds(&self) -> f64 {
+        self.per_api.first().map_or(0.0, |(_, _, s)| *s)
+    }
+
+    /// The slowest API with its calls, when there are any.
+    pub fn slowest(&self) -> Option<(&str, u64)> {
+        self.per_api.first().map(|(a, n, _)| (a.as_str(), *n))
+    }
+}
+
+impl Quotas {
+    /// The floor of making `calls` (API operation names, one per call) at these quotas.
+    pub fn floor<'a>(&self, calls: impl IntoIterator<Item = &'a str>) -> Floor {
+        let mut n: BTreeMap<&str, u64> = BTreeMap::new();
+        for api in calls {
+            *n.entry(api).or_default() += 1;
+        }
+        let mut per_api: Vec<(String, u64, f64)> = n
+            .into_iter()
+            .map(|(api, calls)| (api.to_string(), calls, calls as f64 / self.get(api)))
+            .collect();
+        per_api.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        Floor { per_api }
+    }
+}
+
 /// A token bucket with an adaptive rate.
 #[derive(Debug)]
 pub struct TokenBucket {
@@ -618,6 +655,25 @@ mod tests {
         assert_eq!(q.default_tps(), 3.0);
         assert!(q.iter().all(|(api, _)| api != "*"));
         assert_eq!(q.get("CreateThing"), 100.0);
+    }
+
+    #[test]
+    fn the_floor_is_the_slowest_api_at_its_quota() {
+        let q = Quotas::default();
+        let calls = std::iter::repeat_n("RegisterCertificate", 50)
+            .chain(std::iter::repeat_n("CreateThing", 1000))
+            .chain(std::iter::repeat_n("AttachPolicy", 30));
+        let f = q.floor(calls);
+        assert_eq!(f.slowest(), Some(("CreateThing", 1000)));
+        assert!((f.seconds() - 10.0).abs() < 1e-9);
+        assert_eq!(
+            f.per_api
+                .iter()
+                .map(|(a, _, _)| a.as_str())
+                .collect::<Vec<_>>(),
+            ["CreateThing", "RegisterCertificate", "AttachPolicy"]
+        );
+        assert_eq!(q.floor(std::iter::empty()).seconds(), 0.0);
     }
 
     #[tokio::test(start_paused = true)]
