@@ -267,13 +267,29 @@ impl AwsRegistry {
                     }
                 },
             )?;
-            // Certificates: the list gives id and ARN; the PEM needs DescribeCertificate.
-            let wanted: Vec<Name> = cert_list
+            // Certificates: the list gives id, ARN and status; the PEM (and the CA) needs
+            // DescribeCertificate, one call per certificate, unless the caller does not
+            // need them.
+            let wanted: Vec<(Name, CertificateStatus)> = cert_list
                 .iter()
-                .filter(|(id, _)| f.matches(Kind::Certificate, id))
-                .map(|(id, _)| id.clone())
+                .filter(|(id, _, _)| f.matches(Kind::Certificate, id))
+                .map(|(id, _, status)| (id.clone(), *status))
                 .collect();
             let certs = async {
+                if req.skip_certificate_pems {
+                    req.report(Kind::Certificate, wanted.len() as u64);
+                    return Ok(wanted
+                        .into_iter()
+                        .map(|(id, status)| Certificate {
+                            certificate_id: id,
+                            certificate_pem: String::new(),
+                            status,
+                            ca_certificate_id: None,
+                            policies: NameSet::new(),
+                        })
+                        .collect::<Vec<_>>());
+                }
+                let wanted: Vec<Name> = wanted.into_iter().map(|(id, _)| id).collect();
                 let found = self
                     .each(wanted, |id| async move {
                         let c = self.describe_certificate(&id).await?;
@@ -529,9 +545,9 @@ impl AwsRegistry {
         })
     }
 
-    /// Every certificate's id and ARN (ListCertificates pages).
-    async fn list_certificates(&self) -> Result<Vec<(Name, String)>> {
-        let mut list: Vec<(Name, String)> = Vec::new();
+    /// Every certificate's id, ARN and status (ListCertificates pages).
+    async fn list_certificates(&self) -> Result<Vec<(Name, String, CertificateStatus)>> {
+        let mut list: Vec<(Name, String, CertificateStatus)> = Vec::new();
         paginate!(
             self,
             "ListCertificates",
@@ -542,7 +558,7 @@ impl AwsRegistry {
                 for c in out.certificates() {
                     if let (Some(id), Some(a)) = (c.certificate_id(), c.certificate_arn()) {
                         self.note_arn(a);
-                        list.push((id.into(), a.to_string()));
+                        list.push((id.into(), a.to_string(), status_from(c.status())));
                     }
                 }
             }
@@ -562,13 +578,13 @@ impl AwsRegistry {
     async fn principals_of(
         &self,
         things: &[Thing],
-        cert_list: &[(Name, String)],
+        cert_list: &[(Name, String, CertificateStatus)],
         by_cert: bool,
     ) -> Result<HashMap<Name, NameSet>> {
         let mut principals: HashMap<Name, NameSet> = HashMap::new();
         if by_cert {
             let found = self
-                .each(cert_list.to_vec(), |(id, cert_arn)| async move {
+                .each(cert_list.to_vec(), |(id, cert_arn, _)| async move {
                     Ok((id, self.principal_things(&cert_arn).await?))
                 })
                 .await?;

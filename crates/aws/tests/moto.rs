@@ -428,6 +428,27 @@ async fn read_rich_registry_with_few_calls() {
         reg.api_calls()
     );
 
+    // A comparison's read: no DescribeCertificate; the statuses come from the list,
+    // the policies from the policies' targets, as in the full read.
+    let reg4 = registry(SOURCE);
+    let without_pems = ReadRequest {
+        skip_certificate_pems: true,
+        ..Default::default()
+    };
+    let s4 = reg4.read(&without_pems).await.unwrap();
+    assert_eq!(calls(&reg4, "DescribeCertificate"), 0);
+    assert_eq!(s4.certificates.len(), s.certificates.len());
+    for (id, c) in &s4.certificates {
+        let full = &s.certificates[id];
+        assert!(c.certificate_pem.is_empty(), "{id}");
+        assert_eq!(
+            (c.status, &c.policies),
+            (full.status, &full.policies),
+            "{id}"
+        );
+    }
+    assert_eq!(s4.things, s.things);
+
     // Without certificates selected, principals are read per thing.
     let reg2 = registry(SOURCE);
     let only_things = ReadRequest {
@@ -442,6 +463,7 @@ async fn read_rich_registry_with_few_calls() {
             ..Default::default()
         },
         progress: None,
+        skip_certificate_pems: false,
     };
     let s2 = reg2.read(&only_things).await.unwrap();
     check_rich_snapshot(&s2, &fx, true);
@@ -458,6 +480,7 @@ async fn read_rich_registry_with_few_calls() {
             ..Default::default()
         },
         progress: None,
+        skip_certificate_pems: false,
     };
     let s3 = reg3.read(&filtered).await.unwrap();
     assert_eq!(names(s3.policies.keys()), ["p-single"]);
@@ -508,6 +531,7 @@ async fn principal_coverage_follows_how_principals_were_read() {
             ..Default::default()
         },
         progress: None,
+        skip_certificate_pems: false,
     };
     let s = registry(SOURCE).read(&only_things).await.unwrap();
     assert_eq!(s.principal_coverage, PrincipalCoverage::All);

@@ -131,7 +131,10 @@ fn a_sync_through_throttling_errors_and_dropped_connections_converges_in_one_run
     );
     assert!(stderr.contains(" 0 failed, 0 skipped"), "{stderr}");
     // The floor the plan implies at the quotas was printed before applying.
-    assert!(stderr.contains("at the quotas this takes at least"), "{stderr}");
+    assert!(
+        stderr.contains("at the quotas this takes at least"),
+        "{stderr}"
+    );
 
     // The proxy did its work: the run met every kind of fault.
     let totals = &counts["totals"];

@@ -4,7 +4,7 @@ use iot_crr_engine::{ApplyOptions, ApplyProgress, ApplyReport, RetryPolicy, appl
 use iot_crr_model::{Origin, Plan, fingerprint};
 use iot_crr_registry::Registry;
 
-use crate::compare::{Comparison, compare, off_async, read};
+use crate::compare::{Comparison, compare, off_async, read_with};
 use crate::{DeleteBound, Progress, ReconcileError, ReconcileOptions, Result, check_deletes};
 
 /// The engine options for a target: a backend that retries each call itself (with its
@@ -62,7 +62,14 @@ pub async fn apply_checked(
     progress: &Progress<'_>,
 ) -> Result<ApplyReport> {
     check_deletes(plan, max_delete)?;
-    let actual = read(target, &plan.options.filter, progress.target_read.clone()).await?;
+    // Read as `compare` read it for the plan's fingerprint (without PEMs).
+    let actual = read_with(
+        target,
+        &plan.options.filter,
+        progress.target_read.clone(),
+        true,
+    )
+    .await?;
     let filter = plan.options.filter.clone();
     let now = off_async(target, "the fingerprint", move || {
         fingerprint(&actual, &filter)

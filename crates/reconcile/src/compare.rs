@@ -40,9 +40,22 @@ pub async fn read(
     filter: &Filter,
     progress: Option<Arc<dyn ReadProgress>>,
 ) -> Result<Snapshot> {
+    read_with(registry, filter, progress, false).await
+}
+
+/// [`read`], leaving out the certificates' PEMs when `skip_certificate_pems` (what a
+/// comparison reads: see [`ReadRequest::skip_certificate_pems`]). The fingerprint of a
+/// plan's target and the one `apply` checks are both taken over such a read.
+pub(crate) async fn read_with(
+    registry: &dyn Registry,
+    filter: &Filter,
+    progress: Option<Arc<dyn ReadProgress>>,
+    skip_certificate_pems: bool,
+) -> Result<Snapshot> {
     let request = ReadRequest {
         filter: filter.clone(),
         progress,
+        skip_certificate_pems,
     };
     registry
         .read(&request)
@@ -51,6 +64,87 @@ pub async fn read(
             location: registry.location(),
             source,
         })
+}
+
+/// Reads in flight at once while reading the PEMs of certificates to register.
+const PEM_READ_CONCURRENCY: usize = 8;
+
+/// Reads from `source` the PEM (and CA) of every certificate the plan registers without
+/// one (a comparison reads no PEMs): one `DescribeCertificate` for each certificate the
+/// target lacks, none for those it has. A certificate gone from the source since the
+/// comparison read it is left out of the plan, with what depends on it failing as
+/// skipped (the next comparison no longer plans it).
+async fn fill_certificate_pems(
+    source: &dyn Registry,
+    plan: &mut Plan,
+    progress: Option<Arc<dyn ReadProgress>>,
+) -> Result<()> {
+    use futures::{StreamExt, TryStreamExt, stream};
+    use iot_crr_model::{Change, Kind, Resource, ResourceKey};
+
+    let missing: Vec<(usize, ResourceKey)> = plan
+        .changes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match &c.change {
+            Change::RegisterCertificate {
+                certificate_id,
+                certificate_pem,
+                ..
+            } if certificate_pem.is_empty() => Some((
+                i,
+                ResourceKey::new(Kind::Certificate, certificate_id.clone()),
+            )),
+            _ => None,
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let progress = &progress;
+    let read: Vec<(usize, Option<Resource>)> = stream::iter(missing)
+        .map(|(i, key)| async move {
+            let r = source.read_resource(&key).await?;
+            if let Some(p) = progress {
+                p.read(Kind::Certificate, 1);
+            }
+            Ok::<_, iot_crr_registry::RegistryError>((i, r))
+        })
+        .buffer_unordered(PEM_READ_CONCURRENCY)
+        .try_collect()
+        .await
+        .map_err(|source_err| ReconcileError::Read {
+            location: source.location(),
+            source: source_err,
+        })?;
+    let mut gone = Vec::new();
+    for (i, r) in read {
+        match (r, &mut plan.changes[i].change) {
+            (
+                Some(Resource::Certificate(c)),
+                Change::RegisterCertificate {
+                    certificate_pem,
+                    ca_certificate_id,
+                    ..
+                },
+            ) if !c.certificate_pem.is_empty() => {
+                *certificate_pem = c.certificate_pem;
+                *ca_certificate_id = c.ca_certificate_id;
+            }
+            _ => gone.push(i),
+        }
+    }
+    if !gone.is_empty() {
+        gone.sort_unstable();
+        for i in gone.into_iter().rev() {
+            let c = plan.changes.remove(i);
+            tracing::warn!(
+                "{}: the source no longer has it (or shows no PEM); left out of the plan",
+                c.change
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs CPU work (a diff, a fingerprint) off the async workers, on any runtime
@@ -98,9 +192,11 @@ pub async fn compare(
     progress: &Progress<'_>,
 ) -> Result<Comparison> {
     options.filter.validate()?;
+    // Neither side's PEMs are read: the diff never compares them (an equal id is an
+    // equal certificate); those of the certificates to register are read afterwards.
     let (desired, actual) = tokio::try_join!(
-        read(source, &options.filter, progress.source_read.clone()),
-        read(target, &options.filter, progress.target_read.clone()),
+        read_with(source, &options.filter, progress.source_read.clone(), true),
+        read_with(target, &options.filter, progress.target_read.clone(), true),
     )?;
     let source_origin = origin_of(source, &desired);
     let target_origin = origin_of(target, &actual);
@@ -119,6 +215,7 @@ pub async fn compare(
         diff(&desired, &actual, &diff_options)
     })
     .await?;
+    fill_certificate_pems(source, &mut plan, progress.source_read.clone()).await?;
     plan.source = source.location();
     plan.target = target.location();
     Ok(Comparison {

@@ -324,7 +324,7 @@ mod tests {
                 include: vec!["thing:a".into()],
                 ..Default::default()
             },
-            progress: None,
+            ..Default::default()
         };
         let r = FileRegistry::open_existing(&p).unwrap();
         // Read from the file, then from the loaded working copy.

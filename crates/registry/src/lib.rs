@@ -200,6 +200,13 @@ pub struct ReadRequest {
     pub filter: Filter,
     /// Where to report progress.
     pub progress: Option<Arc<dyn ReadProgress>>,
+    /// The caller does not need the certificates' PEMs (a comparison: AWS IoT's
+    /// certificate id is the SHA-256 of the certificate, so an equal id is an equal
+    /// certificate, and a diff never compares PEMs). A backend that needs a call per
+    /// certificate for its PEM (`DescribeCertificate`, 10 a second by default) then
+    /// leaves `certificate_pem` empty and `ca_certificate_id` unknown; the caller reads
+    /// those of the certificates it must register, one by one. Others may ignore it.
+    pub skip_certificate_pems: bool,
 }
 
 impl fmt::Debug for ReadRequest {
