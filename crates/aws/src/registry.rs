@@ -14,7 +14,9 @@ use aws_sdk_iot::config::retry::RetryConfig;
 use aws_sdk_iot::config::timeout::TimeoutConfig;
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use iot_crr_model::{Change, Kind, Origin, Outcome, Related, Resource, ResourceKey, Snapshot};
+use iot_crr_model::{
+    Change, Kind, Name, Origin, Outcome, Related, Resource, ResourceKey, Snapshot,
+};
 use iot_crr_registry::{
     Capabilities, ErrorClass, LocalBudget, RateBudget, ReadRequest, Registry, RegistryError,
     Result, RetryPolicy,
@@ -319,6 +321,14 @@ impl Registry for AwsRegistry {
         limit: usize,
     ) -> Result<iot_crr_registry::KeyPage> {
         self.key_page(kind, cursor, limit).await
+    }
+
+    async fn certificate_pem(&self, id: &str) -> Result<Option<(String, Option<Name>)>> {
+        // One DescribeCertificate, without the policy list read_resource adds.
+        Ok(self
+            .describe_certificate(id)
+            .await?
+            .map(|c| (c.certificate_pem, c.ca_certificate_id)))
     }
 
     async fn apply(&self, change: &Change) -> Result<Outcome> {

@@ -448,6 +448,19 @@ async fn read_rich_registry_with_few_calls() {
         );
     }
     assert_eq!(s4.things, s.things);
+    // What a registration needs of one certificate: one DescribeCertificate, no more.
+    let reg5 = registry(SOURCE);
+    let (id, full) = s.certificates.iter().next().unwrap();
+    let (pem, ca) = reg5.certificate_pem(id).await.unwrap().unwrap();
+    assert_eq!(
+        (&pem, &ca),
+        (&full.certificate_pem, &full.ca_certificate_id)
+    );
+    assert_eq!(
+        reg5.api_calls(),
+        vec![("DescribeCertificate".to_string(), 1)]
+    );
+    assert_eq!(reg5.certificate_pem(&"0".repeat(64)).await.unwrap(), None);
 
     // Without certificates selected, principals are read per thing.
     let reg2 = registry(SOURCE);

@@ -70,8 +70,8 @@ pub(crate) async fn read_with(
 const PEM_READ_CONCURRENCY: usize = 8;
 
 /// Reads from `source` the PEM (and CA) of every certificate the plan registers without
-/// one (a comparison reads no PEMs): one `DescribeCertificate` for each certificate the
-/// target lacks, none for those it has. A certificate gone from the source since the
+/// one (a comparison reads no PEMs; [`Registry::certificate_pem`]): one
+/// `DescribeCertificate` for each certificate the target lacks, none for those it has. A certificate gone from the source since the
 /// comparison read it is left out of the plan, with what depends on it failing as
 /// skipped (the next comparison no longer plans it).
 async fn fill_certificate_pems(
@@ -80,9 +80,9 @@ async fn fill_certificate_pems(
     progress: Option<Arc<dyn ReadProgress>>,
 ) -> Result<()> {
     use futures::{StreamExt, TryStreamExt, stream};
-    use iot_crr_model::{Change, Kind, Resource, ResourceKey};
+    use iot_crr_model::{Change, Kind};
 
-    let missing: Vec<(usize, ResourceKey)> = plan
+    let missing: Vec<(usize, String)> = plan
         .changes
         .iter()
         .enumerate()
@@ -91,10 +91,7 @@ async fn fill_certificate_pems(
                 certificate_id,
                 certificate_pem,
                 ..
-            } if certificate_pem.is_empty() => Some((
-                i,
-                ResourceKey::new(Kind::Certificate, certificate_id.clone()),
-            )),
+            } if certificate_pem.is_empty() => Some((i, certificate_id.to_string())),
             _ => None,
         })
         .collect();
@@ -102,9 +99,9 @@ async fn fill_certificate_pems(
         return Ok(());
     }
     let progress = &progress;
-    let read: Vec<(usize, Option<Resource>)> = stream::iter(missing)
-        .map(|(i, key)| async move {
-            let r = source.read_resource(&key).await?;
+    let read: Vec<_> = stream::iter(missing)
+        .map(|(i, id)| async move {
+            let r = source.certificate_pem(&id).await?;
             if let Some(p) = progress {
                 p.read(Kind::Certificate, 1);
             }
@@ -121,15 +118,15 @@ async fn fill_certificate_pems(
     for (i, r) in read {
         match (r, &mut plan.changes[i].change) {
             (
-                Some(Resource::Certificate(c)),
+                Some((pem, ca)),
                 Change::RegisterCertificate {
                     certificate_pem,
                     ca_certificate_id,
                     ..
                 },
-            ) if !c.certificate_pem.is_empty() => {
-                *certificate_pem = c.certificate_pem;
-                *ca_certificate_id = c.ca_certificate_id;
+            ) if !pem.is_empty() => {
+                *certificate_pem = pem;
+                *ca_certificate_id = ca;
             }
             _ => gone.push(i),
         }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 pub use iot_crr_model::Related;
-use iot_crr_model::{Change, Filter, Kind, Origin, Outcome, Resource, ResourceKey, Snapshot};
+use iot_crr_model::{Change, Filter, Kind, Name, Origin, Outcome, Resource, ResourceKey, Snapshot};
 
 mod file;
 mod location;
@@ -298,6 +298,23 @@ pub trait Registry: Send + Sync {
         };
         let snapshot = self.read(&request).await?;
         Ok(key_page(&snapshot, kind, cursor, limit))
+    }
+
+    /// The PEM of a certificate and the id of its CA (when registered with one), or
+    /// `None` when the certificate does not exist: what registering it elsewhere needs
+    /// and a comparison does not read. The default reads the whole resource; a backend
+    /// with a cheaper way (one `DescribeCertificate`, without the policy list) overrides
+    /// it.
+    async fn certificate_pem(&self, id: &str) -> Result<Option<(String, Option<Name>)>> {
+        Ok(
+            match self
+                .read_resource(&ResourceKey::new(Kind::Certificate, id))
+                .await?
+            {
+                Some(Resource::Certificate(c)) => Some((c.certificate_pem, c.ca_certificate_id)),
+                _ => None,
+            },
+        )
     }
 
     /// Calls made per API operation so far, sorted by name (for `--stats`). Backends

@@ -555,6 +555,13 @@ impl<R: Registry> Registry for Paced<R> {
         self.inner.list_keys(kind, cursor, limit).await
     }
 
+    async fn certificate_pem(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Option<iot_crr_model::Name>)>> {
+        self.inner.certificate_pem(id).await
+    }
+
     async fn apply(&self, change: &Change) -> Result<Outcome> {
         let api = change.api();
         self.budget.acquire(api).await;

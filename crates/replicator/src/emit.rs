@@ -467,6 +467,13 @@ impl<R: Registry> Registry for EventEmitter<R> {
         self.inner.list_keys(kind, cursor, limit).await
     }
 
+    async fn certificate_pem(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Option<iot_crr_model::Name>)>> {
+        self.inner.certificate_pem(id).await
+    }
+
     async fn apply(&self, change: &Change) -> Result<Outcome> {
         let before = match change {
             Change::UpdateThing { .. }
