@@ -25,12 +25,14 @@
 mod applier;
 mod config;
 mod dead_letters;
+mod destination;
 mod forwarder;
 mod reconciler;
 
 pub use applier::apply_kinesis;
 pub use config::{Config, ConfigError};
 pub use dead_letters::{DeadLetterSink, MemorySink, SqsDeadLetters, SqsSink, message_body};
+pub use destination::{Destination, OpenError};
 pub use forwarder::{ForwardError, ForwardOutcome, forward};
 pub use reconciler::{DEADLINE_MARGIN, DEFAULT_TIME_BUDGET, ReconcileRunError, Reconciler};
 

@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use iot_crr_lambda::{Config, DEFAULT_TIME_BUDGET, Reconciler, init_logging};
-use iot_crr_reconcile::{BackendOptions, Endpoint, ReconcileOptions, RewriteSpec, Role, open};
+use iot_crr_lambda::{Config, DEFAULT_TIME_BUDGET, Destination, Reconciler, init_logging};
+use iot_crr_reconcile::{ReconcileOptions, RewriteSpec};
 use iot_crr_replicator::pass::PassOptions;
-use iot_crr_state::StateStore;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -14,35 +13,11 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     init_logging();
     let config = Config::from_env()?;
-    let source_region = Config::require(&config.source_region, "IOT_CRR_SOURCE_REGION")?;
-    let table = Config::require(&config.state_table, "IOT_CRR_STATE_TABLE")?;
-    let own_region = std::env::var("AWS_REGION")
-        .map_err(|_| iot_crr_lambda::ConfigError::Missing("AWS_REGION"))?;
     if config.prune && config.max_delete.is_none() {
         return Err(iot_crr_lambda::ConfigError::Missing("IOT_CRR_MAX_DELETE").into());
     }
-
     // Built once per container, reused by every invocation.
-    let backend = BackendOptions {
-        cert_strategy: config.cert_strategy,
-        ..Default::default()
-    };
-    let source = open(
-        &Endpoint::parse(&format!("aws:{source_region}"))?,
-        Role::Source,
-        &backend,
-    )
-    .await?;
-    let target = open(
-        &Endpoint::parse(&format!("aws:{own_region}"))?,
-        Role::Target,
-        &backend,
-    )
-    .await?;
-    let state: Arc<dyn StateStore> = Arc::new(iot_crr_state_dynamodb::DynamoStore::new(
-        iot_crr_state_dynamodb::connect_client(Some(&own_region), None).await,
-        table,
-    ));
+    let destination = Destination::open(&config).await?;
     let options = PassOptions {
         reconcile: ReconcileOptions {
             prune: config.prune,
@@ -57,9 +32,9 @@ async fn main() -> Result<(), Error> {
         ..Default::default()
     };
     let reconciler = Reconciler::new(
-        source,
-        target,
-        state,
+        destination.source,
+        destination.target,
+        Arc::new(destination.state),
         options,
         config.time_budget.unwrap_or(DEFAULT_TIME_BUDGET),
     );
