@@ -13,9 +13,8 @@ use std::time::Duration;
 
 use iot_crr_kinesis::{Producer, ProducerOptions};
 use iot_crr_lambda::{SqsDeadLetters, SqsSink, apply_kinesis, forward};
-use iot_crr_model::{Change, Kind, ResourceKey};
+use iot_crr_model::{Kind, ResourceKey};
 use iot_crr_registry::Registry;
-use iot_crr_replicator::emit::EventEmitter;
 use iot_crr_replicator::{Applier, ApplierOptions};
 use iot_crr_state::StateStore;
 use iot_crr_state_dynamodb::DynamoStore;
@@ -27,48 +26,12 @@ use common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarder_then_applier_replicate_through_kinesis_dynamodb_and_sqs() {
     // The source region changes (through the SDK); the events AWS would publish.
-    let source = Arc::new(EventEmitter::new(registry(SOURCE)));
-    let thing = unique("lambda-thing");
-    let group = unique("lambda-group");
-    for c in [
-        Change::CreateThingGroup {
-            thing_group: iot_crr_model::ThingGroup {
-                thing_group_name: group.as_str().into(),
-                ..Default::default()
-            },
-        },
-        Change::CreateThing {
-            thing_name: thing.as_str().into(),
-            thing_type_name: None,
-            attributes: [("site", "lyon")].into_iter().collect(),
-            billing_group_name: None,
-        },
-        Change::AddThingToThingGroup {
-            thing_name: thing.as_str().into(),
-            thing_group_name: group.as_str().into(),
-        },
-    ] {
-        source.apply(&c).await.unwrap();
-    }
-    let events: Vec<serde_json::Value> = source
-        .take_events()
-        .iter()
-        .map(|e| serde_json::from_slice(e).unwrap())
-        .collect();
+    let (source, thing, events) = source_events("lambda", ("site", "lyon")).await;
     assert_eq!(events.len(), 3);
 
     // The forwarder: one invocation per event (as the IoT rule invokes it), and one
     // with an array, KPL-aggregated, into the destination's stream.
-    let kinesis = iot_crr_kinesis::client_from_config(&sdk_config(TARGET), Some(&endpoint()));
-    let stream = unique("lambda-stream");
-    kinesis
-        .create_stream()
-        .stream_name(&stream)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (kinesis, stream) = new_stream("lambda").await;
     let producer = Producer::new(
         kinesis.clone(),
         stream.clone(),
@@ -98,32 +61,13 @@ async fn forwarder_then_applier_replicate_through_kinesis_dynamodb_and_sqs() {
 
     // What the stream holds de-aggregates to the forwarder's inputs, in order.
     let batch = read_as_lambda_event(&kinesis, &stream, TARGET).await;
-    let mut user_records = Vec::new();
-    for r in &batch.records {
-        for u in iot_crr_kpl::deaggregate(&r.kinesis.data.0, &r.kinesis.partition_key).unwrap() {
-            user_records.push(serde_json::from_slice::<serde_json::Value>(&u.data).unwrap());
-        }
-    }
     let mut expected = events.clone();
     expected.push(poison);
-    assert_eq!(user_records, expected);
+    assert_eq!(user_records(&batch), expected);
 
     // The applier, with the DynamoDB state and the SQS dead-letter queue.
-    let dynamo = iot_crr_state_dynamodb::client_from_config(&sdk_config(TARGET), Some(&endpoint()));
-    let table = unique("lambda-state");
-    iot_crr_state_dynamodb::create_table(&dynamo, &table)
-        .await
-        .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config(TARGET));
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique("lambda-dlq"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let (dynamo, table) = new_state_table(TARGET, "lambda").await;
+    let (sqs, queue) = new_queue("lambda").await;
     let store = Arc::new(DynamoStore::new(dynamo, table));
     let state: Arc<dyn StateStore> = Arc::new(SqsDeadLetters::new(
         store.clone(),
@@ -224,12 +168,7 @@ async fn the_reconciler_resumes_across_invocations_from_dynamodb() {
         before.plan.changes.len()
     );
 
-    let dynamo =
-        iot_crr_state_dynamodb::client_from_config(&sdk_config(PASS_TARGET), Some(&endpoint()));
-    let table = unique("reconciler-state");
-    iot_crr_state_dynamodb::create_table(&dynamo, &table)
-        .await
-        .unwrap();
+    let (dynamo, table) = new_state_table(PASS_TARGET, "reconciler").await;
     let options = PassOptions {
         page_size: 3,
         pages_per_run: Some(1),

@@ -22,7 +22,6 @@ use std::time::Duration;
 use common::*;
 use iot_crr_model::{Change, Kind, ResourceKey};
 use iot_crr_registry::Registry;
-use iot_crr_replicator::emit::EventEmitter;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -230,46 +229,10 @@ impl Function {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarder_and_applier_binaries_under_the_runtime_api() {
     // Registry events of changes made in the source region.
-    let source = Arc::new(EventEmitter::new(registry(SOURCE)));
-    let thing = unique("runtime-thing");
-    let group = unique("runtime-group");
-    for c in [
-        Change::CreateThingGroup {
-            thing_group: iot_crr_model::ThingGroup {
-                thing_group_name: group.as_str().into(),
-                ..Default::default()
-            },
-        },
-        Change::CreateThing {
-            thing_name: thing.as_str().into(),
-            thing_type_name: None,
-            attributes: [("floor", "3")].into_iter().collect(),
-            billing_group_name: None,
-        },
-        Change::AddThingToThingGroup {
-            thing_name: thing.as_str().into(),
-            thing_group_name: group.as_str().into(),
-        },
-    ] {
-        source.apply(&c).await.unwrap();
-    }
-    let events: Vec<Value> = source
-        .take_events()
-        .iter()
-        .map(|e| serde_json::from_slice(e).unwrap())
-        .collect();
+    let (source, thing, events) = source_events("runtime", ("floor", "3")).await;
     assert_eq!(events.len(), 3);
 
-    let kinesis = iot_crr_kinesis::client_from_config(&sdk_config(TARGET), Some(&endpoint()));
-    let stream = unique("runtime-stream");
-    kinesis
-        .create_stream()
-        .stream_name(&stream)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (kinesis, stream) = new_stream("runtime").await;
 
     let api = RuntimeApi::start().await;
     let mut forwarder = Function::start(
@@ -314,31 +277,12 @@ async fn forwarder_and_applier_binaries_under_the_runtime_api() {
 
     // The stream holds the three events, aggregated.
     let batch = read_as_lambda_event(&kinesis, &stream, TARGET).await;
-    let mut user_records = Vec::new();
-    for r in &batch.records {
-        for u in iot_crr_kpl::deaggregate(&r.kinesis.data.0, &r.kinesis.partition_key).unwrap() {
-            user_records.push(serde_json::from_slice::<Value>(&u.data).unwrap());
-        }
-    }
     let expected = vec![first, events[1].clone(), events[2].clone()];
-    assert_eq!(user_records, expected);
+    assert_eq!(user_records(&batch), expected);
 
     // The applier binary replicates the batch into the destination region.
-    let dynamo = iot_crr_state_dynamodb::client_from_config(&sdk_config(TARGET), Some(&endpoint()));
-    let table = unique("runtime-state");
-    iot_crr_state_dynamodb::create_table(&dynamo, &table)
-        .await
-        .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config(TARGET));
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique("runtime-dlq"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let (_, table) = new_state_table(TARGET, "runtime").await;
+    let (_, queue) = new_queue("runtime").await;
     let mut applier = Function::start(
         env!("CARGO_BIN_EXE_iot-crr-applier"),
         &api,
@@ -379,11 +323,7 @@ async fn reconciler_binary_under_the_runtime_api() {
         })
         .await
         .unwrap();
-    let dynamo = iot_crr_state_dynamodb::client_from_config(&sdk_config(TO), Some(&endpoint()));
-    let table = unique("scheduled-state");
-    iot_crr_state_dynamodb::create_table(&dynamo, &table)
-        .await
-        .unwrap();
+    let (_, table) = new_state_table(TO, "scheduled").await;
 
     let api = RuntimeApi::start().await;
     let mut reconciler = Function::start(
