@@ -26,6 +26,7 @@
 pub mod arn;
 pub mod error;
 mod options;
+pub mod quotas;
 mod rate;
 pub mod read;
 mod registry;
@@ -33,4 +34,5 @@ mod write;
 
 pub use iot_crr_registry::rate::{LocalBudget, QuotaError, Quotas, RateBudget};
 pub use options::{AwsOptions, CertStrategy, OptionError, TagMode};
+pub use quotas::{LiveQuotas, LiveRate, live_quotas};
 pub use registry::{AwsRegistry, DEFAULT_READ_CONCURRENCY};

@@ -581,3 +581,97 @@ async fn missing_credentials_is_access_denied_in_one_short_line() {
     assert_eq!(requests(&replay).len(), 0);
     eprintln!("{e}");
 }
+
+fn quota_sdk(replay: &StaticReplayClient) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "shape-test",
+        )))
+        .http_client(replay.clone())
+        .build()
+}
+
+/// `--quotas live`: two pages of `ListServiceQuotas` for the service code `iot`; the
+/// rates of operations are taken (a period of a minute is a sixtieth per second), counts
+/// and operations iot-crr does not call are not.
+#[tokio::test]
+async fn live_quotas_read_every_page_of_the_iot_listing() {
+    let quota = |name: &str, code: &str, value: f64, period: Option<Value>| {
+        let mut q = json!({"ServiceCode": "iot", "QuotaName": name, "QuotaCode": code, "Value": value, "Unit": "None", "Adjustable": true});
+        if let Some(p) = period {
+            q["Period"] = p;
+        }
+        q
+    };
+    let second = json!({"PeriodValue": 1, "PeriodUnit": "SECOND"});
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({
+            "Quotas": [
+                quota("CreateThing API TPS", "L-A", 150.0, Some(second.clone())),
+                quota("Maximum number of things in a thing group", "L-B", 1000.0, None),
+                quota("Connect requests per second per account", "L-C", 3000.0, Some(second.clone())),
+            ],
+            "NextToken": "page-2"
+        }))),
+        event(ok(json!({
+            "Quotas": [
+                quota("RegisterCertificateWithoutCA API TPS", "L-D", 1200.0, Some(json!({"PeriodValue": 1, "PeriodUnit": "MINUTE"}))),
+            ]
+        }))),
+    ]);
+    let live = iot_crr_aws::quotas::live_quotas_from(&quota_sdk(&replay)).await;
+    assert_eq!(live.note, None);
+    let rates: Vec<(String, f64, Option<String>)> = live
+        .rates
+        .iter()
+        .map(|r| (r.api.clone(), r.tps, r.quota_code.clone()))
+        .collect();
+    assert_eq!(
+        rates,
+        vec![
+            ("CreateThing".to_string(), 150.0, Some("L-A".to_string())),
+            (
+                "RegisterCertificateWithoutCA".to_string(),
+                20.0,
+                Some("L-D".to_string())
+            ),
+        ]
+    );
+    let requests = replay.actual_requests().collect::<Vec<_>>();
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        assert_eq!(
+            r.headers().get("x-amz-target"),
+            Some("ServiceQuotasV20190624.ListServiceQuotas")
+        );
+    }
+    let body =
+        |r: &HttpRequest| -> Value { serde_json::from_slice(r.body().bytes().unwrap()).unwrap() };
+    assert_eq!(body(requests[0])["ServiceCode"], "iot");
+    assert_eq!(body(requests[1])["NextToken"], "page-2");
+}
+
+/// A caller denied Service Quotas keeps the defaults, with a note saying why.
+#[tokio::test]
+async fn live_quotas_denied_keep_the_defaults_with_a_note() {
+    let replay = StaticReplayClient::new(vec![event(response(
+        400,
+        Some("AccessDeniedException"),
+        json!({"__type": "AccessDeniedException", "Message": "not authorized to perform servicequotas:ListServiceQuotas"}),
+    ))]);
+    let live = iot_crr_aws::quotas::live_quotas_from(&quota_sdk(&replay)).await;
+    assert!(live.rates.is_empty());
+    let note = live.note.clone().unwrap();
+    assert!(note.contains("ListServiceQuotas"), "{note}");
+    let line = live.summary("aws:eu-west-1");
+    assert!(
+        line.starts_with("quotas of aws:eu-west-1: the defaults ("),
+        "{line}"
+    );
+}

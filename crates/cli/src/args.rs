@@ -140,6 +140,16 @@ pub enum CertStrategyArg {
     Skip,
 }
 
+/// Where the rates of AWS API operations come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QuotaSource {
+    /// AWS IoT's default quotas.
+    Default,
+    /// The values Service Quotas applies to each aws: side's account and region
+    /// (needs servicequotas:ListServiceQuotas; without it, the defaults, with a note).
+    Live,
+}
+
 /// Whether tags are read and written on AWS registries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TagsArg {
@@ -189,6 +199,16 @@ pub struct AwsArgs {
     /// Whether tags are read and written.
     #[arg(long, value_enum, default_value = "auto")]
     pub tags: TagsArg,
+    /// Where the rates of API operations come from: AWS IoT's default quotas, or the
+    /// live values from Service Quotas (each aws: side reads its own region's).
+    /// --quota-file and --quota override either.
+    #[arg(
+        long = "quotas",
+        value_enum,
+        default_value = "default",
+        value_name = "SOURCE"
+    )]
+    pub quota_source: QuotaSource,
     /// Override the rate (calls per second) of an API operation, e.g. CreateThing=50.
     /// Repeatable. Defaults are AWS IoT's default quotas.
     #[arg(long = "quota", value_name = "API=TPS")]

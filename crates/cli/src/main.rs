@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use iot_crr_aws::Quotas;
 use iot_crr_engine::{ApplyOptions, ApplyReport};
 use iot_crr_model::{Filter, Plan};
 use iot_crr_reconcile::{
@@ -25,7 +26,7 @@ use args::{
     ApplyArgs, ApplyTuning, AwsArgs, Cli, Command, CompareArgs, FilterArgs, Format, GenFleetArgs,
     PlanArgs, SnapshotArgs, SourceArgs, SyncArgs, TargetArgs, VerifyArgs,
 };
-use sides::{ReadBar, backend_options, print_stats};
+use sides::{ReadBar, backend_for, print_stats};
 
 /// Exit status of a command that ran to the end.
 enum Status {
@@ -148,16 +149,20 @@ fn started() -> tokio::time::Instant {
 struct Sides {
     source: Arc<dyn Registry>,
     target: Arc<dyn Registry>,
+    /// The rates the target is paced at.
+    target_quotas: Quotas,
 }
 
 async fn open_both(s: &SourceArgs, t: &TargetArgs, aws: &AwsArgs) -> Result<Sides> {
-    let backend = backend_options(aws)?;
     let (se, te) = (sides::source(s), sides::target(t));
-    let (source, target) = tokio::try_join!(
-        open(&se, Role::Source, &backend),
-        open(&te, Role::Target, &backend),
-    )?;
-    Ok(Sides { source, target })
+    let (sb, tb) = tokio::try_join!(backend_for(aws, &se), backend_for(aws, &te))?;
+    let (source, target) =
+        tokio::try_join!(open(&se, Role::Source, &sb), open(&te, Role::Target, &tb),)?;
+    Ok(Sides {
+        source,
+        target,
+        target_quotas: tb.quotas,
+    })
 }
 
 /// A plan with the notes a person should see, and the source's origin.
@@ -207,6 +212,33 @@ async fn plan_of(
     })
 }
 
+/// Reads from the source the PEMs of the certificates the plan registers, which a plan
+/// needs to be saved or printed as JSON (one `DescribeCertificate` each on AWS). A
+/// comparison reads none, text output shows none, and `sync` reads each as its
+/// registration is sent.
+async fn fill_pems(source: &dyn Registry, plan: &mut Plan) -> Result<()> {
+    let n = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(&c.change, iot_crr_model::Change::RegisterCertificate { certificate_pem, .. }
+                if certificate_pem.is_empty())
+        })
+        .count();
+    if n == 0 {
+        return Ok(());
+    }
+    let bar = ReadBar::new("PEMs of the certificates to register", &source.location());
+    let r = iot_crr_reconcile::fill_certificate_pems(
+        source,
+        plan,
+        Some(bar.clone() as Arc<dyn ReadProgress>),
+    )
+    .await;
+    bar.finish();
+    Ok(r?)
+}
+
 fn print_plan(plan: &Plan, format: Format, max_lines: usize) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
@@ -219,11 +251,10 @@ fn print_plan(plan: &Plan, format: Format, max_lines: usize) -> Result<()> {
 /// Prints the least time the plan can take at the target's quotas (a rate-limited
 /// `aws:` target only): the slowest API's calls over its quota, the others running
 /// beside it.
-fn print_floor(plan: &Plan, target: &dyn Registry, aws: &AwsArgs) -> Result<()> {
+fn print_floor(plan: &Plan, target: &dyn Registry, quotas: &Quotas) -> Result<()> {
     if !target.location().starts_with("aws:") {
         return Ok(());
     }
-    let quotas = backend_options(aws)?.quotas;
     let floor = quotas.floor(plan.changes.iter().map(|c| c.change.api()));
     if let Some((api, calls)) = floor.slowest() {
         eprintln!(
@@ -250,8 +281,9 @@ fn stats(aws: &AwsArgs, registries: &[&dyn Registry]) {
 
 async fn snapshot(a: SnapshotArgs) -> Result<Status> {
     let filter = filter_of(&a.filter)?;
-    let backend = backend_options(&a.aws)?;
-    let src = open(&sides::source(&a.source), Role::Source, &backend).await?;
+    let endpoint = sides::source(&a.source);
+    let backend = backend_for(&a.aws, &endpoint).await?;
+    let src = open(&endpoint, Role::Source, &backend).await?;
     let bar = ReadBar::new("source", &src.location());
     let read = iot_crr_reconcile::read(
         src.as_ref(),
@@ -283,7 +315,10 @@ async fn plan(a: PlanArgs) -> Result<Status> {
         );
     }
     let sides = open_both(&a.source, &a.target, &a.aws).await?;
-    let p = plan_of(&sides, &options, &a.compare.keys).await?;
+    let mut p = plan_of(&sides, &options, &a.compare.keys).await?;
+    if a.output.is_some() || a.format == Format::Json {
+        fill_pems(sides.source.as_ref(), &mut p.plan).await?;
+    }
     print_plan(&p.plan, a.format, a.max_lines)?;
     if let Some(path) = &a.output {
         std::fs::write(path, p.plan.to_json())
@@ -326,8 +361,9 @@ async fn apply(a: ApplyArgs) -> Result<Status> {
     let text = std::fs::read_to_string(&a.plan)
         .with_context(|| format!("reading the plan {}", a.plan.display()))?;
     let plan = Plan::from_json(&text).with_context(|| format!("{}", a.plan.display()))?;
-    let backend = backend_options(&a.aws)?;
-    let target = open(&sides::target(&a.target), Role::Target, &backend).await?;
+    let endpoint = sides::target(&a.target);
+    let backend = backend_for(&a.aws, &endpoint).await?;
+    let target = open(&endpoint, Role::Target, &backend).await?;
     let location = target.location();
     if location != plan.target {
         eprintln!(
@@ -339,7 +375,7 @@ async fn apply(a: ApplyArgs) -> Result<Status> {
         eprintln!("the plan has no changes");
         return Ok(Status::Ok);
     }
-    print_floor(&plan, target.as_ref(), &a.aws)?;
+    print_floor(&plan, target.as_ref(), &backend.quotas)?;
     let bar = progress::ApplyBar::new();
     let progress = Progress {
         apply: Some(&bar),
@@ -363,7 +399,10 @@ async fn apply(a: ApplyArgs) -> Result<Status> {
 async fn sync(a: SyncArgs) -> Result<Status> {
     let options = reconcile_options(&a.compare, a.prune, a.tuning.max_delete)?;
     let sides = open_both(&a.source, &a.target, &a.aws).await?;
-    let p = plan_of(&sides, &options, &a.compare.keys).await?;
+    let mut p = plan_of(&sides, &options, &a.compare.keys).await?;
+    if a.format == Format::Json {
+        fill_pems(sides.source.as_ref(), &mut p.plan).await?;
+    }
     print_plan(&p.plan, a.format, a.max_lines)?;
     // The delete bound is checked before anything is written, dry run included.
     iot_crr_reconcile::check_deletes(&p.plan, &options.max_delete)?;
@@ -375,11 +414,12 @@ async fn sync(a: SyncArgs) -> Result<Status> {
         stats(&a.aws, &both);
         return Ok(Status::Ok);
     }
-    print_floor(&p.plan, sides.target.as_ref(), &a.aws)?;
+    print_floor(&p.plan, sides.target.as_ref(), &sides.target_quotas)?;
     let bar = progress::ApplyBar::new();
     let report = apply_fresh(
         sides.target.as_ref(),
         &p.plan,
+        sides.source.as_ref(),
         &p.source_origin,
         &options.max_delete,
         &apply_options(&a.tuning),

@@ -9,7 +9,7 @@ use iot_crr_model::Kind;
 use iot_crr_reconcile::{BackendOptions, Endpoint};
 use iot_crr_registry::{Location, ReadProgress, Registry};
 
-use crate::args::{AwsArgs, CertStrategyArg, SourceArgs, TagsArg, TargetArgs};
+use crate::args::{AwsArgs, CertStrategyArg, QuotaSource, SourceArgs, TagsArg, TargetArgs};
 use crate::progress::Progress;
 
 /// The source endpoint of the arguments.
@@ -30,17 +30,11 @@ fn endpoint(location: &Location, url: &Option<String>, profile: &Option<String>)
     }
 }
 
-/// The backend options of the AWS flags (reads the quota file).
+/// The backend options of the AWS flags (reads the quota file), with the default
+/// quotas under the overrides.
 pub fn backend_options(args: &AwsArgs) -> Result<BackendOptions> {
     let mut quotas = Quotas::default();
-    if let Some(path) = &args.quota_file {
-        load_quota_file(&mut quotas, path)?;
-    }
-    for q in &args.quotas {
-        let (api, tps) =
-            Quotas::parse_override(q).with_context(|| format!("invalid --quota {q:?}"))?;
-        quotas.set(api, tps);
-    }
+    explicit_quotas(args, &mut quotas)?;
     Ok(BackendOptions {
         cert_strategy: match args.cert_strategy {
             CertStrategyArg::WithoutCa => CertStrategy::WithoutCa,
@@ -55,6 +49,38 @@ pub fn backend_options(args: &AwsArgs) -> Result<BackendOptions> {
         quotas,
         max_attempts: args.max_attempts,
     })
+}
+
+/// The quota file and the --quota flags, over `quotas`.
+fn explicit_quotas(args: &AwsArgs, quotas: &mut Quotas) -> Result<()> {
+    if let Some(path) = &args.quota_file {
+        load_quota_file(quotas, path)?;
+    }
+    for q in &args.quotas {
+        let (api, tps) =
+            Quotas::parse_override(q).with_context(|| format!("invalid --quota {q:?}"))?;
+        quotas.set(api, tps);
+    }
+    Ok(())
+}
+
+/// The backend options for one side: [`backend_options`], with `--quotas live` the
+/// rates Service Quotas applies to an `aws:` side's region under the overrides (and a
+/// line on stderr saying what was found, or why the defaults stay).
+pub async fn backend_for(args: &AwsArgs, endpoint: &Endpoint) -> Result<BackendOptions> {
+    let mut options = backend_options(args)?;
+    if let (QuotaSource::Live, Location::Aws { region }) = (args.quota_source, &endpoint.location) {
+        let mut o = iot_crr_aws::AwsOptions::new(region.clone());
+        o.endpoint_url = endpoint.endpoint_url.clone();
+        o.profile = endpoint.profile.clone();
+        let live = iot_crr_aws::live_quotas(&o).await;
+        eprintln!("{}", live.summary(&endpoint.location.to_string()));
+        let mut quotas = Quotas::default();
+        live.apply_to(&mut quotas);
+        explicit_quotas(args, &mut quotas)?;
+        options.quotas = quotas;
+    }
+    Ok(options)
 }
 
 /// Applies a quota file (`{"CreateThing": 50, "*": 10}`) to `quotas`.

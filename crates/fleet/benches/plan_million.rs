@@ -1,31 +1,35 @@
-//! Plan benchmark: read two snapshot files of a million things and diff them.
+//! Plan benchmark: read two snapshot files of a million things with their
+//! certificates and diff them, as `iot-crr plan` does.
 //!
 //! ```text
 //! cargo bench -p iot-crr-fleet --bench plan_million            # 1,000,000 things
 //! cargo bench -p iot-crr-fleet --bench plan_million -- 100000  # another size
-//! IOT_CRR_BENCH_THINGS=100000 cargo bench -p iot-crr-fleet --bench plan_million
+//! IOT_CRR_BENCH_CERT_RATIO=0 cargo bench -p iot-crr-fleet --bench plan_million
 //! ```
 //!
-//! Setup (not timed): generate the base fleet (no certificates) and a second version with
-//! 1% of things changed, 0.5% added and 0.5% removed, and write both snapshot files to a
-//! temporary directory (`IOT_CRR_BENCH_DIR` to choose it). Generation speed is reported
-//! on the way, and a small run with certificates reports the certificate rate.
+//! Setup (not timed): generate the base fleet (a certificate per thing, as a real
+//! fleet has; `IOT_CRR_BENCH_CERT_RATIO` for another share) and a second version with
+//! 1% of things changed, 0.5% added (new devices with new certificates) and 0.5%
+//! removed, and write both snapshot files to a temporary directory. With
+//! `IOT_CRR_BENCH_DIR`, the files are kept there and reused by the next run of the same
+//! size and ratio (generating a million certificates takes minutes).
 //!
 //! Timed, in a fresh process each time so that the setup's memory does not count (the
 //! bench binary re-executes itself with `--timed-child`): read both files on two threads
-//! (`format::read_file`), then `diff(mutated, base, &DiffOptions::default())`. Each run
-//! reports the wall time of each phase, the plan's change count and the process's peak
-//! resident memory (`VmHWM`); the summary gives the median of the runs
+//! as a comparison reads them (`format::read_file_without_pems`: every PEM checked, none
+//! kept), `diff(mutated, base, &DiffOptions::default())`, then read from the mutated
+//! file the PEMs of the certificates the plan registers (what `plan --output` saves).
+//! Each run reports the wall time of each phase, the plan's change count and the
+//! process's peak resident memory (`VmHWM`); the summary gives the median of the runs
 //! (`IOT_CRR_BENCH_RUNS`, default 3). `IOT_CRR_BENCH_SEQUENTIAL=1` reads the files one
-//! after the other instead (lower peak memory). The target is read + diff under 3 s and under
-//! 1.5 GiB peak.
+//! after the other instead. The target is the whole under 3 s and 1.5 GiB peak.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use iot_crr_fleet::{FleetSpec, generate, mutate};
-use iot_crr_model::{DiffOptions, Snapshot, diff, format};
+use iot_crr_model::{Change, DiffOptions, Snapshot, diff, format};
 
 const TARGET_SECS: f64 = 3.0;
 const TARGET_PEAK_GIB: f64 = 1.5;
@@ -43,42 +47,13 @@ fn main() {
         .or_else(|| env_usize("IOT_CRR_BENCH_THINGS"))
         .unwrap_or(1_000_000);
     let runs = env_usize("IOT_CRR_BENCH_RUNS").unwrap_or(3).max(1);
-    let cert_things = env_usize("IOT_CRR_BENCH_CERTS").unwrap_or(2000);
+    let ratio: f64 = std::env::var("IOT_CRR_BENCH_CERT_RATIO")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.0);
 
-    println!("plan_million: {things} things, {runs} timed run(s)");
+    println!("plan_million: {things} things, certificate ratio {ratio}, {runs} timed run(s)");
     println!("machine: {} cpus, {}", cpus(), cpu_model());
-
-    // Setup: generation and mutation.
-    let spec = FleetSpec {
-        things,
-        seed: 42,
-        certificate_ratio: 0.0,
-        ..FleetSpec::default()
-    };
-    let (base, t) = timed(|| generate(&spec));
-    println!(
-        "setup: generate {things} things (no certificates): {} ({:.0} things/s)",
-        secs(t),
-        things as f64 / t.as_secs_f64()
-    );
-    let (next, t) = timed(|| mutate(&base, 43, 0.01, 0.005, 0.005));
-    println!(
-        "setup: mutate (1% changed, 0.5% added, 0.5% removed): {}",
-        secs(t)
-    );
-    if cert_things > 0 {
-        let cspec = FleetSpec {
-            things: cert_things,
-            seed: 44,
-            ..FleetSpec::default()
-        };
-        let (with_certs, t) = timed(|| generate(&cspec));
-        println!(
-            "setup: generate {cert_things} things with certificates: {} ({:.0} certificates/s)",
-            secs(t),
-            with_certs.certificates.len() as f64 / t.as_secs_f64()
-        );
-    }
 
     let keep = std::env::var_os("IOT_CRR_BENCH_DIR").map(PathBuf::from);
     let tmp;
@@ -92,22 +67,20 @@ fn main() {
             tmp.path()
         }
     };
-    let base_path = dir.join("base.jsonl");
-    let next_path = dir.join("mutated.jsonl");
-    let ((), t) = timed(|| {
-        write(&base, &base_path);
-        write(&next, &next_path);
-    });
+    let base_path = dir.join(format!("base-{things}-{ratio}.jsonl"));
+    let next_path = dir.join(format!("mutated-{things}-{ratio}.jsonl"));
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "setup: write both files: {}; base {} ({} resources), mutated {} ({} resources)",
-        secs(t),
-        mib(size(&base_path)),
-        base.counts().total(),
-        mib(size(&next_path)),
-        next.counts().total()
-    );
-    drop((base, next));
+    if keep.is_some() && size(&base_path) > 0 && size(&next_path) > 0 {
+        println!(
+            "setup: reusing {} ({}) and {} ({})",
+            base_path.display(),
+            mib(size(&base_path)),
+            next_path.display(),
+            mib(size(&next_path))
+        );
+    } else {
+        setup(things, ratio, &base_path, &next_path);
+    }
 
     // Timed runs, each in a fresh process.
     let exe = std::env::current_exe().expect("own path");
@@ -124,10 +97,12 @@ fn main() {
         match (&r, out.status.success()) {
             (Some(r), true) => {
                 println!(
-                    "run {run}: read {} + diff {} = {}; {} changes; peak {} (after read {}); drop {}",
+                    "run {run}: read {} + diff {} + {} PEMs {} = {}; {} changes; peak {} (after read {}); drop {}",
                     secs(r.read),
                     secs(r.diff),
-                    secs(r.read + r.diff),
+                    r.registered,
+                    secs(r.pems),
+                    secs(r.read + r.diff + r.pems),
                     r.changes,
                     mib(r.peak_kib * 1024),
                     mib(r.read_peak_kib * 1024),
@@ -156,10 +131,11 @@ fn main() {
     };
     let read = median(|r| r.read.as_secs_f64());
     let dif = median(|r| r.diff.as_secs_f64());
-    let total = median(|r| (r.read + r.diff).as_secs_f64());
+    let pems = median(|r| r.pems.as_secs_f64());
+    let total = median(|r| (r.read + r.diff + r.pems).as_secs_f64());
     let peak = median(|r| r.peak_kib as f64) / (1024.0 * 1024.0);
     println!(
-        "median of {}: read {read:.3} s, diff {dif:.3} s, read+diff {total:.3} s (target < {TARGET_SECS} s: {}), peak {peak:.2} GiB (target < {TARGET_PEAK_GIB} GiB: {})",
+        "median of {}: read {read:.3} s, diff {dif:.3} s, PEMs {pems:.3} s, all {total:.3} s (target < {TARGET_SECS} s: {}), peak {peak:.2} GiB (target < {TARGET_PEAK_GIB} GiB: {})",
         results.len(),
         if total < TARGET_SECS {
             "met"
@@ -171,6 +147,41 @@ fn main() {
         } else {
             "NOT met"
         },
+    );
+}
+
+/// Generates the base fleet and its mutation and writes both files.
+fn setup(things: usize, ratio: f64, base_path: &Path, next_path: &Path) {
+    let spec = FleetSpec {
+        things,
+        seed: 42,
+        certificate_ratio: ratio,
+        ..FleetSpec::default()
+    };
+    let (base, t) = timed(|| generate(&spec));
+    println!(
+        "setup: generate {things} things, {} certificates: {} ({:.0} things/s)",
+        base.certificates.len(),
+        secs(t),
+        things as f64 / t.as_secs_f64()
+    );
+    let (next, t) = timed(|| mutate(&base, 43, 0.01, 0.005, 0.005));
+    println!(
+        "setup: mutate (1% changed, 0.5% added, 0.5% removed): {}",
+        secs(t)
+    );
+    let ((), t) = timed(|| {
+        write(&base, base_path);
+        write(&next, next_path);
+    });
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "setup: write both files: {}; base {} ({} resources), mutated {} ({} resources)",
+        secs(t),
+        mib(size(base_path)),
+        base.counts().total(),
+        mib(size(next_path)),
+        next.counts().total()
     );
 }
 
@@ -193,9 +204,32 @@ fn timed_child(base_path: &Path, next_path: &Path) {
     println!("read_ns={}", read_time.as_nanos());
     println!("read_peak_kib={}", vm_hwm_kib());
     let start = Instant::now();
-    let plan = diff(&next, &base, &DiffOptions::default());
+    let (next, next_pems) = next;
+    let (base, _) = base;
+    let mut plan = diff(&next, &base, &DiffOptions::default());
     let diff_time = start.elapsed();
     println!("diff_ns={}", diff_time.as_nanos());
+    // The PEMs of the certificates to register, from the source file (what a saved
+    // plan holds).
+    let start = Instant::now();
+    let mut filled = 0usize;
+    for c in &mut plan.changes {
+        if let Change::RegisterCertificate {
+            certificate_id,
+            certificate_pem,
+            ..
+        } = &mut c.change
+        {
+            let cert = next_pems
+                .certificate(certificate_id)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .expect("the source file has every certificate it registers");
+            *certificate_pem = cert.certificate_pem;
+            filled += 1;
+        }
+    }
+    println!("pems_ns={}", start.elapsed().as_nanos());
+    println!("pems={filled}");
     println!("changes={}", plan.changes.len());
     println!("peak_kib={}", vm_hwm_kib());
     let mut summary: std::collections::BTreeMap<
@@ -220,8 +254,10 @@ fn timed_child(base_path: &Path, next_path: &Path) {
 struct ChildResult {
     read: Duration,
     diff: Duration,
+    pems: Duration,
     drop: Duration,
     changes: usize,
+    registered: u64,
     read_peak_kib: u64,
     peak_kib: u64,
     summary: String,
@@ -236,6 +272,8 @@ impl ChildResult {
         Some(ChildResult {
             read: Duration::from_nanos(get("read_ns")?),
             diff: Duration::from_nanos(get("diff_ns")?),
+            pems: Duration::from_nanos(get("pems_ns")?),
+            registered: get("pems")?,
             drop: Duration::from_nanos(get("drop_ns")?),
             changes: usize::try_from(get("changes")?).ok()?,
             read_peak_kib: get("read_peak_kib")?,
@@ -249,8 +287,8 @@ impl ChildResult {
     }
 }
 
-fn read(p: &Path) -> Snapshot {
-    format::read_file(p).unwrap_or_else(|e| panic!("{e}"))
+fn read(p: &Path) -> (Snapshot, format::PemIndex) {
+    format::read_file_without_pems(p).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn write(s: &Snapshot, p: &Path) {

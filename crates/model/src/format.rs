@@ -92,13 +92,47 @@ impl SnapshotError {
 /// into the registry before the next block is read, so memory holds the registry and
 /// one block, not the whole file.
 pub fn read_file(path: &Path) -> Result<Snapshot, SnapshotError> {
+    read_path(path, Pems::Keep, BLOCK).map(|(s, _)| s)
+}
+
+/// Reads a snapshot file as a comparison needs it: every certificate without its PEM
+/// (`certificatePem` is empty), and a [`PemIndex`] that reads the PEM of one
+/// certificate from the file when it is needed (a registration).
+///
+/// Each PEM is still checked as [`read_file`] checks it, so a file either reads the
+/// same way both ways or fails both ways, at the same line. A million certificates
+/// hold about 0.8 GB of PEMs; the index holds 24 bytes of each.
+pub fn read_file_without_pems(path: &Path) -> Result<(Snapshot, PemIndex), SnapshotError> {
+    read_without_pems_in_blocks(path, BLOCK)
+}
+
+fn read_without_pems_in_blocks(
+    path: &Path,
+    block: usize,
+) -> Result<(Snapshot, PemIndex), SnapshotError> {
+    let (snap, mut lines) = read_path(path, Pems::Skip, block)?;
+    lines.sort_unstable_by_key(|l| (l.hash, l.offset));
+    Ok((
+        snap,
+        PemIndex {
+            path: path.to_path_buf(),
+            lines,
+        },
+    ))
+}
+
+fn read_path(
+    path: &Path,
+    pems: Pems,
+    block: usize,
+) -> Result<(Snapshot, Vec<LineAt>), SnapshotError> {
     let name = path.display().to_string();
     let io = |source| SnapshotError::Io {
         path: name.clone(),
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    match parse_stream(file, &name, BLOCK) {
+    match parse_stream(file, &name, block, pems) {
         Err(Failure::Duplicate { kind, key, line }) => {
             let file = std::fs::File::open(path).map_err(io)?;
             Err(duplicate_error(file, &name, kind, &key, line))
@@ -109,15 +143,112 @@ pub fn read_file(path: &Path) -> Result<Snapshot, SnapshotError> {
 
 /// Parses snapshot bytes. `path` names the input in errors.
 pub fn parse(bytes: Vec<u8>, path: &str) -> Result<Snapshot, SnapshotError> {
-    parse_in_blocks(bytes, path, BLOCK)
+    parse_in_blocks(bytes, path, BLOCK, Pems::Keep)
 }
 
-fn parse_in_blocks(bytes: Vec<u8>, path: &str, block: usize) -> Result<Snapshot, SnapshotError> {
-    match parse_stream(bytes.as_slice(), path, block) {
+fn parse_in_blocks(
+    bytes: Vec<u8>,
+    path: &str,
+    block: usize,
+    pems: Pems,
+) -> Result<Snapshot, SnapshotError> {
+    match parse_stream(bytes.as_slice(), path, block, pems) {
         Err(Failure::Duplicate { kind, key, line }) => {
             Err(duplicate_error(bytes.as_slice(), path, kind, &key, line))
         }
-        other => other.map_err(Failure::into_error),
+        other => other.map(|(s, _)| s).map_err(Failure::into_error),
+    }
+}
+
+/// Whether certificates are read with their PEMs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pems {
+    Keep,
+    /// Left out (checked, not kept), with where each certificate's line is.
+    Skip,
+}
+
+/// Where the line of each certificate of a snapshot file is, to read one PEM when it
+/// is needed: what [`read_file_without_pems`] returns beside the registry.
+#[derive(Debug, Clone, Default)]
+pub struct PemIndex {
+    path: std::path::PathBuf,
+    /// Sorted by hash, then offset.
+    lines: Vec<LineAt>,
+}
+
+/// A certificate's line in a file.
+#[derive(Debug, Clone, Copy)]
+struct LineAt {
+    /// [`id_hash`] of the certificate id.
+    hash: u64,
+    /// Byte offset of the line.
+    offset: u64,
+    /// Its length, without the line end.
+    len: u32,
+}
+
+fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+impl PemIndex {
+    /// How many certificates the index knows.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether it knows none.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The file it indexes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads certificate `id`, with its PEM, from the file. `None` when the file (which
+    /// may have changed since it was indexed) no longer holds it at the indexed line.
+    pub fn certificate(&self, id: &str) -> Result<Option<Certificate>, SnapshotError> {
+        use std::io::{Seek, SeekFrom};
+        let io = |source| SnapshotError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let hash = id_hash(id);
+        let first = self.lines.partition_point(|l| l.hash < hash);
+        let mut file: Option<std::fs::File> = None;
+        for at in self.lines[first..].iter().take_while(|l| l.hash == hash) {
+            let f = match &mut file {
+                Some(f) => f,
+                None => file.insert(std::fs::File::open(&self.path).map_err(io)?),
+            };
+            f.seek(SeekFrom::Start(at.offset)).map_err(io)?;
+            let mut line = vec![0u8; at.len as usize];
+            match f.read_exact(&mut line) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(io(e)),
+            }
+            if let Ok(Resource::Certificate(c)) = parse_line(&mut line)
+                && c.certificate_id == id
+            {
+                let r = Resource::Certificate(c);
+                return match validate(&r, true) {
+                    Ok(()) => match r {
+                        Resource::Certificate(c) => Ok(Some(c)),
+                        _ => unreachable!("built as a certificate above"),
+                    },
+                    Err(reason) => Err(SnapshotError::Parse {
+                        path: self.path.display().to_string(),
+                        line: 0,
+                        reason: format!("certificate {id} (changed since it was read): {reason}"),
+                    }),
+                };
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -154,15 +285,16 @@ impl From<SnapshotError> for Failure {
 }
 
 /// Splits a stream into blocks of whole lines and hands each block, with the number of
-/// its first line, to `f`.
+/// its first line and its byte offset in the stream, to `f`.
 fn for_each_block(
     mut input: impl Read,
     path: &str,
     block: usize,
-    mut f: impl FnMut(&mut [u8], usize) -> Result<(), Failure>,
+    mut f: impl FnMut(&mut [u8], usize, u64) -> Result<(), Failure>,
 ) -> Result<usize, Failure> {
     let mut buf: Vec<u8> = Vec::with_capacity(block + 4096);
     let mut first_line = 1usize;
+    let mut offset = 0u64;
     let mut eof = false;
     while !eof {
         let start = buf.len();
@@ -196,19 +328,27 @@ fn for_each_block(
         };
         let lines = memchr::memchr_iter(b'\n', &buf[..cut]).count()
             + usize::from(cut > 0 && buf[cut - 1] != b'\n');
-        f(&mut buf[..cut], first_line)?;
+        f(&mut buf[..cut], first_line, offset)?;
         first_line += lines;
+        offset += cut as u64;
         buf.drain(..cut);
     }
     Ok(first_line)
 }
 
-/// The lines of a block with their numbers, without line ends and blank lines.
-fn block_lines(block: &mut [u8], first_line: usize) -> Vec<(usize, &mut [u8])> {
+/// A line of a block: its number, its byte offset in the block, and its bytes without
+/// the line end.
+type BlockLine<'a> = (usize, usize, &'a mut [u8]);
+
+/// The lines of a block, without line ends and blank lines.
+fn block_lines(block: &mut [u8], first_line: usize) -> Vec<BlockLine<'_>> {
+    let mut offset = 0;
     block
         .split_mut(|b| *b == b'\n')
         .enumerate()
         .map(|(i, l)| {
+            let at = offset;
+            offset += l.len() + 1;
             let l = match l.last() {
                 Some(b'\r') => {
                     let n = l.len() - 1;
@@ -216,9 +356,9 @@ fn block_lines(block: &mut [u8], first_line: usize) -> Vec<(usize, &mut [u8])> {
                 }
                 _ => l,
             };
-            (first_line + i, l)
+            (first_line + i, at, l)
         })
-        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        .filter(|(_, _, l)| !l.iter().all(u8::is_ascii_whitespace))
         .collect()
 }
 
@@ -253,16 +393,22 @@ fn parse_header(line: usize, bytes: &[u8], path: &str) -> Result<Header, Snapsho
     Ok(header)
 }
 
-fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, Failure> {
+fn parse_stream(
+    input: impl Read,
+    path: &str,
+    block: usize,
+    pems: Pems,
+) -> Result<(Snapshot, Vec<LineAt>), Failure> {
     let mut snap = Snapshot::default();
     let mut header_seen = false;
     // Where each thing group is defined, to name the line of a hierarchy problem.
     let mut group_lines: BTreeMap<Name, usize> = BTreeMap::new();
-    for_each_block(input, path, block, |block, first_line| {
+    let mut cert_lines: Vec<LineAt> = Vec::new();
+    for_each_block(input, path, block, |block, first_line, block_offset| {
         let mut lines = block_lines(block, first_line);
         let mut body = &mut lines[..];
         if !header_seen {
-            let Some(((n, h), rest)) = body.split_first_mut() else {
+            let Some(((n, _, h), rest)) = body.split_first_mut() else {
                 return Ok(());
             };
             let header = parse_header(*n, h, path)?;
@@ -274,18 +420,19 @@ fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, 
             header_seen = true;
             body = rest;
         }
-        let parsed: Vec<Result<(usize, Resource), SnapshotError>> = body
+        type Parsed = (usize, u64, u32, Resource);
+        let parsed: Vec<Result<Parsed, SnapshotError>> = body
             .par_iter_mut()
             .with_min_len(512)
-            .map(|(n, l)| {
-                parse_line(l)
-                    .and_then(|r| validate(&r).map(|()| r))
-                    .map(|r| (*n, r))
+            .map(|(n, at, l)| {
+                let (offset, len) = (block_offset + *at as u64, l.len() as u32);
+                parse_checked(l, pems)
+                    .map(|r| (*n, offset, len, r))
                     .map_err(|e| SnapshotError::parse(path, *n, e))
             })
             .collect();
         for r in parsed {
-            let (line, res) = r?;
+            let (line, offset, len, res) = r?;
             let kind = res.kind();
             let fresh = match res {
                 Resource::ThingType(r) => {
@@ -300,6 +447,13 @@ fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, 
                 }
                 Resource::Policy(r) => insert_new(&mut snap.policies, &r.policy_name.clone(), r),
                 Resource::Certificate(r) => {
+                    if pems == Pems::Skip {
+                        cert_lines.push(LineAt {
+                            hash: id_hash(&r.certificate_id),
+                            offset,
+                            len,
+                        });
+                    }
                     insert_new(&mut snap.certificates, &r.certificate_id.clone(), r)
                 }
                 Resource::Thing(r) => insert_new(&mut snap.things, &r.thing_name.clone(), r),
@@ -326,7 +480,84 @@ fn parse_stream(input: impl Read, path: &str, block: usize) -> Result<Snapshot, 
             v.to_string(),
         )));
     }
-    Ok(snap)
+    Ok((snap, cert_lines))
+}
+
+/// Parses and checks one resource line; with [`Pems::Skip`], a certificate comes
+/// without its PEM (checked all the same).
+fn parse_checked(line: &mut [u8], pems: Pems) -> Result<Resource, String> {
+    if pems == Pems::Skip
+        && line.starts_with(CERTIFICATE_PREFIX)
+        && let Some(len) = take_out_pem(line)
+    {
+        let r = parse_line(&mut line[..len])?;
+        validate(&r, false)?;
+        return Ok(r);
+    }
+    let mut r = parse_line(line)?;
+    validate(&r, true)?;
+    if pems == Pems::Skip
+        && let Resource::Certificate(c) = &mut r
+    {
+        c.certificate_pem = String::new();
+    }
+    Ok(r)
+}
+
+/// How a certificate line written by [`write_to`] starts.
+const CERTIFICATE_PREFIX: &[u8] = b"{\"kind\":\"certificate\",";
+
+/// Takes the PEM out of a certificate line in place, after checking it as
+/// [`constraints::check_certificate_pem`] does: `"certificatePem":"<PEM>"` becomes
+/// `"certificatePem":""` and the line shorter. Returns the new length, or `None`, with
+/// the line unchanged, when the line is not one this can do safely (then it is parsed
+/// whole, which checks and reports exactly).
+///
+/// Safe means: no field of a certificate holds a quote, so in a line without escaped
+/// quotes the first quote after the PEM's opening one closes it; the PEM is printable
+/// ASCII with only one-character escapes (what a PEM is), holds the `BEGIN
+/// CERTIFICATE` line and is no longer than AWS allows even before unescaping.
+fn take_out_pem(line: &mut [u8]) -> Option<usize> {
+    use memchr::memmem;
+    const KEY: &[u8] = b"\"certificatePem\"";
+    let at = memmem::find(line, KEY)?;
+    if memmem::find(line, b"\\\"").is_some() {
+        return None;
+    }
+    match line[..at].iter().rev().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{' | b',') => {}
+        _ => return None,
+    }
+    let mut i = at + KEY.len();
+    let skip_space = |i: &mut usize| {
+        while line.get(*i).is_some_and(u8::is_ascii_whitespace) {
+            *i += 1;
+        }
+    };
+    skip_space(&mut i);
+    (line.get(i) == Some(&b':')).then_some(())?;
+    i += 1;
+    skip_space(&mut i);
+    (line.get(i) == Some(&b'"')).then_some(())?;
+    let open = i;
+    let close = open + 1 + memchr::memchr(b'"', &line[open + 1..])?;
+    let raw = &line[open + 1..close];
+    if raw.len() > constraints::MAX_CERTIFICATE_PEM_LEN
+        || !raw.iter().all(|b| (0x20..0x7f).contains(b))
+        || memmem::find(raw, b"-----BEGIN CERTIFICATE-----").is_none()
+    {
+        return None;
+    }
+    let mut k = 0;
+    while let Some(j) = memchr::memchr(b'\\', &raw[k..]) {
+        match raw.get(k + j + 1) {
+            Some(b'n' | b'r' | b't' | b'/' | b'b' | b'f' | b'\\') => k += j + 2,
+            _ => return None,
+        }
+    }
+    let removed = close - open - 1;
+    line.copy_within(close.., open + 1);
+    Some(line.len() - removed)
 }
 
 /// Inserts a resource that must not be there yet; on a repeat, returns its name.
@@ -350,8 +581,8 @@ fn duplicate_error(
     line: usize,
 ) -> SnapshotError {
     let mut first: Option<usize> = None;
-    let _ = for_each_block(input, path, BLOCK, |block, first_line| {
-        for (n, l) in block_lines(block, first_line) {
+    let _ = for_each_block(input, path, BLOCK, |block, first_line, _| {
+        for (n, _, l) in block_lines(block, first_line) {
             if first.is_none()
                 && n < line
                 && let Ok(r) = parse_line(l)
@@ -378,7 +609,7 @@ fn duplicate_error(
 fn parse_line(line: &mut [u8]) -> Result<Resource, String> {
     const FAST: [(&[u8], Kind); 2] = [
         (b"{\"kind\":\"thing\",", Kind::Thing),
-        (b"{\"kind\":\"certificate\",", Kind::Certificate),
+        (CERTIFICATE_PREFIX, Kind::Certificate),
     ];
     for (prefix, kind) in FAST {
         if line.starts_with(prefix) {
@@ -408,8 +639,8 @@ fn describe_json_error(e: &serde_json::Error, offset: usize) -> String {
 
 /// Checks what serde cannot: names are non-empty, the default policy version exists and
 /// version ids are unique, then AWS IoT's documented constraints (lengths, patterns,
-/// counts; see [`constraints`]).
-fn validate(r: &Resource) -> Result<(), String> {
+/// counts; see [`constraints`]). A certificate's PEM only when `pem`.
+fn validate(r: &Resource, pem: bool) -> Result<(), String> {
     if r.name().is_empty() {
         return Err(format!("{} with an empty name", r.kind()));
     }
@@ -438,7 +669,11 @@ fn validate(r: &Resource) -> Result<(), String> {
         }
         _ => {}
     }
-    constraints::check_resource(r).map_err(|v| v.to_string())
+    match r {
+        Resource::Certificate(c) if !pem => constraints::check_certificate_except_pem(c),
+        _ => constraints::check_resource(r),
+    }
+    .map_err(|v| v.to_string())
 }
 
 /// Serialises a snapshot to bytes (header and sorted lines).
@@ -605,10 +840,16 @@ mod tests {
         assert_eq!(s.things.keys().collect::<Vec<_>>(), ["a", "z"]);
     }
 
+    /// The error of a malformed input, the same whether PEMs are kept or left out.
     fn err(text: &str) -> String {
-        parse(text.as_bytes().to_vec(), "f.jsonl")
+        let keep = parse(text.as_bytes().to_vec(), "f.jsonl")
             .unwrap_err()
-            .to_string()
+            .to_string();
+        let skip = parse_in_blocks(text.as_bytes().to_vec(), "f.jsonl", BLOCK, Pems::Skip)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(keep, skip, "the two readings disagree");
+        keep
     }
 
     const H: &str = "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}\n";
@@ -890,7 +1131,7 @@ mod tests {
         let bytes = to_bytes(&s);
         for block in [1, 7, 64, 100_000] {
             assert_eq!(
-                parse_in_blocks(bytes.clone(), "t", block).unwrap(),
+                parse_in_blocks(bytes.clone(), "t", block, Pems::Keep).unwrap(),
                 s,
                 "block {block}"
             );
@@ -900,7 +1141,7 @@ mod tests {
             text.push_str(&format!("{{\"kind\":\"thing\",\"thingName\":\"t{i}\"}}\n"));
         }
         text.push_str("{\"kind\":\"thing\",\"thingName\":\"t7\"}\n");
-        let e = parse_in_blocks(text.as_bytes().to_vec(), "f", 16)
+        let e = parse_in_blocks(text.as_bytes().to_vec(), "f", 16, Pems::Keep)
             .unwrap_err()
             .to_string();
         assert!(
@@ -929,5 +1170,124 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         let e = read_file(&dir.path().join("missing.jsonl")).unwrap_err();
         assert!(e.to_string().contains("missing.jsonl"));
+    }
+
+    /// Certificate lines as people and tools may write them: fields in any order,
+    /// spaces, `\r\n`, escapes a PEM can hold, and one whose PEM is spelt with `\u`
+    /// escapes (read whole).
+    fn certificate_lines() -> (String, Vec<(String, String)>) {
+        let ids: Vec<String> = ["1", "2", "3", "4"].iter().map(|c| c.repeat(64)).collect();
+        let lines = [
+            format!(
+                "{{\"kind\":\"certificate\",\"certificateId\":\"{}\",\"certificatePem\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\",\"status\":\"ACTIVE\",\"policies\":[\"p\"]}}",
+                ids[0]
+            ),
+            format!(
+                "{{ \"status\" : \"INACTIVE\", \"certificatePem\" : \"-----BEGIN CERTIFICATE-----\\r\\nab\\/c\\r\\n\" , \"kind\":\"certificate\", \"certificateId\":\"{}\" }}\r",
+                ids[1]
+            ),
+            format!(
+                "{{\"kind\":\"certificate\",\"certificateId\":\"{}\",\"certificatePem\":\"\\u002d\\u002d\\u002d\\u002d\\u002dBEGIN CERTIFICATE-----\\nx\",\"status\":\"REVOKED\"}}",
+                ids[2]
+            ),
+            format!(
+                "{{\"kind\":\"certificate\",\"certificateId\":\"{}\",\"certificatePem\":\"-----BEGIN CERTIFICATE-----\\\\n\",\"status\":\"ACTIVE\",\"caCertificateId\":\"{}\"}}",
+                ids[3], ids[0]
+            ),
+        ];
+        let mut text = String::from(H);
+        for l in &lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        text.push_str("{\"kind\":\"thing\",\"thingName\":\"t\"}\n");
+        let pems = vec![
+            (
+                ids[0].clone(),
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_string(),
+            ),
+            (
+                ids[1].clone(),
+                "-----BEGIN CERTIFICATE-----\r\nab/c\r\n".to_string(),
+            ),
+            (ids[2].clone(), "-----BEGIN CERTIFICATE-----\nx".to_string()),
+            (ids[3].clone(), "-----BEGIN CERTIFICATE-----\\n".to_string()),
+        ];
+        (text, pems)
+    }
+
+    #[test]
+    fn a_read_without_pems_is_the_same_registry_and_its_index_reads_each_pem() {
+        let (text, pems) = certificate_lines();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.jsonl");
+        for block in [BLOCK, 64] {
+            std::fs::write(&p, &text).unwrap();
+            let whole = parse_in_blocks(text.clone().into_bytes(), "t", block, Pems::Keep).unwrap();
+            let (without, index) = read_without_pems_in_blocks(&p, block).unwrap();
+            assert_eq!(index.len(), 4);
+            assert_eq!(index.path(), p.as_path());
+            let mut expected = whole.clone();
+            for c in expected.certificates.values_mut() {
+                c.certificate_pem.clear();
+            }
+            assert_eq!(without, expected);
+            for (id, pem) in &pems {
+                let c = index.certificate(id).unwrap().expect("indexed");
+                assert_eq!(&c.certificate_pem, pem);
+                assert_eq!(&c, &whole.certificates[id.as_str()]);
+            }
+            assert_eq!(index.certificate(&"f".repeat(64)).unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn an_index_of_a_file_that_changed_finds_nothing_at_a_stale_line() {
+        let (text, pems) = certificate_lines();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.jsonl");
+        std::fs::write(&p, &text).unwrap();
+        let (_, index) = read_file_without_pems(&p).unwrap();
+        // The first certificate's line now holds another resource; the file is shorter.
+        std::fs::write(
+            &p,
+            format!("{H}{{\"kind\":\"thing\",\"thingName\":\"moved\"}}\n"),
+        )
+        .unwrap();
+        for (id, _) in &pems {
+            assert_eq!(index.certificate(id).unwrap(), None, "{id}");
+        }
+        std::fs::remove_file(&p).unwrap();
+        let e = index.certificate(&pems[0].0).unwrap_err();
+        assert!(e.to_string().contains("c.jsonl"), "{e}");
+    }
+
+    #[test]
+    fn take_out_pem_leaves_unusual_lines_alone() {
+        let cases = [
+            // An escaped quote anywhere.
+            r#"{"kind":"certificate","certificatePem":"-----BEGIN CERTIFICATE-----\"","status":"ACTIVE"}"#,
+            // Not a key.
+            r#"{"kind":"certificate","policies":["certificatePem"],"status":"ACTIVE"}"#,
+            // A control character, a non-ASCII byte, a \u escape.
+            "{\"kind\":\"certificate\",\"certificatePem\":\"-----BEGIN CERTIFICATE-----\t\"}",
+            "{\"kind\":\"certificate\",\"certificatePem\":\"-----BEGIN CERTIFICATE-----é\"}",
+            r#"{"kind":"certificate","certificatePem":"-----BEGIN CERTIFICATE-----\u0041"}"#,
+            // No BEGIN line, an unterminated string.
+            r#"{"kind":"certificate","certificatePem":"MII"}"#,
+            r#"{"kind":"certificate","certificatePem":"-----BEGIN CERTIFICATE-----"#,
+        ];
+        for case in cases {
+            let mut line = case.as_bytes().to_vec();
+            assert_eq!(take_out_pem(&mut line), None, "{case}");
+            assert_eq!(line, case.as_bytes());
+        }
+        let mut line =
+            br#"{"kind":"certificate","certificatePem" : "-----BEGIN CERTIFICATE-----\nA\n" ,"status":"ACTIVE"}"#.to_vec();
+        let n = take_out_pem(&mut line).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&line[..n]).unwrap(),
+            r#"{"kind":"certificate","certificatePem" : "" ,"status":"ACTIVE"}"#
+        );
     }
 }

@@ -5,6 +5,7 @@ use iot_crr_model::{Origin, Plan, fingerprint};
 use iot_crr_registry::Registry;
 
 use crate::compare::{Comparison, compare, off_async, read_with};
+use crate::pems::{SourcePems, plan_lacks_pems};
 use crate::{DeleteBound, Progress, ReconcileError, ReconcileOptions, Result, check_deletes};
 
 /// The engine options for a target: a backend that retries each call itself (with its
@@ -89,13 +90,17 @@ pub async fn apply_checked(
     run(target, plan, origin.as_ref(), options, progress.apply).await
 }
 
-/// Applies a plan just computed from `source_origin`'s registry (by [`compare`] or
-/// [`plan_keys`](crate::plan_keys)): refuses it when it deletes more than `max_delete`
-/// allows (nothing is written then), has a new file replica record the region/account
-/// its content names, and applies it through the engine.
+/// Applies a plan just computed from `source` (by [`compare`] or
+/// [`plan_keys`](crate::plan_keys)), whose region and account are `source_origin`:
+/// refuses it when it deletes more than `max_delete` allows (nothing is written then),
+/// has a new file replica record the region/account its content names, and applies it
+/// through the engine. A certificate registration without its PEM (a plan from
+/// [`compare`]) reads it from `source` as it is sent ([`SourcePems`]), so that the
+/// source's reads and the target's writes overlap.
 pub async fn apply_fresh(
     target: &dyn Registry,
     plan: &Plan,
+    source: &dyn Registry,
     source_origin: &Origin,
     max_delete: &DeleteBound,
     options: &ApplyOptions,
@@ -103,6 +108,10 @@ pub async fn apply_fresh(
 ) -> Result<ApplyReport> {
     check_deletes(plan, max_delete)?;
     let origin = replica_origin(plan, source_origin);
+    if plan_lacks_pems(plan) {
+        let target = SourcePems::new(target, source);
+        return run(&target, plan, Some(&origin), options, progress).await;
+    }
     run(target, plan, Some(&origin), options, progress).await
 }
 
@@ -134,6 +143,7 @@ pub async fn sync(
     let report = apply_fresh(
         target,
         &comparison.plan,
+        source,
         &comparison.source_origin,
         &options.max_delete,
         apply,

@@ -66,84 +66,6 @@ pub(crate) async fn read_with(
         })
 }
 
-/// Reads in flight at once while reading the PEMs of certificates to register.
-const PEM_READ_CONCURRENCY: usize = 8;
-
-/// Reads from `source` the PEM (and CA) of every certificate the plan registers without
-/// one (a comparison reads no PEMs; [`Registry::certificate_pem`]): one
-/// `DescribeCertificate` for each certificate the target lacks, none for those it has. A certificate gone from the source since the
-/// comparison read it is left out of the plan, with what depends on it failing as
-/// skipped (the next comparison no longer plans it).
-async fn fill_certificate_pems(
-    source: &dyn Registry,
-    plan: &mut Plan,
-    progress: Option<Arc<dyn ReadProgress>>,
-) -> Result<()> {
-    use futures::{StreamExt, TryStreamExt, stream};
-    use iot_crr_model::{Change, Kind};
-
-    let missing: Vec<(usize, String)> = plan
-        .changes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| match &c.change {
-            Change::RegisterCertificate {
-                certificate_id,
-                certificate_pem,
-                ..
-            } if certificate_pem.is_empty() => Some((i, certificate_id.to_string())),
-            _ => None,
-        })
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let progress = &progress;
-    let read: Vec<_> = stream::iter(missing)
-        .map(|(i, id)| async move {
-            let r = source.certificate_pem(&id).await?;
-            if let Some(p) = progress {
-                p.read(Kind::Certificate, 1);
-            }
-            Ok::<_, iot_crr_registry::RegistryError>((i, r))
-        })
-        .buffer_unordered(PEM_READ_CONCURRENCY)
-        .try_collect()
-        .await
-        .map_err(|source_err| ReconcileError::Read {
-            location: source.location(),
-            source: source_err,
-        })?;
-    let mut gone = Vec::new();
-    for (i, r) in read {
-        match (r, &mut plan.changes[i].change) {
-            (
-                Some((pem, ca)),
-                Change::RegisterCertificate {
-                    certificate_pem,
-                    ca_certificate_id,
-                    ..
-                },
-            ) if !pem.is_empty() => {
-                *certificate_pem = pem;
-                *ca_certificate_id = ca;
-            }
-            _ => gone.push(i),
-        }
-    }
-    if !gone.is_empty() {
-        gone.sort_unstable();
-        for i in gone.into_iter().rev() {
-            let c = plan.changes.remove(i);
-            tracing::warn!(
-                "{}: the source no longer has it (or shows no PEM); left out of the plan",
-                c.change
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Runs CPU work (a diff, a fingerprint) off the async workers, on any runtime
 /// flavour; a panic in it is an error about `registry`'s comparison.
 pub(crate) async fn off_async<T: Send + 'static>(
@@ -182,6 +104,11 @@ pub(crate) fn tags_note(without: &[String]) -> Option<String> {
 
 /// Reads both registries (at the same time) and computes the plan that makes the
 /// target equal to the source.
+///
+/// The plan's certificate registrations carry no PEM yet (no PEM is read on either
+/// side): [`fill_certificate_pems`](crate::fill_certificate_pems) reads them before the
+/// plan is saved or printed as JSON, and [`apply_fresh`](crate::apply_fresh) reads each
+/// as its registration is sent.
 pub async fn compare(
     source: &dyn Registry,
     target: &dyn Registry,
@@ -190,7 +117,9 @@ pub async fn compare(
 ) -> Result<Comparison> {
     options.filter.validate()?;
     // Neither side's PEMs are read: the diff never compares them (an equal id is an
-    // equal certificate); those of the certificates to register are read afterwards.
+    // equal certificate). Those of the certificates to register are read later, as
+    // the plan is filled (`fill_certificate_pems`) or as each registration is sent
+    // (`SourcePems`).
     let (desired, actual) = tokio::try_join!(
         read_with(source, &options.filter, progress.source_read.clone(), true),
         read_with(target, &options.filter, progress.target_read.clone(), true),
@@ -212,7 +141,6 @@ pub async fn compare(
         diff(&desired, &actual, &diff_options)
     })
     .await?;
-    fill_certificate_pems(source, &mut plan, progress.source_read.clone()).await?;
     plan.source = source.location();
     plan.target = target.location();
     Ok(Comparison {

@@ -228,6 +228,7 @@ pub async fn reconcile_keys_with(
     let report = apply_fresh(
         target,
         &planned.plan,
+        source,
         &planned.source_origin,
         &options.max_delete,
         apply,

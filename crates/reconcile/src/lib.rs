@@ -51,6 +51,7 @@ mod guard;
 mod keyed;
 pub mod open;
 mod options;
+mod pems;
 mod progress;
 
 pub use apply::{SyncOutcome, apply_checked, apply_fresh, sync};
@@ -62,6 +63,7 @@ pub use open::{BackendOptions, Endpoint, Role, open};
 pub use options::{
     DEFAULT_MAX_DELETE_PERCENT, DeleteBound, DeleteBoundError, ReconcileOptions, RewriteSpec,
 };
+pub use pems::{SourcePems, fill_certificate_pems};
 pub use progress::Progress;
 
 /// The result type of the reconciler.

@@ -342,3 +342,201 @@ async fn a_sync_cut_by_its_time_budget_resumes_with_a_keyed_reconcile() {
     let left = diff(&desired, &target.0.snapshot(), &DiffOptions::default());
     assert!(left.changes.is_empty(), "{:?}", left.changes);
 }
+
+/// A source that logs each PEM it is asked for, and a target that logs each
+/// registration, in one log: what ran when.
+struct Logged {
+    inner: MemoryRegistry,
+    name: &'static str,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[async_trait]
+impl Registry for Logged {
+    fn location(&self) -> String {
+        format!("memory:{}", self.name)
+    }
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+        self.inner.read(request).await
+    }
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
+        self.inner.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.inner.related(query).await
+    }
+    async fn certificate_pem(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Option<iot_crr_model::Name>)>, RegistryError> {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        self.log.lock().unwrap().push(format!("pem {id}"));
+        self.inner.certificate_pem(id).await
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        if let Change::RegisterCertificate {
+            certificate_id,
+            certificate_pem,
+            ..
+        } = change
+        {
+            assert!(!certificate_pem.is_empty(), "registered without its PEM");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("register {certificate_id}"));
+        }
+        self.inner.apply(change).await
+    }
+}
+
+fn logged_pair(desired: Snapshot) -> (Logged, Logged) {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    (
+        Logged {
+            inner: MemoryRegistry::with_snapshot(desired),
+            name: "source",
+            log: log.clone(),
+        },
+        Logged {
+            inner: MemoryRegistry::new(),
+            name: "target",
+            log,
+        },
+    )
+}
+
+/// A comparison reads no PEM; a sync reads each certificate's PEM from the source as
+/// its registration is sent, so the source's reads and the target's writes overlap,
+/// and reads none of the certificates the target has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_reads_each_pem_as_its_registration_is_sent() {
+    let desired = fleet(120, 31);
+    let certs = desired.certificates.len();
+    assert!(certs >= 100, "{certs}");
+    let (source, target) = logged_pair(desired.clone());
+    let opts = ReconcileOptions::default();
+    let planned = compare(&source, &target, &opts, &Progress::default())
+        .await
+        .unwrap();
+    assert!(
+        source.log.lock().unwrap().is_empty(),
+        "a comparison reads no PEM"
+    );
+    let registrations = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| matches!(&c.change, Change::RegisterCertificate { certificate_pem, .. } if certificate_pem.is_empty()))
+        .count();
+    assert_eq!(registrations, certs);
+
+    let done = sync(
+        &source,
+        &target,
+        &opts,
+        &ApplyOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    assert!(done.report.unwrap().is_success());
+    let log = source.log.lock().unwrap().clone();
+    let pems: Vec<usize> = (0..log.len())
+        .filter(|&i| log[i].starts_with("pem"))
+        .collect();
+    let registers: Vec<usize> = (0..log.len())
+        .filter(|&i| log[i].starts_with("register"))
+        .collect();
+    assert_eq!(pems.len(), certs, "one PEM read per registration");
+    assert_eq!(registers.len(), certs);
+    assert!(
+        registers[0] < *pems.last().unwrap(),
+        "registrations started before the last PEM was read: {:?}",
+        &log[..10]
+    );
+    assert_eq!(target.inner.snapshot(), {
+        let mut s = desired.clone();
+        s.origin = target.inner.snapshot().origin;
+        s
+    });
+
+    // In sync: a comparison and a sync read no PEM at all.
+    source.log.lock().unwrap().clear();
+    let again = sync(
+        &source,
+        &target,
+        &opts,
+        &ApplyOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    assert!(again.comparison.plan.is_empty());
+    assert!(source.log.lock().unwrap().is_empty());
+}
+
+/// A certificate deleted from the source between the comparison and its registration
+/// fails with a reason naming it (what needs it is skipped); the rest applies. A plan
+/// filled for saving leaves it out instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_gone_from_the_source_before_its_registration_fails_alone() {
+    let desired = fleet(10, 32);
+    let (source, target) = logged_pair(desired.clone());
+    let opts = ReconcileOptions::default();
+    let planned = compare(&source, &target, &opts, &Progress::default())
+        .await
+        .unwrap();
+    let gone = desired.certificates.keys().next().unwrap().clone();
+    let mut bare = source.inner.snapshot();
+    bare.certificates.remove(gone.as_str());
+    for t in bare.things.values_mut() {
+        t.principals
+            .retain(|p| !p.as_str().ends_with(gone.as_str()));
+    }
+    let source = Logged {
+        inner: MemoryRegistry::with_snapshot(bare),
+        ..source
+    };
+
+    let mut filled = planned.plan.clone();
+    iot_crr_reconcile::fill_certificate_pems(&source, &mut filled, None)
+        .await
+        .unwrap();
+    assert_eq!(filled.changes.len(), planned.plan.changes.len() - 1);
+    assert!(
+        filled.validate().is_ok(),
+        "a filled plan is a valid plan file"
+    );
+
+    let report = iot_crr_reconcile::apply_fresh(
+        &target,
+        &planned.plan,
+        &source,
+        &planned.source_origin,
+        &DeleteBound::default(),
+        &ApplyOptions::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    let failed: Vec<_> = report.failures().collect();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert!(
+        failed[0]
+            .result
+            .to_string()
+            .contains("is no longer in memory:source"),
+        "{}",
+        failed[0].result
+    );
+    assert!(
+        report.counts.skipped > 0,
+        "what needs it is skipped: {report}"
+    );
+    assert_eq!(
+        target.inner.snapshot().certificates.len(),
+        desired.certificates.len() - 1
+    );
+}

@@ -1,11 +1,11 @@
 //! A registry stored in a snapshot file: the embedded default, also a backup or export.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use iot_crr_model::{
-    Change, Origin, Outcome, Related, Resource, ResourceKey, Snapshot, apply_change, format,
+    Change, Name, Origin, Outcome, Related, Resource, ResourceKey, Snapshot, apply_change, format,
 };
 
 use crate::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
@@ -25,6 +25,17 @@ pub struct FileRegistry {
     /// Whether a missing file is an error rather than an empty registry.
     must_exist: bool,
     state: Mutex<Option<State>>,
+    /// Where the certificates' lines are, from the last read without PEMs, and what
+    /// the file looked like then.
+    pems: Mutex<Option<(Arc<format::PemIndex>, Option<Stamp>)>>,
+}
+
+/// A file's length and modification time: a rewrite changes one of them.
+type Stamp = (u64, std::time::SystemTime);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()?))
 }
 
 #[derive(Debug)]
@@ -58,6 +69,7 @@ impl FileRegistry {
             path,
             must_exist: false,
             state: Mutex::new(None),
+            pems: Mutex::new(None),
         })
     }
 
@@ -99,12 +111,58 @@ impl FileRegistry {
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<State>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn lock_pems(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<(Arc<format::PemIndex>, Option<Stamp>)>> {
+        self.pems.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The index of the certificates' lines: the last read's unless `stale` and the
+    /// file changed since, else a new read's (of the whole file, PEMs left out). Also
+    /// whether it is new.
+    async fn pem_index(&self, stale: bool) -> Result<(Arc<format::PemIndex>, bool)> {
+        if let Some((i, at)) = self.lock_pems().clone()
+            && !(stale && at.is_none_or(|at| stamp(&self.path) != Some(at)))
+        {
+            return Ok((i, false));
+        }
+        let (path, must_exist) = (self.path.clone(), self.must_exist);
+        let (index, at) = tokio::task::spawn_blocking(move || {
+            let before = stamp(&path);
+            load_without_pems(&path, must_exist).map(|(_, i)| (i, before))
+        })
+        .await
+        .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))??;
+        let index = Arc::new(index.unwrap_or_default());
+        *self.lock_pems() = Some((index.clone(), at));
+        Ok((index, true))
+    }
 }
 
 /// Reads a snapshot file; a file that does not exist is an empty registry, or an error
 /// when it must exist.
 fn load_path(path: &Path, must_exist: bool) -> Result<Snapshot> {
-    match format::read_file(path) {
+    read_or_empty(path, must_exist, format::read_file)
+}
+
+/// [`load_path`] without the PEMs, with the index that reads them from the file.
+fn load_without_pems(
+    path: &Path,
+    must_exist: bool,
+) -> Result<(Snapshot, Option<format::PemIndex>)> {
+    read_or_empty(path, must_exist, |p| {
+        format::read_file_without_pems(p).map(|(s, i)| (s, Some(i)))
+    })
+}
+
+/// Reads with `read`; a file that does not exist is empty, or an error when it must exist.
+fn read_or_empty<T: Default>(
+    path: &Path,
+    must_exist: bool,
+    read: impl FnOnce(&Path) -> std::result::Result<T, format::SnapshotError>,
+) -> Result<T> {
+    match read(path) {
         Ok(s) => Ok(s),
         Err(format::SnapshotError::Io { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
@@ -119,17 +177,19 @@ fn load_path(path: &Path, must_exist: bool) -> Result<Snapshot> {
                     ),
                 ))
             } else {
-                Ok(Snapshot::new())
+                Ok(T::default())
             }
         }
-        Err(e) => {
-            let class = match e {
-                format::SnapshotError::Io { .. } => ErrorClass::Other,
-                format::SnapshotError::Parse { .. } => ErrorClass::Invalid,
-            };
-            Err(RegistryError::new(class, e.to_string()))
-        }
+        Err(e) => Err(snapshot_error(e)),
     }
+}
+
+fn snapshot_error(e: format::SnapshotError) -> RegistryError {
+    let class = match e {
+        format::SnapshotError::Io { .. } => ErrorClass::Other,
+        format::SnapshotError::Parse { .. } => ErrorClass::Invalid,
+    };
+    RegistryError::new(class, e.to_string())
 }
 
 #[async_trait]
@@ -149,9 +209,21 @@ impl Registry for FileRegistry {
                 // Parsing is CPU work: off the async threads, so that two files are
                 // read at the same time.
                 let (path, must_exist) = (self.path.clone(), self.must_exist);
-                let mut s = tokio::task::spawn_blocking(move || load_path(&path, must_exist))
-                    .await
-                    .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))??;
+                let skip = request.skip_certificate_pems;
+                let (mut s, index) = tokio::task::spawn_blocking(move || {
+                    if skip {
+                        let before = stamp(&path);
+                        load_without_pems(&path, must_exist)
+                            .map(|(s, i)| (s, i.map(|i| (Arc::new(i), before))))
+                    } else {
+                        load_path(&path, must_exist).map(|s| (s, None))
+                    }
+                })
+                .await
+                .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))??;
+                if index.is_some() {
+                    *self.lock_pems() = index;
+                }
                 s.retain_selected(&request.filter);
                 s
             }
@@ -177,6 +249,38 @@ impl Registry for FileRegistry {
         let st = self.working()?;
         let snapshot = &st.as_ref().expect("loaded by working()").snapshot;
         Ok(crate::key_page(snapshot, kind, cursor, limit))
+    }
+
+    /// From the working copy once changes were made; otherwise from the file, at the
+    /// line a read without PEMs indexed (a comparison's), so that the PEMs of a large
+    /// file are never all in memory. When the certificate is not at its line and the
+    /// file changed since it was indexed, it is indexed again.
+    async fn certificate_pem(&self, id: &str) -> Result<Option<(String, Option<Name>)>> {
+        {
+            let st = self.lock();
+            if let Some(st) = st.as_ref() {
+                return Ok(st
+                    .snapshot
+                    .certificates
+                    .get(id)
+                    .map(|c| (c.certificate_pem.clone(), c.ca_certificate_id.clone())));
+            }
+        }
+        for stale in [false, true] {
+            let (index, new) = self.pem_index(stale).await?;
+            if stale && !new {
+                break;
+            }
+            let id = id.to_string();
+            let found = tokio::task::spawn_blocking(move || index.certificate(&id))
+                .await
+                .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))?
+                .map_err(snapshot_error)?;
+            if let Some(c) = found {
+                return Ok(Some((c.certificate_pem, c.ca_certificate_id)));
+            }
+        }
+        Ok(None)
     }
 
     async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
@@ -353,5 +457,57 @@ mod tests {
         let e = r.read(&ReadRequest::default()).await.unwrap_err();
         assert_eq!(e.class, ErrorClass::Invalid);
         assert!(e.message.contains("bad.jsonl:2:"), "{}", e.message);
+    }
+
+    fn certificate(id: char, pem: &str) -> iot_crr_model::Certificate {
+        iot_crr_model::Certificate {
+            certificate_id: id.to_string().repeat(64).into(),
+            certificate_pem: format!("-----BEGIN CERTIFICATE-----\n{pem}\n"),
+            status: iot_crr_model::CertificateStatus::Active,
+            ca_certificate_id: None,
+            policies: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_comparison_read_holds_no_pem_and_each_is_read_from_the_file_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.jsonl");
+        let mut s = Snapshot::new();
+        for (id, pem) in [('a', "A"), ('b', "B")] {
+            s.insert(Resource::Certificate(certificate(id, pem)));
+        }
+        format::write_file(&s, &p).unwrap();
+        let r = FileRegistry::open_existing(&p).unwrap();
+        let read = r
+            .read(&ReadRequest {
+                skip_certificate_pems: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            read.certificates
+                .values()
+                .all(|c| c.certificate_pem.is_empty())
+        );
+        let a = "a".repeat(64);
+        assert_eq!(
+            r.certificate_pem(&a).await.unwrap(),
+            Some((certificate('a', "A").certificate_pem, None))
+        );
+        assert_eq!(r.certificate_pem(&"c".repeat(64)).await.unwrap(), None);
+        // Rewritten since the read (another line order): indexed again.
+        s.certificates.remove(a.as_str());
+        s.insert(Resource::Certificate(certificate('0', "Z")));
+        format::write_file(&s, &p).unwrap();
+        assert_eq!(
+            r.certificate_pem(&"b".repeat(64)).await.unwrap(),
+            Some((certificate('b', "B").certificate_pem, None))
+        );
+        assert_eq!(r.certificate_pem(&a).await.unwrap(), None);
+        // A full read keeps the PEMs.
+        let full = r.read(&ReadRequest::default()).await.unwrap();
+        assert_eq!(full, s);
     }
 }

@@ -41,6 +41,8 @@ const RECOVERY_PER_SECOND: f64 = 0.02;
 /// The most time one success counts for in recovery (a lone call after a pause does not
 /// restore the whole rate at once).
 const MAX_RECOVERY_STEP: Duration = Duration::from_secs(1);
+/// The shortest wait for a token (tokio's timer granularity).
+const MIN_WAIT: Duration = Duration::from_millis(1);
 /// A bucket's rate is halved at most once in this interval.
 const DECREASE_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest retry-after hint a bucket holds its tokens for (a larger hint is taken
@@ -301,7 +303,10 @@ impl TokenBucket {
                     s.tokens -= 1.0;
                     return;
                 }
-                Duration::from_secs_f64((1.0 - s.tokens) / s.rate)
+                // At least the timer's granularity: a wait that rounds to nothing
+                // (tokens a rounding error short of one) would poll again at the same
+                // instant, a busy loop, and forever on a paused clock.
+                Duration::from_secs_f64((1.0 - s.tokens) / s.rate).max(MIN_WAIT)
             };
             tokio::time::sleep(wait).await;
         }

@@ -514,8 +514,9 @@ impl Applier {
             0
         });
         let target = self.target.as_ref();
-        let planned: Result<KeyedPlan, ReconcileError> = match &self.source {
-            Some(source) => plan_keys(source.as_ref(), target, keys, &options).await,
+        let overlay;
+        let source: &dyn Registry = match &self.source {
+            Some(source) => source.as_ref(),
             None => {
                 let mut overrides = BTreeMap::new();
                 for k in keys {
@@ -535,10 +536,12 @@ impl Applier {
                         .map(|r| iot_crr_events::merge_carried(r, current.as_ref()));
                     overrides.insert(k.clone(), laid);
                 }
-                let overlay = Overlay::new(target, overrides);
-                plan_keys(&overlay, target, keys, &options).await
+                overlay = Overlay::new(target, overrides);
+                &overlay
             }
         };
+        let planned: Result<KeyedPlan, ReconcileError> =
+            plan_keys(source, target, keys, &options).await;
         let planned = match planned {
             Ok(p) => p,
             Err(e) => return fail_or_refuse(e),
@@ -556,6 +559,7 @@ impl Applier {
         let report = match apply_fresh(
             target,
             &planned.plan,
+            source,
             &planned.source_origin,
             &options.max_delete,
             &self.options.apply,

@@ -519,6 +519,7 @@ async fn reconcile_page(
     let done = apply_fresh(
         target,
         &planned.plan,
+        source,
         &planned.source_origin,
         &DeleteBound::Count(deletes),
         &apply,
