@@ -434,6 +434,13 @@ pub struct SyncArgs {
     /// Show the plan and stop: no write call is made.
     #[arg(long)]
     pub dry_run: bool,
+    /// Read and compare everything before the first write, and print the plan before
+    /// applying it. By default (without --prune, --key or --format json) the types,
+    /// groups, policies and certificates are compared and written while the things
+    /// are still read, and the plan is printed after the apply: a backfill between
+    /// regions then takes about its slowest part instead of the read plus the writes.
+    #[arg(long)]
+    pub no_overlap: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub compare: CompareArgs,

@@ -399,6 +399,14 @@ async fn apply(a: ApplyArgs) -> Result<Status> {
 async fn sync(a: SyncArgs) -> Result<Status> {
     let options = reconcile_options(&a.compare, a.prune, a.tuning.max_delete)?;
     let sides = open_both(&a.source, &a.target, &a.aws).await?;
+    if !a.dry_run
+        && !a.no_overlap
+        && a.compare.keys.is_empty()
+        && a.format == Format::Text
+        && iot_crr_reconcile::overlaps(&options)
+    {
+        return sync_overlapped(&a, &sides, &options).await;
+    }
     let mut p = plan_of(&sides, &options, &a.compare.keys).await?;
     if a.format == Format::Json {
         fill_pems(sides.source.as_ref(), &mut p.plan).await?;
@@ -430,6 +438,52 @@ async fn sync(a: SyncArgs) -> Result<Status> {
     let report = report?;
     stats(&a.aws, &both);
     finish_apply(&report, &a.tuning)
+}
+
+/// `sync` with the writes started while the things are read; the plan is printed
+/// after the apply.
+async fn sync_overlapped(
+    a: &SyncArgs,
+    sides: &Sides,
+    options: &ReconcileOptions,
+) -> Result<Status> {
+    let (source, target) = (sides.source.as_ref(), sides.target.as_ref());
+    eprintln!(
+        "comparing and writing the types, groups, policies and certificates while the \
+         things are read; the plan is printed after the apply (--no-overlap to see it first)"
+    );
+    let sb = ReadBar::new("source", &source.location());
+    let tb = ReadBar::new("target", &target.location());
+    let bar = progress::ApplyBar::new();
+    let progress = Progress {
+        source_read: Some(sb.clone() as Arc<dyn ReadProgress>),
+        target_read: Some(tb.clone() as Arc<dyn ReadProgress>),
+        apply: Some(&bar),
+    };
+    let done = iot_crr_reconcile::sync_overlapped(
+        source,
+        target,
+        options,
+        &apply_options(&a.tuning),
+        &progress,
+    )
+    .await;
+    sb.finish();
+    tb.finish();
+    bar.finish();
+    let done = done?;
+    for n in &done.comparison.notes {
+        eprintln!("note: {n}");
+    }
+    print_plan(&done.comparison.plan, a.format, a.max_lines)?;
+    stats(&a.aws, &[source, target]);
+    match &done.report {
+        Some(report) => {
+            print_floor(&done.comparison.plan, target, &sides.target_quotas)?;
+            finish_apply(report, &a.tuning)
+        }
+        None => Ok(Status::Ok),
+    }
 }
 
 async fn verify(a: VerifyArgs) -> Result<Status> {

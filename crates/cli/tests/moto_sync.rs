@@ -440,3 +440,87 @@ fn a_keyed_sync_between_regions_reads_and_writes_only_what_its_keys_need() {
     let names: Vec<String> = got.things.keys().map(|t| t.to_string()).collect();
     assert_eq!(names, things);
 }
+
+/// A plan saved between two regions carries the PEMs of the certificates it registers
+/// (read after the comparison, which reads none) and applies later. `--quotas live`
+/// reads each region's quotas from Service Quotas; moto does not serve IoT's, so each
+/// side says it keeps the defaults, and why.
+#[test]
+fn a_saved_plan_between_regions_carries_its_pems_and_live_quotas_fall_back() {
+    let _server = reset();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.jsonl");
+    bin()
+        .args(["gen-fleet", "--things", "12", "--seed", "5", "--output"])
+        .arg(&fleet)
+        .assert()
+        .success();
+    bin()
+        .args([
+            "sync",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            "aws:us-west-2",
+        ])
+        .arg("--rewrite-arns")
+        .assert()
+        .success();
+
+    let plan = dir.path().join("plan.json");
+    let out = bin()
+        .args([
+            "plan",
+            "--source",
+            "aws:us-west-2",
+            "--target",
+            "aws:eu-central-1",
+            "--rewrite-arns",
+            "--quotas",
+            "live",
+            "--stats",
+            "--output",
+        ])
+        .arg(&plan)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    for region in ["us-west-2", "eu-central-1"] {
+        assert!(
+            stderr.contains(&format!("quotas of aws:{region}: the defaults (")),
+            "{stderr}"
+        );
+    }
+    // One DescribeCertificate per certificate to register, after a comparison that
+    // read none.
+    let describe = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("DescribeCertificate"))
+        .unwrap_or_else(|| panic!("no DescribeCertificate in the stats: {stderr}"));
+    assert!(
+        describe.split_whitespace().nth(1) == Some("12"),
+        "{describe}"
+    );
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 12);
+
+    bin()
+        .args(["apply"])
+        .arg(&plan)
+        .args(["--target", "aws:eu-central-1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"));
+    bin()
+        .args([
+            "verify",
+            "--source",
+            "aws:us-west-2",
+            "--target",
+            "aws:eu-central-1",
+            "--rewrite-arns",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("equal:"));
+}

@@ -22,7 +22,8 @@
 //! Each run reports the wall time of each phase, the plan's change count and the
 //! process's peak resident memory (`VmHWM`); the summary gives the median of the runs
 //! (`IOT_CRR_BENCH_RUNS`, default 3). `IOT_CRR_BENCH_SEQUENTIAL=1` reads the files one
-//! after the other instead. The target is the whole under 3 s and 1.5 GiB peak.
+//! after the other instead; `IOT_CRR_BENCH_KEEP_PEMS=1` reads them with their PEMs, as
+//! comparisons did before, for a comparison on the same day. The target is the whole under 3 s and 1.5 GiB peak.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -220,10 +221,13 @@ fn timed_child(base_path: &Path, next_path: &Path) {
             ..
         } = &mut c.change
         {
-            let cert = next_pems
-                .certificate(certificate_id)
-                .unwrap_or_else(|e| panic!("{e}"))
-                .expect("the source file has every certificate it registers");
+            let cert = match &next_pems {
+                Some(index) => index
+                    .certificate(certificate_id)
+                    .unwrap_or_else(|e| panic!("{e}")),
+                None => next.certificates.get(certificate_id.as_str()).cloned(),
+            }
+            .expect("the source file has every certificate it registers");
             *certificate_pem = cert.certificate_pem;
             filled += 1;
         }
@@ -287,8 +291,15 @@ impl ChildResult {
     }
 }
 
-fn read(p: &Path) -> (Snapshot, format::PemIndex) {
-    format::read_file_without_pems(p).unwrap_or_else(|e| panic!("{e}"))
+/// A file as a comparison reads it; with `IOT_CRR_BENCH_KEEP_PEMS=1`, with every PEM
+/// in memory (what comparisons did before, for a before/after on the same day), and
+/// the PEMs to register then taken from memory.
+fn read(p: &Path) -> (Snapshot, Option<format::PemIndex>) {
+    if std::env::var_os("IOT_CRR_BENCH_KEEP_PEMS").is_some() {
+        return (format::read_file(p).unwrap_or_else(|e| panic!("{e}")), None);
+    }
+    let (s, i) = format::read_file_without_pems(p).unwrap_or_else(|e| panic!("{e}"));
+    (s, Some(i))
 }
 
 fn write(s: &Snapshot, p: &Path) {

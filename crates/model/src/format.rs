@@ -436,16 +436,16 @@ fn parse_stream(
             let kind = res.kind();
             let fresh = match res {
                 Resource::ThingType(r) => {
-                    insert_new(&mut snap.thing_types, &r.thing_type_name.clone(), r)
+                    insert_new(&mut snap.thing_types, r.thing_type_name.clone(), r)
                 }
                 Resource::BillingGroup(r) => {
-                    insert_new(&mut snap.billing_groups, &r.billing_group_name.clone(), r)
+                    insert_new(&mut snap.billing_groups, r.billing_group_name.clone(), r)
                 }
                 Resource::ThingGroup(r) => {
                     group_lines.insert(r.thing_group_name.clone(), line);
-                    insert_new(&mut snap.thing_groups, &r.thing_group_name.clone(), r)
+                    insert_new(&mut snap.thing_groups, r.thing_group_name.clone(), r)
                 }
-                Resource::Policy(r) => insert_new(&mut snap.policies, &r.policy_name.clone(), r),
+                Resource::Policy(r) => insert_new(&mut snap.policies, r.policy_name.clone(), r),
                 Resource::Certificate(r) => {
                     if pems == Pems::Skip {
                         cert_lines.push(LineAt {
@@ -454,9 +454,9 @@ fn parse_stream(
                             len,
                         });
                     }
-                    insert_new(&mut snap.certificates, &r.certificate_id.clone(), r)
+                    insert_new(&mut snap.certificates, r.certificate_id.clone(), r)
                 }
-                Resource::Thing(r) => insert_new(&mut snap.things, &r.thing_name.clone(), r),
+                Resource::Thing(r) => insert_new(&mut snap.things, r.thing_name.clone(), r),
             };
             if let Err(key) = fresh {
                 return Err(Failure::Duplicate { kind, key, line });
@@ -518,17 +518,19 @@ const CERTIFICATE_PREFIX: &[u8] = b"{\"kind\":\"certificate\",";
 /// ASCII with only one-character escapes (what a PEM is), holds the `BEGIN
 /// CERTIFICATE` line and is no longer than AWS allows even before unescaping.
 fn take_out_pem(line: &mut [u8]) -> Option<usize> {
-    use memchr::memmem;
-    const KEY: &[u8] = b"\"certificatePem\"";
-    let at = memmem::find(line, KEY)?;
-    if memmem::find(line, b"\\\"").is_some() {
-        return None;
-    }
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"certificatePem\""));
+    static BEGIN: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"-----BEGIN CERTIFICATE-----"));
+    let at = KEY.find(line)?;
+    // A key, not text inside a string: inside one, its quotes would be escaped, and
+    // the byte before the match a backslash.
     match line[..at].iter().rev().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{' | b',') => {}
         _ => return None,
     }
-    let mut i = at + KEY.len();
+    let mut i = at + KEY.needle().len();
     let skip_space = |i: &mut usize| {
         while line.get(*i).is_some_and(u8::is_ascii_whitespace) {
             *i += 1;
@@ -543,11 +545,13 @@ fn take_out_pem(line: &mut [u8]) -> Option<usize> {
     let close = open + 1 + memchr::memchr(b'"', &line[open + 1..])?;
     let raw = &line[open + 1..close];
     if raw.len() > constraints::MAX_CERTIFICATE_PEM_LEN
-        || !raw.iter().all(|b| (0x20..0x7f).contains(b))
-        || memmem::find(raw, b"-----BEGIN CERTIFICATE-----").is_none()
+        || !printable_ascii(raw)
+        || BEGIN.find(raw).is_none()
     {
         return None;
     }
+    // Only one-character escapes; a backslash last escapes the quote found, which then
+    // does not end the string.
     let mut k = 0;
     while let Some(j) = memchr::memchr(b'\\', &raw[k..]) {
         match raw.get(k + j + 1) {
@@ -560,14 +564,22 @@ fn take_out_pem(line: &mut [u8]) -> Option<usize> {
     Some(line.len() - removed)
 }
 
+/// Whether every byte is printable ASCII (no control character, nothing beyond ASCII),
+/// checked a chunk at a time without an early exit inside it, which vectorises.
+fn printable_ascii(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(64)
+        .all(|c| c.iter().fold(true, |ok, b| ok & (0x20..0x7f).contains(b)))
+}
+
 /// Inserts a resource that must not be there yet; on a repeat, returns its name.
-fn insert_new<T>(map: &mut BTreeMap<Name, T>, name: &Name, value: T) -> Result<(), Name> {
-    match map.entry(name.clone()) {
+fn insert_new<T>(map: &mut BTreeMap<Name, T>, name: Name, value: T) -> Result<(), Name> {
+    match map.entry(name) {
         std::collections::btree_map::Entry::Vacant(v) => {
             v.insert(value);
             Ok(())
         }
-        std::collections::btree_map::Entry::Occupied(_) => Err(name.clone()),
+        std::collections::btree_map::Entry::Occupied(o) => Err(o.key().clone()),
     }
 }
 
@@ -615,16 +627,27 @@ fn parse_line(line: &mut [u8]) -> Result<Resource, String> {
         if line.starts_with(prefix) {
             let start = prefix.len() - 1;
             line[start] = b'{';
-            let body = &line[start..];
+            let body = utf8(&line[start..], start)?;
             let r = match kind {
-                Kind::Thing => serde_json::from_slice::<Thing>(body).map(Resource::Thing),
-                _ => serde_json::from_slice::<Certificate>(body).map(Resource::Certificate),
+                Kind::Thing => serde_json::from_str::<Thing>(body).map(Resource::Thing),
+                _ => serde_json::from_str::<Certificate>(body).map(Resource::Certificate),
             };
             return r.map_err(|e| describe_json_error(&e, start));
         }
     }
-    let r: Resource = serde_json::from_slice(line).map_err(|e| describe_json_error(&e, 0))?;
+    let r: Resource =
+        serde_json::from_str(utf8(line, 0)?).map_err(|e| describe_json_error(&e, 0))?;
     Ok(r)
+}
+
+/// The line as text, its UTF-8 checked once rather than string by string (`offset`:
+/// bytes of the line before `bytes`, for the column).
+fn utf8(bytes: &[u8], offset: usize) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let column = offset + valid.iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1;
+        format!("invalid UTF-8 (column {column})")
+    })
 }
 
 fn describe_json_error(e: &serde_json::Error, offset: usize) -> String {
@@ -1260,6 +1283,18 @@ mod tests {
         std::fs::remove_file(&p).unwrap();
         let e = index.certificate(&pems[0].0).unwrap_err();
         assert!(e.to_string().contains("c.jsonl"), "{e}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_with_its_column() {
+        let mut text = H.as_bytes().to_vec();
+        text.extend_from_slice(b"{\"kind\":\"thing\",\"thingName\":\"t\xff\"}\n");
+        let e = parse(text.clone(), "f").unwrap_err().to_string();
+        assert_eq!(e, "f:2: invalid UTF-8 (column 31)");
+        let e = parse_in_blocks(text, "f", BLOCK, Pems::Skip)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "f:2: invalid UTF-8 (column 31)");
     }
 
     #[test]

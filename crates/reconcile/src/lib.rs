@@ -51,6 +51,7 @@ mod guard;
 mod keyed;
 pub mod open;
 mod options;
+mod overlap;
 mod pems;
 mod progress;
 
@@ -63,6 +64,7 @@ pub use open::{BackendOptions, Endpoint, Role, open};
 pub use options::{
     DEFAULT_MAX_DELETE_PERCENT, DeleteBound, DeleteBoundError, ReconcileOptions, RewriteSpec,
 };
+pub use overlap::{overlaps, sync_overlapped};
 pub use pems::{SourcePems, fill_certificate_pems};
 pub use progress::Progress;
 

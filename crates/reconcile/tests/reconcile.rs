@@ -540,3 +540,134 @@ async fn a_certificate_gone_from_the_source_before_its_registration_fails_alone(
         desired.certificates.len() - 1
     );
 }
+
+/// A source whose things take a while to read (as on AWS: a call per thing), logging
+/// when that read ends; its target logs each registration in the same log.
+struct SlowThings {
+    inner: MemoryRegistry,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[async_trait]
+impl Registry for SlowThings {
+    fn location(&self) -> String {
+        "memory:slow-things".into()
+    }
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+        if request.filter.selects_kind(Kind::Thing) {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            self.log.lock().unwrap().push("things read".into());
+        }
+        self.inner.read(request).await
+    }
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
+        self.inner.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.inner.related(query).await
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        self.inner.apply(change).await
+    }
+}
+
+/// An overlapped sync registers certificates while the things are still being read,
+/// and ends where a whole sync ends: the target equals the source, also for a fleet
+/// with changed, added and removed things and a deprecated thing type (held back until
+/// the things given it exist).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlapped_sync_writes_while_the_things_are_read_and_converges() {
+    let desired = fleet(60, 41);
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let source = SlowThings {
+        inner: MemoryRegistry::with_snapshot(desired.clone()),
+        log: log.clone(),
+    };
+    let target = Logged {
+        inner: MemoryRegistry::new(),
+        name: "target",
+        log: log.clone(),
+    };
+    let opts = ReconcileOptions::default();
+    assert!(iot_crr_reconcile::overlaps(&opts));
+    let done = iot_crr_reconcile::sync_overlapped(
+        &source,
+        &target,
+        &opts,
+        &ApplyOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    let report = done.report.unwrap();
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.changes.len(), done.comparison.plan.changes.len());
+    for (i, r) in report.changes.iter().enumerate() {
+        assert_eq!(r.index, i);
+        assert_eq!(
+            r.description,
+            done.comparison.plan.changes[i].change.to_string()
+        );
+    }
+    let log = log.lock().unwrap().clone();
+    let things_read = log.iter().position(|l| l == "things read").unwrap();
+    assert!(
+        log[..things_read].iter().any(|l| l.starts_with("register")),
+        "no registration before the things were read: {log:?}"
+    );
+    let left = compare(&source, &target, &opts, &Progress::default())
+        .await
+        .unwrap();
+    assert!(left.plan.is_empty(), "{:?}", left.plan.changes);
+
+    // A changed fleet with a thing type deprecated after things were given it.
+    let mut next = mutate(&desired, 9, 0.3, 0.2, 0.1);
+    let (ty, _) = next
+        .thing_types
+        .iter()
+        .find(|(t, _)| {
+            next.things
+                .values()
+                .any(|x| x.thing_type_name.as_ref() == Some(*t))
+        })
+        .map(|(t, v)| (t.clone(), v.clone()))
+        .unwrap();
+    next.thing_types.get_mut(ty.as_str()).unwrap().deprecated = true;
+    let source = MemoryRegistry::with_snapshot(next.clone());
+    let done = iot_crr_reconcile::sync_overlapped(
+        &source,
+        &target,
+        &opts,
+        &ApplyOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    let report = done.report.unwrap();
+    assert!(report.is_success(), "{report}");
+    let last = done.comparison.plan.changes.last().unwrap();
+    assert!(
+        matches!(&last.change, Change::DeprecateThingType { thing_type_name, .. } if *thing_type_name == ty),
+        "the deprecation comes last: {}",
+        last.change
+    );
+    let left = compare(&source, &target, &opts, &Progress::default())
+        .await
+        .unwrap();
+    assert!(left.plan.is_empty(), "{:?}", left.plan.changes);
+}
+
+/// With prune, or a filter of things alone, there is nothing to overlap: a whole sync.
+#[test]
+fn prune_or_things_alone_do_not_overlap() {
+    let prune = ReconcileOptions {
+        prune: true,
+        ..ReconcileOptions::default()
+    };
+    assert!(!iot_crr_reconcile::overlaps(&prune));
+    let mut things = ReconcileOptions::default();
+    things.filter.kinds = vec![Kind::Thing];
+    assert!(!iot_crr_reconcile::overlaps(&things));
+    things.filter.kinds = vec![Kind::Thing, Kind::Certificate];
+    assert!(iot_crr_reconcile::overlaps(&things));
+}
