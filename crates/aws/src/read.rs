@@ -260,7 +260,10 @@ impl AwsRegistry {
                     }
                 },
                 async {
-                    if want_certs {
+                    // Listed for the things too (a page per 250): with fewer
+                    // certificates than things, the principals are read per
+                    // certificate.
+                    if want_certs || want_things {
                         self.list_certificates().await
                     } else {
                         Ok(Vec::new())
@@ -301,7 +304,7 @@ impl AwsRegistry {
                     .await?;
                 Ok(found.into_iter().flatten().collect::<Vec<_>>())
             };
-            let by_cert = want_things && want_certs && cert_list.len() < things.len();
+            let by_cert = want_things && cert_list.len() < things.len();
             let principals = async {
                 if !want_things || things.is_empty() {
                     return Ok(HashMap::new());

@@ -23,94 +23,18 @@
 //! told it, and how many calls are throttled on the way (the floor is then computed at
 //! the enforced quotas).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use iot_crr_engine::{ApplyOptions, apply_plan};
 use iot_crr_fleet::{FleetSpec, generate};
-use iot_crr_model::{Change, DiffOptions, Outcome, Related, Resource, ResourceKey, Snapshot, diff};
-use iot_crr_registry::{
-    ErrorClass, LocalBudget, MemoryRegistry, Paced, Quotas, ReadRequest, Registry, RegistryError,
-};
+use iot_crr_model::{DiffOptions, Snapshot, diff};
+use iot_crr_registry::{LocalBudget, MemoryRegistry, Paced, Quotas, Registry};
 use tokio::time::Instant;
 
-/// A registry that answers "throttled" to calls over its per-API quotas, as AWS IoT
-/// does (a token bucket per API, a burst of one second's worth).
-struct Enforced {
-    inner: MemoryRegistry,
-    quotas: Quotas,
-    buckets: Mutex<HashMap<&'static str, (f64, Instant)>>,
-    throttled: Mutex<BTreeMap<String, u64>>,
-}
-
-impl Enforced {
-    fn new(inner: MemoryRegistry, quotas: Quotas) -> Self {
-        Enforced {
-            inner,
-            quotas,
-            buckets: Mutex::default(),
-            throttled: Mutex::default(),
-        }
-    }
-
-    /// Takes one call of `api` if its bucket has a token.
-    fn admit(&self, api: &'static str) -> bool {
-        let rate = self.quotas.get(api);
-        let now = Instant::now();
-        let mut b = self.buckets.lock().unwrap();
-        let (tokens, last) = b.entry(api).or_insert((rate.max(1.0), now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(rate.max(1.0));
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-#[async_trait]
-impl Registry for Enforced {
-    fn location(&self) -> String {
-        "simulated:default-quotas".into()
-    }
-    async fn read(&self, r: &ReadRequest) -> iot_crr_registry::Result<Snapshot> {
-        self.inner.read(r).await
-    }
-    async fn read_resource(&self, k: &ResourceKey) -> iot_crr_registry::Result<Option<Resource>> {
-        self.inner.read_resource(k).await
-    }
-    async fn apply(&self, change: &Change) -> iot_crr_registry::Result<Outcome> {
-        let api = change.api();
-        if !self.admit(api) {
-            *self
-                .throttled
-                .lock()
-                .unwrap()
-                .entry(api.to_string())
-                .or_default() += 1;
-            return Err(RegistryError::new(ErrorClass::Throttled, "Rate exceeded").with_api(api));
-        }
-        self.inner.apply(change).await
-    }
-    async fn related(&self, q: &Related) -> iot_crr_registry::Result<Vec<ResourceKey>> {
-        self.inner.related(q).await
-    }
-    fn api_calls(&self) -> Vec<(String, u64)> {
-        self.inner.api_calls()
-    }
-    fn throttles(&self) -> Vec<(String, u64)> {
-        self.throttled
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect()
-    }
-}
+#[path = "sim/enforced.rs"]
+mod enforced;
+use enforced::Enforced;
 
 fn hms(d: Duration) -> String {
     let s = d.as_secs();

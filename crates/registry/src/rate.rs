@@ -498,7 +498,8 @@ impl RateBudget for LocalBudget {
 /// A [`Registry`] whose writes are paced by a [`RateBudget`]: before each
 /// [`Registry::apply`] one call of the change's API ([`Change::api`]) is acquired, and
 /// the outcome is reported back (a [`ErrorClass::Throttled`] error as a throttle, with
-/// its retry-after hint). Reads and everything else go straight to the inner registry.
+/// its retry-after hint), and so is [`Registry::certificate_pem`] (one
+/// `DescribeCertificate`). Reads and everything else go straight to the inner registry.
 ///
 /// For backends that do not pace themselves (memory, file), so that a simulation runs
 /// at the speed the real API would allow. Do not wrap a backend that paces itself with
@@ -532,6 +533,20 @@ impl<R: Registry> Paced<R> {
         &self.budget
     }
 
+    /// One call of `api`: waits for the budget, then reports the answer to it.
+    async fn paced<T>(&self, api: &str, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.budget.acquire(api).await;
+        let r = call.await;
+        match &r {
+            Ok(_) => self.budget.on_success(api),
+            Err(e) if e.class == ErrorClass::Throttled => {
+                self.budget.on_throttle(api, e.retry_after)
+            }
+            Err(_) => {}
+        }
+        r
+    }
+
     /// The wrapped registry, unwrapped.
     pub fn into_inner(self) -> R {
         self.inner
@@ -560,25 +575,17 @@ impl<R: Registry> Registry for Paced<R> {
         self.inner.list_keys(kind, cursor, limit).await
     }
 
+    /// Paced as what it is on AWS, one `DescribeCertificate`.
     async fn certificate_pem(
         &self,
         id: &str,
     ) -> Result<Option<(String, Option<iot_crr_model::Name>)>> {
-        self.inner.certificate_pem(id).await
+        self.paced("DescribeCertificate", self.inner.certificate_pem(id))
+            .await
     }
 
     async fn apply(&self, change: &Change) -> Result<Outcome> {
-        let api = change.api();
-        self.budget.acquire(api).await;
-        let r = self.inner.apply(change).await;
-        match &r {
-            Ok(_) => self.budget.on_success(api),
-            Err(e) if e.class == ErrorClass::Throttled => {
-                self.budget.on_throttle(api, e.retry_after)
-            }
-            Err(_) => {}
-        }
-        r
+        self.paced(change.api(), self.inner.apply(change)).await
     }
 
     async fn commit(&self) -> Result<()> {
