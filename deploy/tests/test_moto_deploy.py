@@ -623,6 +623,7 @@ class MotoDeployTest(unittest.TestCase):
             "IOT_CRR_DEAD_LETTER_QUEUE_URL": self.dst.physical["DeadLetterQueue"],
             "IOT_CRR_REWRITE_ARNS": "true",
             "IOT_CRR_CERT_STRATEGY": "without-ca",
+            "IOT_CRR_QUOTAS": "default",
             "RUST_LOG": "info",
         })
         self.assertEqual(f["MemorySize"], 1024)
@@ -634,6 +635,7 @@ class MotoDeployTest(unittest.TestCase):
             "IOT_CRR_STATE_TABLE": self.dst.physical["StateTable"],
             "IOT_CRR_REWRITE_ARNS": "true",
             "IOT_CRR_CERT_STRATEGY": "without-ca",
+            "IOT_CRR_QUOTAS": "default",
             "IOT_CRR_PRUNE": "false",
             "IOT_CRR_MAX_DELETE": "100",
             "IOT_CRR_TIME_BUDGET_SECONDS": "840",

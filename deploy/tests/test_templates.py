@@ -45,6 +45,8 @@ ALLOWED_ON_STAR = {
     "iot:RegisterCertificateWithoutCA",
     # Needed by the Kinesis event source mapping; a list of all streams.
     "kinesis:ListStreams",
+    # Quotas=live: the applied IoT quotas of the two regions (read-only).
+    "servicequotas:ListServiceQuotas",
 }
 
 # The calls the EventBridge rule must forward (CloudTrail eventName).
@@ -74,6 +76,7 @@ RUST_FUNCTIONS = {
         "IOT_CRR_DEAD_LETTER_QUEUE_URL",
         "IOT_CRR_REWRITE_ARNS",
         "IOT_CRR_CERT_STRATEGY",
+        "IOT_CRR_QUOTAS",
         "RUST_LOG",
     },
     ("destination", "ReconcilerFunction"): {
@@ -81,6 +84,7 @@ RUST_FUNCTIONS = {
         "IOT_CRR_STATE_TABLE",
         "IOT_CRR_REWRITE_ARNS",
         "IOT_CRR_CERT_STRATEGY",
+        "IOT_CRR_QUOTAS",
         "IOT_CRR_PRUNE",
         "IOT_CRR_MAX_DELETE",
         "IOT_CRR_TIME_BUDGET_SECONDS",

@@ -435,10 +435,11 @@ pub struct SyncArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Read and compare everything before the first write, and print the plan before
-    /// applying it. By default (without --prune, --key or --format json) the types,
-    /// groups, policies and certificates are compared and written while the things
-    /// are still read, and the plan is printed after the apply: a backfill between
-    /// regions then takes about its slowest part instead of the read plus the writes.
+    /// applying it. By default, from an aws: source and without --prune, --key or
+    /// --format json, the types, groups, policies and certificates are compared and
+    /// written while the things are still read, and the plan is printed after the
+    /// apply: a backfill between regions then takes about its slowest part instead of
+    /// the read plus the writes.
     #[arg(long)]
     pub no_overlap: bool,
     #[command(flatten)]

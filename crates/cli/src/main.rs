@@ -399,10 +399,13 @@ async fn apply(a: ApplyArgs) -> Result<Status> {
 async fn sync(a: SyncArgs) -> Result<Status> {
     let options = reconcile_options(&a.compare, a.prune, a.tuning.max_delete)?;
     let sides = open_both(&a.source, &a.target, &a.aws).await?;
+    // Overlapping pays where the source's read is slow: an API (a snapshot file is
+    // parsed in seconds, and would be parsed once per part).
     if !a.dry_run
         && !a.no_overlap
         && a.compare.keys.is_empty()
         && a.format == Format::Text
+        && sides.source.location().starts_with("aws:")
         && iot_crr_reconcile::overlaps(&options)
     {
         return sync_overlapped(&a, &sides, &options).await;

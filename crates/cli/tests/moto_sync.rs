@@ -91,6 +91,7 @@ fn fleet_to_region_to_region_then_verify_equal() {
         .args(["--rewrite-arns", "--stats"])
         .assert()
         .success()
+        .stderr(predicate::str::contains("while the things are read"))
         .stderr(predicate::str::contains("0 failed"))
         .stderr(predicate::str::contains("API calls on aws:us-west-2"))
         .stderr(predicate::str::contains("RegisterCertificateWithoutCA"));

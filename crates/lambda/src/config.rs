@@ -53,6 +53,10 @@ pub struct Config {
     /// `IOT_CRR_PASS_INTERVAL_MINUTES` (reconciler): the least time between the starts
     /// of two passes.
     pub pass_interval: Duration,
+    /// `IOT_CRR_QUOTAS` (applier, reconciler): `default` (AWS IoT's default quotas) or
+    /// `live` (each region's applied values from Service Quotas, where the role may
+    /// read them; otherwise the defaults, logged).
+    pub live_quotas: bool,
 }
 
 fn flag(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
@@ -114,6 +118,17 @@ impl Config {
                 )?
                 .unwrap_or(0),
             ),
+            live_quotas: match non_empty("IOT_CRR_QUOTAS").as_deref().map(str::trim) {
+                None | Some("default") => false,
+                Some("live") => true,
+                Some(v) => {
+                    return Err(ConfigError::Invalid {
+                        name: "IOT_CRR_QUOTAS",
+                        value: v.to_owned(),
+                        reason: "expected default or live",
+                    });
+                }
+            },
         })
     }
 
@@ -162,6 +177,12 @@ mod tests {
         let e = Config::from_lookup(|n| (n == "IOT_CRR_CERT_STRATEGY").then(|| "ca".into()))
             .unwrap_err();
         assert!(e.to_string().contains("without-ca, with-ca or skip"), "{e}");
+        assert!(!c.live_quotas);
+        let live = Config::from_lookup(|n| (n == "IOT_CRR_QUOTAS").then(|| "live".into()));
+        assert!(live.unwrap().live_quotas);
+        let e =
+            Config::from_lookup(|n| (n == "IOT_CRR_QUOTAS").then(|| "fast".into())).unwrap_err();
+        assert!(e.to_string().contains("expected default or live"), "{e}");
         let env: HashMap<&str, &str> = [
             ("IOT_CRR_PRUNE", "true"),
             ("IOT_CRR_MAX_DELETE", "25"),

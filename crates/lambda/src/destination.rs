@@ -34,19 +34,34 @@ pub struct Destination {
 }
 
 impl Destination {
-    /// Opens the clients (no call is made yet).
+    /// Opens the clients. No call is made yet, except with `IOT_CRR_QUOTAS=live`: one
+    /// `ListServiceQuotas` per region, whose outcome is logged (the defaults stay when
+    /// it is refused).
     pub async fn open(config: &Config) -> Result<Self, OpenError> {
         let source_region = Config::require(&config.source_region, "IOT_CRR_SOURCE_REGION")?;
         let table = Config::require(&config.state_table, "IOT_CRR_STATE_TABLE")?;
         let region = std::env::var("AWS_REGION").map_err(|_| ConfigError::Missing("AWS_REGION"))?;
-        let backend = BackendOptions {
-            cert_strategy: config.cert_strategy,
-            ..Default::default()
-        };
         let registry = |region: &str, role| {
             let location = format!("aws:{region}");
-            let backend = &backend;
-            async move { open(&Endpoint::parse(&location)?, role, backend).await }
+            let mut backend = BackendOptions {
+                cert_strategy: config.cert_strategy,
+                ..Default::default()
+            };
+            let region = region.to_string();
+            async move {
+                if config.live_quotas {
+                    let live =
+                        iot_crr_aws::live_quotas(&iot_crr_aws::AwsOptions::new(region)).await;
+                    let summary = live.summary(&location);
+                    if live.rates.is_empty() {
+                        tracing::warn!("{summary}");
+                    } else {
+                        tracing::info!("{summary}");
+                    }
+                    live.apply_to(&mut backend.quotas);
+                }
+                open(&Endpoint::parse(&location)?, role, &backend).await
+            }
         };
         Ok(Destination {
             source: registry(source_region, Role::Source).await?,

@@ -338,6 +338,8 @@ async fn reconciler_binary_under_the_runtime_api() {
             ("IOT_CRR_MAX_DELETE", "100"),
             ("IOT_CRR_TIME_BUDGET_SECONDS", "600"),
             ("IOT_CRR_PASS_INTERVAL_MINUTES", "0"),
+            // moto serves no IoT quotas: the defaults stay, logged, and the run goes on.
+            ("IOT_CRR_QUOTAS", "live"),
         ],
     );
     // What EventBridge sends on a schedule.

@@ -671,3 +671,57 @@ fn prune_or_things_alone_do_not_overlap() {
     things.filter.kinds = vec![Kind::Thing, Kind::Certificate];
     assert!(iot_crr_reconcile::overlaps(&things));
 }
+
+/// A source whose read of the things fails after a while.
+struct ThingsFail(MemoryRegistry);
+
+#[async_trait]
+impl Registry for ThingsFail {
+    fn location(&self) -> String {
+        "memory:things-fail".into()
+    }
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+        if request.filter.selects_kind(Kind::Thing) {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            return Err(RegistryError::new(
+                iot_crr_registry::ErrorClass::AccessDenied,
+                "not authorized to perform iot:ListThingPrincipals",
+            ));
+        }
+        self.0.read(request).await
+    }
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
+        self.0.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.0.related(query).await
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        self.0.apply(change).await
+    }
+}
+
+/// When the things cannot be read, the overlapped sync returns that error, after the
+/// changes already sent to the engine have finished: they are right on their own and
+/// nothing queued is lost; the next sync goes on from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlapped_sync_whose_things_cannot_be_read_finishes_what_it_sent() {
+    let desired = fleet(30, 43);
+    let source = ThingsFail(MemoryRegistry::with_snapshot(desired.clone()));
+    let target = MemoryRegistry::new();
+    let e = iot_crr_reconcile::sync_overlapped(
+        &source,
+        &target,
+        &ReconcileOptions::default(),
+        &ApplyOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("iot:ListThingPrincipals"), "{e}");
+    let written = target.snapshot();
+    assert!(written.things.is_empty());
+    assert_eq!(written.certificates.len(), desired.certificates.len());
+    assert_eq!(written.policies.len(), desired.policies.len());
+    assert_eq!(written.thing_groups.len(), desired.thing_groups.len());
+}
