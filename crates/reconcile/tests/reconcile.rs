@@ -542,10 +542,12 @@ async fn a_certificate_gone_from_the_source_before_its_registration_fails_alone(
 }
 
 /// A source whose things take a while to read (as on AWS: a call per thing), logging
-/// when that read ends; its target logs each registration in the same log.
+/// when that read ends (its target logs each registration in the same log), or then
+/// failing when `fail`.
 struct SlowThings {
     inner: MemoryRegistry,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    fail: bool,
 }
 
 #[async_trait]
@@ -556,6 +558,12 @@ impl Registry for SlowThings {
     async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
         if request.filter.selects_kind(Kind::Thing) {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if self.fail {
+                return Err(RegistryError::new(
+                    iot_crr_registry::ErrorClass::AccessDenied,
+                    "not authorized to perform iot:ListThingPrincipals",
+                ));
+            }
             self.log.lock().unwrap().push("things read".into());
         }
         self.inner.read(request).await
@@ -582,6 +590,7 @@ async fn an_overlapped_sync_writes_while_the_things_are_read_and_converges() {
     let source = SlowThings {
         inner: MemoryRegistry::with_snapshot(desired.clone()),
         log: log.clone(),
+        fail: false,
     };
     let target = Logged {
         inner: MemoryRegistry::new(),
@@ -672,42 +681,17 @@ fn prune_or_things_alone_do_not_overlap() {
     assert!(iot_crr_reconcile::overlaps(&things));
 }
 
-/// A source whose read of the things fails after a while.
-struct ThingsFail(MemoryRegistry);
-
-#[async_trait]
-impl Registry for ThingsFail {
-    fn location(&self) -> String {
-        "memory:things-fail".into()
-    }
-    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
-        if request.filter.selects_kind(Kind::Thing) {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            return Err(RegistryError::new(
-                iot_crr_registry::ErrorClass::AccessDenied,
-                "not authorized to perform iot:ListThingPrincipals",
-            ));
-        }
-        self.0.read(request).await
-    }
-    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
-        self.0.read_resource(key).await
-    }
-    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
-        self.0.related(query).await
-    }
-    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
-        self.0.apply(change).await
-    }
-}
-
 /// When the things cannot be read, the overlapped sync returns that error, after the
 /// changes already sent to the engine have finished: they are right on their own and
 /// nothing queued is lost; the next sync goes on from there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overlapped_sync_whose_things_cannot_be_read_finishes_what_it_sent() {
     let desired = fleet(30, 43);
-    let source = ThingsFail(MemoryRegistry::with_snapshot(desired.clone()));
+    let source = SlowThings {
+        inner: MemoryRegistry::with_snapshot(desired.clone()),
+        log: Default::default(),
+        fail: true,
+    };
     let target = MemoryRegistry::new();
     let e = iot_crr_reconcile::sync_overlapped(
         &source,
