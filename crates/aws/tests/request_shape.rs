@@ -41,8 +41,9 @@ fn event(resp: http::Response<SdkBody>) -> ReplayEvent {
     ReplayEvent::new(req, resp)
 }
 
-fn registry(replay: &StaticReplayClient, tags: TagMode) -> AwsRegistry {
-    let sdk = SdkConfig::builder()
+/// An SDK configuration whose requests go to `replay`.
+fn sdk_config(replay: &StaticReplayClient) -> SdkConfig {
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
@@ -53,7 +54,11 @@ fn registry(replay: &StaticReplayClient, tags: TagMode) -> AwsRegistry {
             "shape-test",
         )))
         .http_client(replay.clone())
-        .build();
+        .build()
+}
+
+fn registry(replay: &StaticReplayClient, tags: TagMode) -> AwsRegistry {
+    let sdk = sdk_config(replay);
     let mut opts = AwsOptions::new(REGION);
     opts.tags = tags;
     opts.max_attempts = 3;
@@ -582,21 +587,6 @@ async fn missing_credentials_is_access_denied_in_one_short_line() {
     eprintln!("{e}");
 }
 
-fn quota_sdk(replay: &StaticReplayClient) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "shape-test",
-        )))
-        .http_client(replay.clone())
-        .build()
-}
-
 /// `--quotas live`: two pages of `ListServiceQuotas` for the service code `iot`; the
 /// rates of operations are taken (a period of a minute is a sixtieth per second), counts
 /// and operations iot-crr does not call are not.
@@ -625,7 +615,7 @@ async fn live_quotas_read_every_page_of_the_iot_listing() {
             ]
         }))),
     ]);
-    let live = iot_crr_aws::quotas::live_quotas_from(&quota_sdk(&replay)).await;
+    let live = iot_crr_aws::quotas::live_quotas_from(&sdk_config(&replay)).await;
     assert_eq!(live.note, None);
     let rates: Vec<(String, f64, Option<String>)> = live
         .rates
@@ -665,7 +655,7 @@ async fn live_quotas_denied_keep_the_defaults_with_a_note() {
         Some("AccessDeniedException"),
         json!({"__type": "AccessDeniedException", "Message": "not authorized to perform servicequotas:ListServiceQuotas"}),
     ))]);
-    let live = iot_crr_aws::quotas::live_quotas_from(&quota_sdk(&replay)).await;
+    let live = iot_crr_aws::quotas::live_quotas_from(&sdk_config(&replay)).await;
     assert!(live.rates.is_empty());
     let note = live.note.clone().unwrap();
     assert!(note.contains("ListServiceQuotas"), "{note}");

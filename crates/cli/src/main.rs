@@ -26,7 +26,7 @@ use args::{
     ApplyArgs, ApplyTuning, AwsArgs, Cli, Command, CompareArgs, FilterArgs, Format, GenFleetArgs,
     PlanArgs, SnapshotArgs, SourceArgs, SyncArgs, TargetArgs, VerifyArgs,
 };
-use sides::{ReadBar, backend_for, print_stats};
+use sides::{ReadBar, ReadBars, backend_for, print_stats};
 
 /// Exit status of a command that ran to the end.
 enum Status {
@@ -179,16 +179,9 @@ async fn plan_of(
 ) -> Result<Planned> {
     let (source, target) = (sides.source.as_ref(), sides.target.as_ref());
     let (plan, source_origin, notes) = if keys.is_empty() {
-        let sb = ReadBar::new("source", &source.location());
-        let tb = ReadBar::new("target", &target.location());
-        let progress = Progress {
-            source_read: Some(sb.clone() as Arc<dyn ReadProgress>),
-            target_read: Some(tb.clone() as Arc<dyn ReadProgress>),
-            apply: None,
-        };
-        let c = compare(source, target, options, &progress).await;
-        sb.finish();
-        tb.finish();
+        let bars = ReadBars::new(source, target);
+        let c = compare(source, target, options, &bars.progress(None)).await;
+        bars.finish();
         let c = c?;
         (c.plan, c.source_origin, c.notes)
     } else {
@@ -217,15 +210,7 @@ async fn plan_of(
 /// comparison reads none, text output shows none, and `sync` reads each as its
 /// registration is sent.
 async fn fill_pems(source: &dyn Registry, plan: &mut Plan) -> Result<()> {
-    let n = plan
-        .changes
-        .iter()
-        .filter(|c| {
-            matches!(&c.change, iot_crr_model::Change::RegisterCertificate { certificate_pem, .. }
-                if certificate_pem.is_empty())
-        })
-        .count();
-    if n == 0 {
+    if !iot_crr_reconcile::plan_lacks_pems(plan) {
         return Ok(());
     }
     let bar = ReadBar::new("PEMs of the certificates to register", &source.location());
@@ -455,24 +440,17 @@ async fn sync_overlapped(
         "comparing and writing the types, groups, policies and certificates while the \
          things are read; the plan is printed after the apply (--no-overlap to see it first)"
     );
-    let sb = ReadBar::new("source", &source.location());
-    let tb = ReadBar::new("target", &target.location());
+    let bars = ReadBars::new(source, target);
     let bar = progress::ApplyBar::new();
-    let progress = Progress {
-        source_read: Some(sb.clone() as Arc<dyn ReadProgress>),
-        target_read: Some(tb.clone() as Arc<dyn ReadProgress>),
-        apply: Some(&bar),
-    };
     let done = iot_crr_reconcile::sync_overlapped(
         source,
         target,
         options,
         &apply_options(&a.tuning),
-        &progress,
+        &bars.progress(Some(&bar)),
     )
     .await;
-    sb.finish();
-    tb.finish();
+    bars.finish();
     bar.finish();
     let done = done?;
     for n in &done.comparison.notes {

@@ -111,6 +111,40 @@ fn load_quota_file(quotas: &mut Quotas, path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// The spinners of a comparison's two reads.
+pub struct ReadBars {
+    source: Arc<ReadBar>,
+    target: Arc<ReadBar>,
+}
+
+impl ReadBars {
+    /// One spinner per side, shown while the reads last.
+    pub fn new(source: &dyn Registry, target: &dyn Registry) -> Self {
+        ReadBars {
+            source: ReadBar::new("source", &source.location()),
+            target: ReadBar::new("target", &target.location()),
+        }
+    }
+
+    /// The reconciler's progress: these reads, and `apply` when given.
+    pub fn progress<'a>(
+        &self,
+        apply: Option<&'a dyn iot_crr_engine::ApplyProgress>,
+    ) -> iot_crr_reconcile::Progress<'a> {
+        iot_crr_reconcile::Progress {
+            source_read: Some(self.source.clone() as Arc<dyn ReadProgress>),
+            target_read: Some(self.target.clone() as Arc<dyn ReadProgress>),
+            apply,
+        }
+    }
+
+    /// Removes both spinners.
+    pub fn finish(&self) {
+        self.source.finish();
+        self.target.finish();
+    }
+}
+
 /// A spinner counting the resources of a read.
 pub struct ReadBar(Progress);
 

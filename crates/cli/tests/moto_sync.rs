@@ -54,30 +54,29 @@ fn loc(p: &Path) -> String {
     format!("file:{}", p.display())
 }
 
+/// Generates a fleet (`dir/fleet.jsonl`) and loads it into `region` (its ARNs name
+/// us-east-1: rewritten), checking that nothing failed.
+fn load_fleet(dir: &Path, things: &str, seed: &str, region: &str) {
+    let fleet = dir.join("fleet.jsonl");
+    bin()
+        .args(["gen-fleet", "--things", things, "--seed", seed, "--output"])
+        .arg(&fleet)
+        .assert()
+        .success();
+    bin()
+        .args(["sync", "--source", &loc(&fleet), "--target"])
+        .arg(format!("aws:{region}"))
+        .arg("--rewrite-arns")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"));
+}
+
 #[test]
 fn fleet_to_region_to_region_then_verify_equal() {
     let _server = reset();
     let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("fleet.jsonl");
-    bin()
-        .args(["gen-fleet", "--things", "30", "--seed", "11", "--output"])
-        .arg(&fleet)
-        .assert()
-        .success();
-
-    // Load the fleet into us-west-2 (its ARNs name us-east-1: rewritten).
-    bin()
-        .args([
-            "sync",
-            "--source",
-            &loc(&fleet),
-            "--target",
-            "aws:us-west-2",
-            "--rewrite-arns",
-        ])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("0 failed"));
+    load_fleet(dir.path(), "30", "11", "us-west-2");
 
     // Replicate us-west-2 to eu-central-1.
     bin()
@@ -450,23 +449,7 @@ fn a_keyed_sync_between_regions_reads_and_writes_only_what_its_keys_need() {
 fn a_saved_plan_between_regions_carries_its_pems_and_live_quotas_fall_back() {
     let _server = reset();
     let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("fleet.jsonl");
-    bin()
-        .args(["gen-fleet", "--things", "12", "--seed", "5", "--output"])
-        .arg(&fleet)
-        .assert()
-        .success();
-    bin()
-        .args([
-            "sync",
-            "--source",
-            &loc(&fleet),
-            "--target",
-            "aws:us-west-2",
-        ])
-        .arg("--rewrite-arns")
-        .assert()
-        .success();
+    load_fleet(dir.path(), "12", "5", "us-west-2");
 
     let plan = dir.path().join("plan.json");
     let out = bin()

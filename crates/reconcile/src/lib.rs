@@ -65,7 +65,7 @@ pub use options::{
     DEFAULT_MAX_DELETE_PERCENT, DeleteBound, DeleteBoundError, ReconcileOptions, RewriteSpec,
 };
 pub use overlap::{overlaps, sync_overlapped};
-pub use pems::{SourcePems, fill_certificate_pems};
+pub use pems::{SourcePems, fill_certificate_pems, plan_lacks_pems};
 pub use progress::Progress;
 
 /// The result type of the reconciler.

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use iot_crr_model::{
-    Change, Kind, Name, Origin, Outcome, Plan, Related, Resource, ResourceKey, Snapshot,
+    CertificateStatus, Change, Kind, Name, Origin, Outcome, Plan, Related, Resource, ResourceKey,
+    Snapshot,
 };
 use iot_crr_registry::{
     Capabilities, ErrorClass, KeyPage, ReadProgress, ReadRequest, Registry, RegistryError,
@@ -37,8 +38,10 @@ fn lacks_pem(change: &Change) -> Option<&Name> {
     }
 }
 
-/// Whether any change of `plan` registers a certificate without its PEM.
-pub(crate) fn plan_lacks_pems(plan: &Plan) -> bool {
+/// Whether any change of `plan` registers a certificate without its PEM (a plan from
+/// [`compare`](crate::compare) that registers certificates): what
+/// [`fill_certificate_pems`] would read.
+pub fn plan_lacks_pems(plan: &Plan) -> bool {
     plan.changes.iter().any(|c| lacks_pem(&c.change).is_some())
 }
 
@@ -128,16 +131,13 @@ impl<'a> SourcePems<'a> {
         SourcePems { target, source }
     }
 
-    async fn complete(&self, change: &Change) -> RegResult<Change> {
-        let Change::RegisterCertificate {
-            certificate_id,
-            status,
-            ca_certificate_id,
-            ..
-        } = change
-        else {
-            return Ok(change.clone());
-        };
+    /// The registration of `certificate_id` with its PEM (and CA) from the source.
+    async fn complete(
+        &self,
+        certificate_id: &Name,
+        status: CertificateStatus,
+        ca_certificate_id: &Option<Name>,
+    ) -> RegResult<Change> {
         let read = self
             .source
             .certificate_pem(certificate_id)
@@ -155,7 +155,7 @@ impl<'a> SourcePems<'a> {
             Some((pem, ca)) if !pem.is_empty() => Ok(Change::RegisterCertificate {
                 certificate_id: certificate_id.clone(),
                 certificate_pem: pem,
-                status: *status,
+                status,
                 ca_certificate_id: ca.or_else(|| ca_certificate_id.clone()),
             }),
             _ => Err(RegistryError::new(
@@ -186,11 +186,20 @@ impl Registry for SourcePems<'_> {
     }
 
     async fn apply(&self, change: &Change) -> RegResult<Outcome> {
-        if lacks_pem(change).is_none() {
-            return self.target.apply(change).await;
+        match change {
+            Change::RegisterCertificate {
+                certificate_id,
+                certificate_pem,
+                status,
+                ca_certificate_id,
+            } if certificate_pem.is_empty() => {
+                let complete = self
+                    .complete(certificate_id, *status, ca_certificate_id)
+                    .await?;
+                self.target.apply(&complete).await
+            }
+            _ => self.target.apply(change).await,
         }
-        let complete = self.complete(change).await?;
-        self.target.apply(&complete).await
     }
 
     async fn commit(&self) -> RegResult<()> {

@@ -67,6 +67,29 @@ fn fleet(things: usize, seed: u64) -> Snapshot {
     })
 }
 
+/// A comparison of the two plans nothing.
+async fn assert_in_sync(source: &dyn Registry, target: &dyn Registry, opts: &ReconcileOptions) {
+    let left = compare(source, target, opts, &Progress::default())
+        .await
+        .unwrap();
+    assert!(left.plan.is_empty(), "{:?}", left.plan.changes);
+}
+
+/// An overlapped sync with the default options.
+async fn overlapped(
+    source: &dyn Registry,
+    target: &dyn Registry,
+) -> Result<iot_crr_reconcile::SyncOutcome, ReconcileError> {
+    iot_crr_reconcile::sync_overlapped(
+        source,
+        target,
+        &ReconcileOptions::default(),
+        &ApplyOptions::default(),
+        &Progress::default(),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyed_reconcile_reads_little_and_converges_its_keys() {
     let desired = fleet(400, 1);
@@ -279,10 +302,7 @@ async fn empty_attribute_values_converge_in_one_sync() {
     .await
     .unwrap();
     assert!(done.report.unwrap().is_success());
-    let again = compare(&source, &target, &opts, &Progress::default())
-        .await
-        .unwrap();
-    assert!(again.plan.is_empty(), "{:?}", again.plan.changes);
+    assert_in_sync(&source, &target, &opts).await;
 }
 
 /// A registry whose writes take a while (real time, a few milliseconds each).
@@ -599,15 +619,7 @@ async fn an_overlapped_sync_writes_while_the_things_are_read_and_converges() {
     };
     let opts = ReconcileOptions::default();
     assert!(iot_crr_reconcile::overlaps(&opts));
-    let done = iot_crr_reconcile::sync_overlapped(
-        &source,
-        &target,
-        &opts,
-        &ApplyOptions::default(),
-        &Progress::default(),
-    )
-    .await
-    .unwrap();
+    let done = overlapped(&source, &target).await.unwrap();
     let report = done.report.unwrap();
     assert!(report.is_success(), "{report}");
     assert_eq!(report.changes.len(), done.comparison.plan.changes.len());
@@ -624,34 +636,23 @@ async fn an_overlapped_sync_writes_while_the_things_are_read_and_converges() {
         log[..things_read].iter().any(|l| l.starts_with("register")),
         "no registration before the things were read: {log:?}"
     );
-    let left = compare(&source, &target, &opts, &Progress::default())
-        .await
-        .unwrap();
-    assert!(left.plan.is_empty(), "{:?}", left.plan.changes);
+    assert_in_sync(&source, &target, &opts).await;
 
     // A changed fleet with a thing type deprecated after things were given it.
     let mut next = mutate(&desired, 9, 0.3, 0.2, 0.1);
-    let (ty, _) = next
+    let ty = next
         .thing_types
-        .iter()
-        .find(|(t, _)| {
+        .keys()
+        .find(|t| {
             next.things
                 .values()
                 .any(|x| x.thing_type_name.as_ref() == Some(*t))
         })
-        .map(|(t, v)| (t.clone(), v.clone()))
+        .cloned()
         .unwrap();
     next.thing_types.get_mut(ty.as_str()).unwrap().deprecated = true;
     let source = MemoryRegistry::with_snapshot(next.clone());
-    let done = iot_crr_reconcile::sync_overlapped(
-        &source,
-        &target,
-        &opts,
-        &ApplyOptions::default(),
-        &Progress::default(),
-    )
-    .await
-    .unwrap();
+    let done = overlapped(&source, &target).await.unwrap();
     let report = done.report.unwrap();
     assert!(report.is_success(), "{report}");
     let last = done.comparison.plan.changes.last().unwrap();
@@ -660,10 +661,7 @@ async fn an_overlapped_sync_writes_while_the_things_are_read_and_converges() {
         "the deprecation comes last: {}",
         last.change
     );
-    let left = compare(&source, &target, &opts, &Progress::default())
-        .await
-        .unwrap();
-    assert!(left.plan.is_empty(), "{:?}", left.plan.changes);
+    assert_in_sync(&source, &target, &opts).await;
 }
 
 /// With prune, or a filter of things alone, there is nothing to overlap: a whole sync.
@@ -693,15 +691,7 @@ async fn an_overlapped_sync_whose_things_cannot_be_read_finishes_what_it_sent() 
         fail: true,
     };
     let target = MemoryRegistry::new();
-    let e = iot_crr_reconcile::sync_overlapped(
-        &source,
-        &target,
-        &ReconcileOptions::default(),
-        &ApplyOptions::default(),
-        &Progress::default(),
-    )
-    .await
-    .unwrap_err();
+    let e = overlapped(&source, &target).await.unwrap_err();
     assert!(e.to_string().contains("iot:ListThingPrincipals"), "{e}");
     let written = target.snapshot();
     assert!(written.things.is_empty());
