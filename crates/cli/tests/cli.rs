@@ -592,6 +592,7 @@ fn bad_tuning_arguments_are_refused_before_anything_is_read() {
         (&["--key", "thing"][..], "--key"),
         (&["--key", "gadget/x"][..], "unknown kind"),
         (&["--kind", "gadget"][..], "unknown kind"),
+        (&["--quotas", "fast"][..], "possible values: default, live"),
     ] {
         bin()
             .args(["sync", "--source", &missing, "--target", &missing])
