@@ -34,7 +34,7 @@ fn put_len(buf: &mut Vec<u8>, mut n: usize) {
     }
 }
 
-fn put_str(buf: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_str(buf: &mut Vec<u8>, s: &str) {
     put_len(buf, s.len());
     buf.extend_from_slice(s.as_bytes());
 }
@@ -90,6 +90,12 @@ impl StringMap {
             put_str(&mut buf, k);
             put_str(&mut buf, v);
         }
+        StringMap(buf.into_boxed_slice())
+    }
+
+    /// A map from a buffer [`put_str`] filled with key, value, key, value ..., the keys
+    /// strictly ascending (the caller checked).
+    pub(crate) fn from_sorted_buffer(buf: Vec<u8>) -> Self {
         StringMap(buf.into_boxed_slice())
     }
 
@@ -256,6 +262,11 @@ impl NameSet {
     /// An empty set.
     pub fn new() -> Self {
         NameSet(Vec::new())
+    }
+
+    /// A set from names already strictly ascending (the caller checked).
+    pub(crate) fn from_sorted(names: Vec<Name>) -> Self {
+        NameSet(names)
     }
 
     /// Whether the set is empty.

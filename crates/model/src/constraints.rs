@@ -155,7 +155,7 @@ fn length(value: &str, min: usize, max: usize) -> Result<(), String> {
 }
 
 /// The problem of a character outside `allowed`, if any.
-fn chars(value: &str, allowed: fn(char) -> bool, described: &str) -> Result<(), String> {
+fn chars(value: &str, allowed: impl Fn(char) -> bool, described: &str) -> Result<(), String> {
     // Every allowed set here is ASCII: bytes decide without decoding UTF-8, and the
     // offending character is looked for only when there is one.
     if value

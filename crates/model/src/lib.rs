@@ -26,6 +26,7 @@ pub mod constraints;
 pub mod create;
 pub mod diff;
 pub mod document;
+mod fastline;
 pub mod filter;
 pub mod fingerprint;
 pub mod format;

@@ -1,0 +1,507 @@
+//! A fast reader for the two lines a large snapshot is made of, things and
+//! certificates, in exactly the form [`crate::format::write_to`] writes them, checked
+//! as the reader checks every resource.
+//!
+//! A million-thing file is two million such lines, and serde's generic path (field
+//! names matched one by one, collections grown and sorted, the whole line's UTF-8
+//! checked), then the checks decoding what it had just encoded, were most of the time
+//! of a read. Here a line is taken apart by expecting the writer's field order and
+//! spelling, and each value is checked with the [`constraints`] rules while it is at
+//! hand. Anything else (whitespace, another order, an escape, a field this does not
+//! know, keys out of order, non-ASCII text) and any value a rule refuses make it answer
+//! `None`; the caller then parses the line with serde and checks it with
+//! [`constraints::check_resource`], which gives the same resource or the exact error.
+//! So this never decides what a file means: every line it accepts, serde reads to the
+//! same value and the checks pass (tested below).
+
+use crate::collections::{NameSet, StringMap, put_str};
+use crate::constraints::{self, MAX_GROUPS_PER_THING};
+use crate::resource::{Certificate, CertificateStatus, Name, Thing};
+
+/// How a thing line starts, up to the value of `thingName`.
+pub(crate) const THING_START: &str = r#"{"kind":"thing","thingName":"#;
+/// How a certificate line starts, up to the value of `certificateId`.
+pub(crate) const CERTIFICATE_START: &str = r#"{"kind":"certificate","certificateId":"#;
+
+type Rule = fn(&str) -> Result<(), String>;
+
+/// A checked thing from a line in the writer's form, or `None`.
+pub(crate) fn thing(line: &[u8]) -> Option<Thing> {
+    let mut c = Cursor::new(line)?;
+    c.expect(THING_START)?;
+    let mut t = Thing {
+        thing_name: c.name(constraints::check_name)?,
+        ..Thing::default()
+    };
+    if c.eat(r#","thingTypeName":"#) {
+        t.thing_type_name = Some(c.name(constraints::check_name)?);
+    }
+    if c.eat(r#","attributes":{"#) {
+        let (attributes, count) = c.attributes()?;
+        constraints::check_thing_attribute_count(count, t.thing_type_name.is_some()).ok()?;
+        t.attributes = attributes;
+    }
+    if c.eat(r#","thingGroups":["#) {
+        t.thing_groups = c.names(constraints::check_name)?;
+        (t.thing_groups.len() <= MAX_GROUPS_PER_THING).then_some(())?;
+    }
+    if c.eat(r#","billingGroupName":"#) {
+        t.billing_group_name = Some(c.name(constraints::check_name)?);
+    }
+    if c.eat(r#","principals":["#) {
+        t.principals = c.names(constraints::check_principal)?;
+    }
+    c.end()?;
+    Some(t)
+}
+
+/// A checked certificate from a line in the writer's form, or `None`. `pem_checked`:
+/// the reader took the PEM out of the line (`"certificatePem":""`) after checking it;
+/// otherwise the PEM on the line is checked (one with its line ends escaped is not in
+/// the writer's form: escapes are serde's).
+pub(crate) fn certificate(line: &[u8], pem_checked: bool) -> Option<Certificate> {
+    let mut c = Cursor::new(line)?;
+    c.expect(CERTIFICATE_START)?;
+    let certificate_id = c.name(constraints::check_certificate_id)?;
+    c.expect(r#","certificatePem":"#)?;
+    let pem = c.string()?;
+    if !pem_checked {
+        constraints::check_certificate_pem(pem).ok()?;
+    }
+    c.expect(r#","status":"#)?;
+    let status = match c.string()? {
+        "ACTIVE" => CertificateStatus::Active,
+        "INACTIVE" => CertificateStatus::Inactive,
+        "REVOKED" => CertificateStatus::Revoked,
+        "PENDING_TRANSFER" => CertificateStatus::PendingTransfer,
+        "REGISTER_INACTIVE" => CertificateStatus::RegisterInactive,
+        "PENDING_ACTIVATION" => CertificateStatus::PendingActivation,
+        _ => return None,
+    };
+    let mut cert = Certificate {
+        certificate_id,
+        certificate_pem: pem.to_string(),
+        status,
+        ca_certificate_id: None,
+        policies: NameSet::new(),
+    };
+    if c.eat(r#","caCertificateId":"#) {
+        cert.ca_certificate_id = Some(c.name(constraints::check_certificate_id)?);
+    }
+    if c.eat(r#","policies":["#) {
+        cert.policies = c.names(constraints::check_policy_name)?;
+    }
+    c.end()?;
+    Some(cert)
+}
+
+/// Whether every byte is printable ASCII other than the backslash: text in which a
+/// JSON string is the bytes between two quotes, with nothing to unescape or check.
+/// Checked a chunk at a time without an early exit inside it, which vectorises.
+fn plain(bytes: &[u8]) -> bool {
+    bytes.chunks(64).all(|c| {
+        c.iter()
+            .fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b) & (b != b'\\'))
+    })
+}
+
+/// The bytes [`put_str`] writes for `s`: a LEB128 length, then the text.
+fn encoded_len(s: &str) -> usize {
+    let mut n = s.len();
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len + s.len()
+}
+
+/// A position in a plain line.
+struct Cursor<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(line: &'a [u8]) -> Option<Self> {
+        if !plain(line) {
+            return None;
+        }
+        // ASCII, so valid UTF-8; every index below is at an ASCII byte.
+        let s = std::str::from_utf8(line).ok()?;
+        Some(Cursor { s, i: 0 })
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        &self.s.as_bytes()[self.i..]
+    }
+
+    /// Takes `lit` if the line goes on with it.
+    fn eat(&mut self, lit: &str) -> bool {
+        let found = self.rest().starts_with(lit.as_bytes());
+        if found {
+            self.i += lit.len();
+        }
+        found
+    }
+
+    fn expect(&mut self, lit: &str) -> Option<()> {
+        self.eat(lit).then_some(())
+    }
+
+    /// A string value: the text between this quote and the next.
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect("\"")?;
+        let n = memchr::memchr(b'"', self.rest())?;
+        let v = self.s.get(self.i..self.i + n)?;
+        self.i += n + 1;
+        Some(v)
+    }
+
+    /// A string value that `rule` accepts.
+    fn name(&mut self, rule: Rule) -> Option<Name> {
+        let v = self.string()?;
+        rule(v).ok()?;
+        Some(Name::from(v))
+    }
+
+    /// The strings of an array whose `[` was taken, strictly ascending (as written)
+    /// and each accepted by `rule`.
+    fn names(&mut self, rule: Rule) -> Option<NameSet> {
+        // Checked in a first pass, so that the set is allocated at its exact size (a
+        // thing has one or two of each; a grown vector would hold four).
+        let start = self.i;
+        let mut count = 0;
+        if !self.eat("]") {
+            let mut last: Option<&str> = None;
+            loop {
+                let n = self.string()?;
+                if last.is_some_and(|l| l >= n) {
+                    return None;
+                }
+                rule(n).ok()?;
+                last = Some(n);
+                count += 1;
+                if !self.eat(",") {
+                    self.expect("]")?;
+                    break;
+                }
+            }
+        }
+        let end = self.i;
+        self.i = start;
+        let mut names = Vec::with_capacity(count);
+        for _ in 0..count {
+            names.push(Name::from(self.string()?));
+            self.eat(",");
+        }
+        self.i = end;
+        Some(NameSet::from_sorted(names))
+    }
+
+    /// The attributes of an object whose `{` was taken, keys strictly ascending, each
+    /// name and value accepted by the attribute rules; and how many there are.
+    fn attributes(&mut self) -> Option<(StringMap, usize)> {
+        let start = self.i;
+        let mut count = 0;
+        let mut bytes = 0;
+        if !self.eat("}") {
+            let mut last: Option<&str> = None;
+            loop {
+                let k = self.string()?;
+                self.expect(":")?;
+                let v = self.string()?;
+                if last.is_some_and(|l| l >= k) {
+                    return None;
+                }
+                constraints::check_attribute_name(k).ok()?;
+                constraints::check_attribute_value(v).ok()?;
+                bytes += encoded_len(k) + encoded_len(v);
+                last = Some(k);
+                count += 1;
+                if !self.eat(",") {
+                    self.expect("}")?;
+                    break;
+                }
+            }
+        }
+        let end = self.i;
+        self.i = start;
+        let mut buf = Vec::with_capacity(bytes);
+        for _ in 0..count {
+            let k = self.string()?;
+            self.expect(":")?;
+            put_str(&mut buf, k);
+            put_str(&mut buf, self.string()?);
+            self.eat(",");
+        }
+        self.i = end;
+        Some((StringMap::from_sorted_buffer(buf), count))
+    }
+
+    /// The closing brace, last on the line.
+    fn end(&mut self) -> Option<()> {
+        self.expect("}")?;
+        (self.i == self.s.len()).then_some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::Resource;
+
+    fn serde_thing(line: &str) -> Option<Thing> {
+        match serde_json::from_str::<Resource>(line) {
+            Ok(Resource::Thing(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn serde_certificate(line: &str) -> Option<Certificate> {
+        match serde_json::from_str::<Resource>(line) {
+            Ok(Resource::Certificate(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn full_thing() -> Thing {
+        Thing {
+            thing_name: "sensor-000001".into(),
+            thing_type_name: Some("temperature-sensor".into()),
+            attributes: [("firmware", "4.12.1"), ("model", "TS-100"), ("site", "b")]
+                .into_iter()
+                .collect(),
+            thing_groups: ["line-1", "line-2"].into_iter().collect(),
+            billing_group_name: Some("billing-standard".into()),
+            principals: [
+                format!("cert/{}", "a".repeat(64)),
+                "arn:aws:iam::123456789012:role/x".to_string(),
+            ]
+            .into_iter()
+            .collect(),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn a_written_thing_reads_as_serde_reads_it() {
+        let mut bare = full_thing();
+        bare.thing_type_name = None;
+        bare.attributes = StringMap::new();
+        bare.thing_groups = NameSet::new();
+        bare.billing_group_name = None;
+        bare.principals = NameSet::new();
+        for t in [full_thing(), bare] {
+            let line = serde_json::to_string(&Resource::Thing(t.clone())).unwrap();
+            let fast = thing(line.as_bytes()).expect("the writer's form");
+            assert_eq!(fast, t);
+            assert_eq!(Some(fast.clone()), serde_thing(&line));
+            // Byte-equal collections, not only equal ones.
+            assert_eq!(fast.attributes.iter().collect::<Vec<_>>(), {
+                t.attributes.iter().collect::<Vec<_>>()
+            });
+        }
+    }
+
+    #[test]
+    fn a_written_certificate_reads_as_serde_reads_it() {
+        let mut c = Certificate {
+            certificate_id: "ab".repeat(32).into(),
+            certificate_pem: String::new(),
+            status: CertificateStatus::PendingTransfer,
+            ca_certificate_id: Some("cd".repeat(32).into()),
+            policies: ["p-1", "p.2"].into_iter().collect(),
+        };
+        for status in [
+            CertificateStatus::Active,
+            CertificateStatus::Inactive,
+            CertificateStatus::Revoked,
+            CertificateStatus::PendingTransfer,
+            CertificateStatus::RegisterInactive,
+            CertificateStatus::PendingActivation,
+        ] {
+            c.status = status;
+            let line = serde_json::to_string(&Resource::Certificate(c.clone())).unwrap();
+            let fast = certificate(line.as_bytes(), true).expect("the writer's form");
+            assert_eq!(fast, c);
+            assert_eq!(Some(fast), serde_certificate(&line));
+        }
+        c.ca_certificate_id = None;
+        c.policies = NameSet::new();
+        let line = serde_json::to_string(&Resource::Certificate(c.clone())).unwrap();
+        assert_eq!(certificate(line.as_bytes(), true), Some(c));
+    }
+
+    #[test]
+    fn anything_but_the_writers_form_is_left_to_serde() {
+        let id = "a".repeat(64);
+        let lines = [
+            // Whitespace, another field order, an escape, an unknown field.
+            r#"{"kind":"thing", "thingName":"a"}"#.to_string(),
+            r#"{"kind":"thing","thingName":"a","billingGroupName":"b","thingTypeName":"t"}"#
+                .to_string(),
+            r#"{"kind":"thing","thingName":"a\u0062"}"#.to_string(),
+            r#"{"kind":"thing","thingName":"a","version":3}"#.to_string(),
+            r#"{"kind":"thing","thingName":"a","colour":"red"}"#.to_string(),
+            // Collections out of order or repeated: serde sorts and keeps the last.
+            r#"{"kind":"thing","thingName":"a","attributes":{"b":"1","a":"2"}}"#.to_string(),
+            r#"{"kind":"thing","thingName":"a","attributes":{"a":"1","a":"2"}}"#.to_string(),
+            r#"{"kind":"thing","thingName":"a","thingGroups":["b","a"]}"#.to_string(),
+            r#"{"kind":"thing","thingName":"a","thingGroups":["a","a"]}"#.to_string(),
+            // Not a string, non-ASCII, a control character, something after the end.
+            r#"{"kind":"thing","thingName":"a","attributes":{"n":1}}"#.to_string(),
+            "{\"kind\":\"thing\",\"thingName\":\"caf\u{e9}\"}".to_string(),
+            "{\"kind\":\"thing\",\"thingName\":\"a\tb\"}".to_string(),
+            r#"{"kind":"thing","thingName":"a"} "#.to_string(),
+            r#"{"kind":"thing","thingName":"a"}}"#.to_string(),
+            r#"{"kind":"thing","thingName":"a""#.to_string(),
+            r#"{"kind":"thing","thingName":"a","principals":["#.to_string(),
+        ];
+        for l in &lines {
+            assert_eq!(thing(l.as_bytes()), None, "{l}");
+        }
+        let certs = [
+            format!(
+                r#"{{"kind":"certificate","certificateId":"{id}","certificatePem":"-----BEGIN\n","status":"ACTIVE"}}"#
+            ),
+            format!(
+                r#"{{"kind":"certificate","certificateId":"{id}","certificatePem":"","status":"active"}}"#
+            ),
+            format!(
+                r#"{{"kind":"certificate","certificateId":"{id}","status":"ACTIVE","certificatePem":""}}"#
+            ),
+            format!(
+                r#"{{"kind":"certificate","certificateId":"{id}","certificatePem":"","status":"ACTIVE","policies":["b","a"]}}"#
+            ),
+        ];
+        for l in &certs {
+            assert_eq!(certificate(l.as_bytes(), true), None, "{l}");
+        }
+    }
+
+    #[test]
+    fn what_the_fast_path_takes_serde_takes_the_same_way() {
+        // Lines of every shape, some made non-canonical by an edit: whenever the fast
+        // path answers, serde answers the same.
+        let edits: [&dyn Fn(&str) -> String; 5] = [
+            &|l| l.to_string(),
+            &|l| l.replacen(",", ", ", 1),
+            &|l| l.replace("\"b\"", "\"a\""),
+            &|l| l.replacen("]", ",\"zz\"]", 1),
+            &|l| l.replacen("}", ",\"x\":\"y\"}", 1),
+        ];
+        let mut fast_answers = 0;
+        for n in 0..4u8 {
+            for groups in [false, true] {
+                for edit in edits {
+                    let mut t = full_thing();
+                    t.attributes = (0..n)
+                        .map(|i| (((b'a' + i) as char).to_string(), format!("v{i}")))
+                        .collect();
+                    if groups {
+                        t.thing_groups = ["a", "b"].into_iter().collect();
+                    }
+                    let line = serde_json::to_string(&Resource::Thing(t)).unwrap();
+                    let edited = edit(&line);
+                    if let Some(fast) = thing(edited.as_bytes()) {
+                        fast_answers += 1;
+                        assert_eq!(Some(fast), serde_thing(&edited), "{edited}");
+                    }
+                }
+            }
+        }
+        assert!(fast_answers >= 8, "the unedited lines at least");
+    }
+
+    #[test]
+    fn a_line_the_checks_refuse_is_left_to_serde_and_the_checks() {
+        use crate::constraints::check_resource;
+        let cert = |p: &str| format!("cert/{p}");
+        let mut bad: Vec<Thing> = Vec::new();
+        let edit = |f: &dyn Fn(&mut Thing)| {
+            let mut t = full_thing();
+            f(&mut t);
+            t
+        };
+        bad.push(edit(&|t| t.thing_name = "a b".into()));
+        bad.push(edit(&|t| t.thing_name = "x".repeat(129).into()));
+        bad.push(edit(&|t| t.thing_type_name = Some("t/1".into())));
+        bad.push(edit(&|t| {
+            t.thing_type_name = None;
+            t.attributes = [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]
+                .into_iter()
+                .collect();
+        }));
+        bad.push(edit(&|t| {
+            t.attributes = (0..51).map(|i| (format!("a{i:02}"), "v")).collect();
+        }));
+        bad.push(edit(&|t| {
+            t.attributes = [("a b", "1")].into_iter().collect()
+        }));
+        bad.push(edit(&|t| {
+            t.attributes = [("a", "1 2")].into_iter().collect()
+        }));
+        bad.push(edit(&|t| {
+            t.attributes = [("a", "x".repeat(801))].into_iter().collect();
+        }));
+        bad.push(edit(&|t| {
+            t.thing_groups = (0..11).map(|i| format!("g{i:02}")).collect();
+        }));
+        bad.push(edit(&|t| t.thing_groups = ["g 1"].into_iter().collect()));
+        bad.push(edit(&|t| t.billing_group_name = Some("".into())));
+        bad.push(edit(&|t| {
+            t.principals = [cert("xyz")].into_iter().collect()
+        }));
+        bad.push(edit(&|t| t.principals = [""].into_iter().collect()));
+        for t in bad {
+            assert!(
+                check_resource(&Resource::Thing(t.clone())).is_err(),
+                "{t:?}"
+            );
+            let line = serde_json::to_string(&Resource::Thing(t.clone())).unwrap();
+            assert_eq!(thing(line.as_bytes()), None, "{line}");
+        }
+        // At the limits, still accepted.
+        let ok = [
+            edit(&|t| t.thing_name = "x".repeat(128).into()),
+            edit(&|t| t.attributes = (0..50).map(|i| (format!("a{i:02}"), "v")).collect()),
+            edit(&|t| t.attributes = [("a", "x".repeat(800))].into_iter().collect()),
+            edit(&|t| t.thing_groups = (0..10).map(|i| format!("g{i:02}")).collect()),
+        ];
+        for t in ok {
+            check_resource(&Resource::Thing(t.clone())).unwrap();
+            let line = serde_json::to_string(&Resource::Thing(t.clone())).unwrap();
+            assert_eq!(thing(line.as_bytes()), Some(t));
+        }
+        let id = "ab".repeat(32);
+        let certs = [
+            (r#""certificateId":"abc""#.to_string(), true),
+            (format!(r#""certificateId":"{}""#, "g".repeat(64)), true),
+            (
+                format!(r#""certificateId":"{id}","caCertificateId":"12""#),
+                true,
+            ),
+            (
+                format!(r#""certificateId":"{id}","policies":["a b"]"#),
+                true,
+            ),
+            // The PEM itself, when the reader did not check it.
+            (format!(r#""certificateId":"{id}""#), false),
+        ];
+        for (fields, pem_checked) in certs {
+            let (id_part, rest) = fields.split_once(',').unwrap_or((&fields, ""));
+            let rest = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(",{rest}")
+            };
+            let line = format!(
+                r#"{{"kind":"certificate",{id_part},"certificatePem":"","status":"ACTIVE"{rest}}}"#
+            );
+            assert_eq!(certificate(line.as_bytes(), pem_checked), None, "{line}");
+            let r: Resource = serde_json::from_str(&line).unwrap();
+            assert!(check_resource(&r).is_err(), "{line}");
+        }
+    }
+}
