@@ -203,6 +203,7 @@ fn timed_child(base_path: &Path, next_path: &Path) {
     };
     let read_time = start.elapsed();
     println!("read_ns={}", read_time.as_nanos());
+    println!("read_cpu_ms={}", cpu_ms());
     println!("read_peak_kib={}", vm_hwm_kib());
     let start = Instant::now();
     let (next, next_pems) = next;
@@ -210,6 +211,7 @@ fn timed_child(base_path: &Path, next_path: &Path) {
     let mut plan = diff(&next, &base, &DiffOptions::default());
     let diff_time = start.elapsed();
     println!("diff_ns={}", diff_time.as_nanos());
+    println!("diff_cpu_ms={}", cpu_ms());
     // The PEMs of the certificates to register, from the source file (what a saved
     // plan holds).
     let start = Instant::now();
@@ -304,6 +306,25 @@ fn read(p: &Path) -> (Snapshot, Option<format::PemIndex>) {
 
 fn write(s: &Snapshot, p: &Path) {
     format::write_file(s, p).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// CPU time (user and system, all threads) of this process so far, in milliseconds.
+fn cpu_ms() -> u64 {
+    // Fields 14 and 15 of /proc/self/stat, after the parenthesised command name.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<i64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // After the state letter (not a number): utime is the 11th number, stime the 12th.
+    match (fields.get(10), fields.get(11)) {
+        (Some(u), Some(s)) => u64::try_from(u + s).unwrap_or(0) * 1000 / 100,
+        _ => 0,
+    }
 }
 
 /// Peak resident set size of this process so far, in KiB.

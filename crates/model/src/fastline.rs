@@ -190,13 +190,14 @@ impl<'a> Cursor<'a> {
         }
         let end = self.i;
         self.i = start;
-        let mut names = Vec::with_capacity(count);
-        for _ in 0..count {
-            names.push(Name::from(self.string()?));
+        let names = (0..count).map_while(|_| {
+            let n = self.string().map(Name::from);
             self.eat(",");
-        }
+            n
+        });
+        let set = NameSet::from_sorted(count, names);
         self.i = end;
-        Some(NameSet::from_sorted(names))
+        Some(set)
     }
 
     /// The attributes of an object whose `{` was taken, keys strictly ascending, each

@@ -7,8 +7,8 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use crate::filter::{CompiledFilter, Filter};
-use crate::format::{LINES_PER_CHUNK, resource_lines};
-use crate::resource::{Kind, Name, Resource};
+use crate::format::{LINES_PER_CHUNK, Wrap, resource_lines};
+use crate::resource::{Kind, Name, ResourceRef};
 use crate::snapshot::Snapshot;
 
 /// The fingerprint of the resources of `s` that `filter` selects: an XXH3-128 over their
@@ -18,47 +18,35 @@ use crate::snapshot::Snapshot;
 pub fn fingerprint(s: &Snapshot, filter: &Filter) -> String {
     let f = filter.compile();
     let mut h = Xxh3::new();
-    hash_kind(
-        &mut h,
-        Kind::ThingType,
-        &s.thing_types,
-        &f,
-        Resource::ThingType,
-    );
-    hash_kind(
-        &mut h,
-        Kind::BillingGroup,
-        &s.billing_groups,
-        &f,
-        Resource::BillingGroup,
-    );
-    hash_kind(
-        &mut h,
-        Kind::ThingGroup,
-        &s.thing_groups,
-        &f,
-        Resource::ThingGroup,
-    );
-    hash_kind(&mut h, Kind::Policy, &s.policies, &f, Resource::Policy);
-    hash_kind(
-        &mut h,
-        Kind::Certificate,
-        &s.certificates,
-        &f,
-        Resource::Certificate,
-    );
-    hash_kind(&mut h, Kind::Thing, &s.things, &f, Resource::Thing);
+    hash_kind(&mut h, Kind::ThingType, &s.thing_types, &f, |r| {
+        ResourceRef::ThingType(r)
+    });
+    hash_kind(&mut h, Kind::BillingGroup, &s.billing_groups, &f, |r| {
+        ResourceRef::BillingGroup(r)
+    });
+    hash_kind(&mut h, Kind::ThingGroup, &s.thing_groups, &f, |r| {
+        ResourceRef::ThingGroup(r)
+    });
+    hash_kind(&mut h, Kind::Policy, &s.policies, &f, |r| {
+        ResourceRef::Policy(r)
+    });
+    hash_kind(&mut h, Kind::Certificate, &s.certificates, &f, |r| {
+        ResourceRef::Certificate(r)
+    });
+    hash_kind(&mut h, Kind::Thing, &s.things, &f, |r| {
+        ResourceRef::Thing(r)
+    });
     format!("xxh3-128:{:032x}", h.digest128())
 }
 
 /// Hashes the resources of one kind that the filter selects (the same selection as
 /// [`Snapshot::filtered`]); a kind the filter leaves out adds nothing.
-fn hash_kind<T: Clone + Sync>(
+fn hash_kind<T: Sync>(
     h: &mut Xxh3,
     kind: Kind,
     map: &BTreeMap<Name, T>,
     filter: &CompiledFilter,
-    wrap: fn(T) -> Resource,
+    wrap: Wrap<T>,
 ) {
     if !filter.selects_kind(kind) {
         return;
@@ -79,7 +67,7 @@ fn hash_kind<T: Clone + Sync>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::Thing;
+    use crate::resource::{Resource, Thing};
 
     fn thing(n: &str) -> Resource {
         Resource::Thing(Thing {

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::constraints;
 use crate::fastline;
-use crate::resource::{Certificate, Kind, Name, Resource, Thing};
+use crate::resource::{Certificate, Kind, Name, Resource, ResourceRef, Thing};
 use crate::snapshot::{Origin, PrincipalCoverage, Snapshot};
 
 /// The `format` value of the header line.
@@ -849,34 +849,36 @@ pub fn write_to(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
     };
     serde_json::to_writer(&mut *w, &header)?;
     w.write_all(b"\n")?;
-    write_kind(w, &s.thing_types, Resource::ThingType)?;
-    write_kind(w, &s.billing_groups, Resource::BillingGroup)?;
-    write_kind(w, &s.thing_groups, Resource::ThingGroup)?;
-    write_kind(w, &s.policies, Resource::Policy)?;
-    write_kind(w, &s.certificates, Resource::Certificate)?;
-    write_kind(w, &s.things, Resource::Thing)?;
+    write_kind(w, &s.thing_types, |r| ResourceRef::ThingType(r))?;
+    write_kind(w, &s.billing_groups, |r| ResourceRef::BillingGroup(r))?;
+    write_kind(w, &s.thing_groups, |r| ResourceRef::ThingGroup(r))?;
+    write_kind(w, &s.policies, |r| ResourceRef::Policy(r))?;
+    write_kind(w, &s.certificates, |r| ResourceRef::Certificate(r))?;
+    write_kind(w, &s.things, |r| ResourceRef::Thing(r))?;
     Ok(())
 }
 
 /// How many resources one parallel task serialises when writing or fingerprinting.
 pub(crate) const LINES_PER_CHUNK: usize = 4096;
 
+/// Turns a resource of one kind into the serialisable [`ResourceRef`].
+pub(crate) type Wrap<T> = for<'a> fn(&'a T) -> ResourceRef<'a>;
+
 /// The snapshot lines of some resources of one kind, each ending in `\n`.
-pub(crate) fn resource_lines<T: Clone>(items: &[&T], wrap: fn(T) -> Resource) -> Vec<u8> {
+pub(crate) fn resource_lines<T>(items: &[&T], wrap: Wrap<T>) -> Vec<u8> {
     let mut buf = Vec::with_capacity(items.len() * 160);
     for item in items {
-        serde_json::to_writer(&mut buf, &wrap((*item).clone()))
-            .expect("resources always serialise");
+        serde_json::to_writer(&mut buf, &wrap(item)).expect("resources always serialise");
         buf.push(b'\n');
     }
     buf
 }
 
 /// Serialises one kind in parallel chunks, then writes the chunks in order.
-fn write_kind<T: Clone + Sync>(
+fn write_kind<T: Sync>(
     w: &mut impl Write,
     map: &std::collections::BTreeMap<Name, T>,
-    wrap: fn(T) -> Resource,
+    wrap: Wrap<T>,
 ) -> std::io::Result<()> {
     let items: Vec<&T> = map.values().collect();
     let chunks: Vec<Vec<u8>> = items
@@ -966,6 +968,28 @@ mod tests {
         assert_eq!(m.len(), 1000);
     }
     use crate::resource::{CertificateStatus, Policy, PolicyVersion, ThingType};
+
+    #[test]
+    fn a_borrowed_resource_serialises_as_the_resource() {
+        let s = sample();
+        let mut n = 0;
+        for r in s.resources() {
+            let borrowed = match &r {
+                Resource::ThingType(x) => ResourceRef::ThingType(x),
+                Resource::BillingGroup(x) => ResourceRef::BillingGroup(x),
+                Resource::ThingGroup(x) => ResourceRef::ThingGroup(x),
+                Resource::Policy(x) => ResourceRef::Policy(x),
+                Resource::Certificate(x) => ResourceRef::Certificate(x),
+                Resource::Thing(x) => ResourceRef::Thing(x),
+            };
+            assert_eq!(
+                serde_json::to_string(&borrowed).unwrap(),
+                serde_json::to_string(&r).unwrap()
+            );
+            n += 1;
+        }
+        assert!(n > 0);
+    }
 
     fn sample() -> Snapshot {
         let mut s = Snapshot::new();

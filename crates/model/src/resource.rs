@@ -377,6 +377,19 @@ pub fn principal_certificate_id(principal: &str) -> Option<&str> {
     principal.strip_prefix(CERT_PRINCIPAL_PREFIX)
 }
 
+/// A borrowed [`Resource`], serialised exactly as the resource is (its snapshot line),
+/// so that writing or fingerprinting a registry clones nothing.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub(crate) enum ResourceRef<'a> {
+    ThingType(&'a ThingType),
+    BillingGroup(&'a BillingGroup),
+    ThingGroup(&'a ThingGroup),
+    Policy(&'a Policy),
+    Certificate(&'a Certificate),
+    Thing(&'a Thing),
+}
+
 /// One resource of any kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
