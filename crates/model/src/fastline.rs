@@ -152,7 +152,9 @@ impl<'a> Cursor<'a> {
     /// A string value: the text between this quote and the next.
     fn string(&mut self) -> Option<&'a str> {
         self.expect("\"")?;
-        let n = memchr::memchr(b'"', self.rest())?;
+        // Values are short (names, attribute values, ids): a plain scan beats memchr's
+        // set-up.
+        let n = self.rest().iter().position(|&b| b == b'"')?;
         let v = self.s.get(self.i..self.i + n)?;
         self.i += n + 1;
         Some(v)
