@@ -286,28 +286,34 @@ impl From<SnapshotError> for Failure {
 }
 
 /// Splits a stream into blocks of whole lines and hands each block, with the number of
-/// its first line and its byte offset in the stream, to `f`.
+/// its first line and its byte offset in the stream, to `f`, which answers how many
+/// lines the block held.
+///
+/// One buffer serves every block: the tail of a block (the start of a line) moves to its
+/// front and the next read fills the rest, so nothing is zeroed again; it grows only for
+/// a line longer than itself.
 fn for_each_block(
     mut input: impl Read,
     path: &str,
     block: usize,
-    mut f: impl FnMut(&mut [u8], usize, u64) -> Result<(), Failure>,
+    mut f: impl FnMut(&mut [u8], usize, u64) -> Result<usize, Failure>,
 ) -> Result<usize, Failure> {
-    let mut buf: Vec<u8> = Vec::with_capacity(block + 4096);
+    let mut buf: Vec<u8> = vec![0; block];
+    let mut have = 0usize;
     let mut first_line = 1usize;
     let mut offset = 0u64;
     let mut eof = false;
     while !eof {
-        let start = buf.len();
-        buf.resize(start + block, 0);
-        let mut filled = start;
-        while filled < buf.len() {
-            match input.read(&mut buf[filled..]) {
+        if have == buf.len() {
+            buf.resize(buf.len() + block, 0);
+        }
+        while have < buf.len() {
+            match input.read(&mut buf[have..]) {
                 Ok(0) => {
                     eof = true;
                     break;
                 }
-                Ok(n) => filled += n,
+                Ok(n) => have += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(source) => {
                     return Err(Failure::Error(SnapshotError::Io {
@@ -317,22 +323,19 @@ fn for_each_block(
                 }
             }
         }
-        buf.truncate(filled);
         // Whole lines only; the tail waits for the next block (or is the last line).
         let cut = if eof {
-            buf.len()
+            have
         } else {
-            match memchr::memrchr(b'\n', &buf) {
+            match memchr::memrchr(b'\n', &buf[..have]) {
                 Some(i) => i + 1,
                 None => continue,
             }
         };
-        let lines = memchr::memchr_iter(b'\n', &buf[..cut]).count()
-            + usize::from(cut > 0 && buf[cut - 1] != b'\n');
-        f(&mut buf[..cut], first_line, offset)?;
-        first_line += lines;
+        first_line += f(&mut buf[..cut], first_line, offset)?;
         offset += cut as u64;
-        buf.drain(..cut);
+        buf.copy_within(cut..have, 0);
+        have -= cut;
     }
     Ok(first_line)
 }
@@ -341,12 +344,16 @@ fn for_each_block(
 /// the line end.
 type BlockLine<'a> = (usize, usize, &'a mut [u8]);
 
-/// The lines of a block, without line ends and blank lines.
-fn block_lines(block: &mut [u8], first_line: usize) -> Vec<BlockLine<'_>> {
+/// The lines of a block, without line ends and blank lines, and how many lines the
+/// block holds (blank ones included).
+fn block_lines(block: &mut [u8], first_line: usize) -> (Vec<BlockLine<'_>>, usize) {
     // Line ends found with memchr (a byte-by-byte split was a tenth of a read), then
     // the block cut at them.
     let mut ends: Vec<usize> = memchr::memchr_iter(b'\n', block).collect();
+    let mut count = ends.len();
     if ends.last().is_none_or(|&e| e + 1 != block.len()) {
+        // A last line without a line end (or an empty block, which holds none).
+        count += usize::from(!block.is_empty());
         ends.push(block.len());
     }
     let mut lines = Vec::with_capacity(ends.len());
@@ -371,7 +378,7 @@ fn block_lines(block: &mut [u8], first_line: usize) -> Vec<BlockLine<'_>> {
             lines.push((first_line + i, start, line));
         }
     }
-    lines
+    (lines, count)
 }
 
 fn parse_header(line: usize, bytes: &[u8], path: &str) -> Result<Header, SnapshotError> {
@@ -419,11 +426,11 @@ fn parse_stream(
     let mut certificates = SortedBuilder::default();
     let mut things = SortedBuilder::default();
     for_each_block(input, path, block, |block, first_line, block_offset| {
-        let mut lines = block_lines(block, first_line);
+        let (mut lines, count) = block_lines(block, first_line);
         let mut body = &mut lines[..];
         if !header_seen {
             let Some(((n, _, h), rest)) = body.split_first_mut() else {
-                return Ok(());
+                return Ok(count);
             };
             let header = parse_header(*n, h, path)?;
             snap.origin = Origin {
@@ -476,7 +483,7 @@ fn parse_stream(
                 return Err(Failure::Duplicate { kind, key, line });
             }
         }
-        Ok(())
+        Ok(count)
     })?;
     snap.certificates = certificates.finish();
     snap.things = things.finish();
@@ -726,7 +733,8 @@ fn duplicate_error(
 ) -> SnapshotError {
     let mut first: Option<usize> = None;
     let _ = for_each_block(input, path, BLOCK, |block, first_line, _| {
-        for (n, _, l) in block_lines(block, first_line) {
+        let (lines, count) = block_lines(block, first_line);
+        for (n, _, l) in lines {
             if first.is_none()
                 && n < line
                 && let Ok(r) = parse_line(l)
@@ -736,7 +744,7 @@ fn duplicate_error(
                 first = Some(n);
             }
         }
-        Ok(())
+        Ok(count)
     });
     let reason = match first {
         Some(f) => format!(
