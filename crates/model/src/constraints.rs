@@ -335,9 +335,7 @@ pub fn check_policy_version_count(count: usize) -> Result<(), String> {
 /// A certificate id: 64 hexadecimal digits.
 pub fn check_certificate_id(value: &str) -> Result<(), String> {
     // Without an early exit, which vectorises: every id read is checked.
-    let hex = value
-        .bytes()
-        .fold(true, |ok, b| ok & b.is_ascii_hexdigit());
+    let hex = value.bytes().fold(true, |ok, b| ok & b.is_ascii_hexdigit());
     if value.len() != CERTIFICATE_ID_LEN || !hex {
         return Err(format!("is not {CERTIFICATE_ID_LEN} hexadecimal digits"));
     }
