@@ -49,6 +49,12 @@ pub struct StringMapIter<'a> {
 
 impl<'a> StringMapIter<'a> {
     fn take_str(&mut self) -> &'a str {
+        // Only `put_str` writes the buffer, always from a `&str`.
+        std::str::from_utf8(self.take_bytes()).expect("a StringMap holds UTF-8 only")
+    }
+
+    /// The bytes of the next string, without checking them again.
+    fn take_bytes(&mut self) -> &'a [u8] {
         let mut n = 0usize;
         let mut shift = 0;
         loop {
@@ -62,8 +68,7 @@ impl<'a> StringMapIter<'a> {
         }
         let (s, rest) = self.rest.split_at(n);
         self.rest = rest;
-        // Only `put_str` writes the buffer, always from a `&str`.
-        std::str::from_utf8(s).expect("a StringMap holds UTF-8 only")
+        s
     }
 }
 
@@ -104,6 +109,19 @@ impl StringMap {
     /// Whether the map is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The entries as bytes (UTF-8, as they were put in), in key order: for a writer
+    /// that copies them out as they are.
+    pub(crate) fn byte_entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let mut it = StringMapIter { rest: &self.0 };
+        std::iter::from_fn(move || {
+            if it.rest.is_empty() {
+                return None;
+            }
+            let k = it.take_bytes();
+            Some((k, it.take_bytes()))
+        })
     }
 
     /// The number of entries.
