@@ -662,4 +662,62 @@ mod tests {
             );
         }
     }
+
+    mod mutated {
+        use super::*;
+        use crate::constraints::check_resource;
+        use proptest::prelude::*;
+
+        /// A canonical thing line and a canonical certificate line (PEM taken out).
+        fn lines() -> [String; 2] {
+            let t = serde_json::to_string(&Resource::Thing(full_thing())).unwrap();
+            let c = serde_json::to_string(&Resource::Certificate(Certificate {
+                certificate_id: "ab".repeat(32).into(),
+                certificate_pem: String::new(),
+                status: CertificateStatus::Active,
+                ca_certificate_id: Some("cd".repeat(32).into()),
+                policies: ["p-1", "p-2"].into_iter().collect(),
+            }))
+            .unwrap();
+            [t, c]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2048, .. ProptestConfig::default() })]
+
+            /// Whatever a corrupted line turns into, the fast path either leaves it to
+            /// serde or reads exactly what serde reads, and only lines the checks pass.
+            #[test]
+            fn a_corrupted_line_is_read_as_serde_reads_it_or_left_to_serde(
+                which in 0usize..2,
+                edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
+            ) {
+                let mut line = lines()[which].clone().into_bytes();
+                for (at, byte, op) in edits {
+                    let i = at.index(line.len());
+                    match op {
+                        0 => line[i] = byte,
+                        1 => { line.remove(i); }
+                        _ => line.insert(i, byte),
+                    }
+                }
+                let fast = if which == 0 {
+                    thing(&line).map(Resource::Thing)
+                } else {
+                    certificate(&line, true).map(Resource::Certificate)
+                };
+                if let Some(r) = fast {
+                    let text = std::str::from_utf8(&line).expect("accepted lines are ASCII");
+                    let theirs: Resource = serde_json::from_str(text).expect("serde reads it too");
+                    prop_assert_eq!(&r, &theirs);
+                    match &r {
+                        Resource::Certificate(c) => {
+                            prop_assert!(constraints::check_certificate_except_pem(c).is_ok());
+                        }
+                        _ => prop_assert!(check_resource(&r).is_ok()),
+                    }
+                }
+            }
+        }
+    }
 }
