@@ -288,11 +288,9 @@ impl NameSet {
         NameSet(SmallVec::new())
     }
 
-    /// A set from `len` names already strictly ascending (the caller checked).
-    pub(crate) fn from_sorted(len: usize, names: impl Iterator<Item = Name>) -> Self {
-        let mut v = SmallVec::with_capacity(len);
-        v.extend(names);
-        NameSet(v)
+    /// A set from names already strictly ascending (the caller checked).
+    pub(crate) fn from_sorted(names: SmallVec<[Name; 1]>) -> Self {
+        NameSet(names)
     }
 
     /// Whether the set is empty.

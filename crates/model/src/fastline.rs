@@ -14,6 +14,8 @@
 //! So this never decides what a file means: every line it accepts, serde reads to the
 //! same value and the checks pass (tested below).
 
+use smallvec::SmallVec;
+
 use crate::collections::{NameSet, StringMap, put_str};
 use crate::constraints::{self, MAX_GROUPS_PER_THING};
 use crate::resource::{Certificate, CertificateStatus, Name, Thing};
@@ -69,15 +71,7 @@ pub(crate) fn certificate(line: &[u8], pem_checked: bool) -> Option<Certificate>
         constraints::check_certificate_pem(pem).ok()?;
     }
     c.expect(r#","status":"#)?;
-    let status = match c.string()? {
-        "ACTIVE" => CertificateStatus::Active,
-        "INACTIVE" => CertificateStatus::Inactive,
-        "REVOKED" => CertificateStatus::Revoked,
-        "PENDING_TRANSFER" => CertificateStatus::PendingTransfer,
-        "REGISTER_INACTIVE" => CertificateStatus::RegisterInactive,
-        "PENDING_ACTIVATION" => CertificateStatus::PendingActivation,
-        _ => return None,
-    };
+    let status = CertificateStatus::parse(c.string()?)?;
     let mut cert = Certificate {
         certificate_id,
         certificate_pem: pem.to_string(),
@@ -167,78 +161,78 @@ impl<'a> Cursor<'a> {
         Some(Name::from(v))
     }
 
+    /// The entries of a list whose opening bracket was taken, up to `close`, each read
+    /// by `entry`, which answers its key; the keys strictly ascending (as written).
+    /// Answers how many there are.
+    fn entries(
+        &mut self,
+        close: &str,
+        mut entry: impl FnMut(&mut Self) -> Option<&'a str>,
+    ) -> Option<usize> {
+        if self.eat(close) {
+            return Some(0);
+        }
+        let mut last: Option<&str> = None;
+        let mut count = 0;
+        loop {
+            let key = entry(self)?;
+            if last.is_some_and(|l| l >= key) {
+                return None;
+            }
+            last = Some(key);
+            count += 1;
+            if !self.eat(",") {
+                self.expect(close)?;
+                return Some(count);
+            }
+        }
+    }
+
     /// The strings of an array whose `[` was taken, strictly ascending (as written)
     /// and each accepted by `rule`.
     fn names(&mut self, rule: Rule) -> Option<NameSet> {
         // Checked in a first pass, so that the set is allocated at its exact size (a
         // thing has one or two of each; a grown vector would hold four).
         let start = self.i;
-        let mut count = 0;
-        if !self.eat("]") {
-            let mut last: Option<&str> = None;
-            loop {
-                let n = self.string()?;
-                if last.is_some_and(|l| l >= n) {
-                    return None;
-                }
-                rule(n).ok()?;
-                last = Some(n);
-                count += 1;
-                if !self.eat(",") {
-                    self.expect("]")?;
-                    break;
-                }
-            }
-        }
-        let end = self.i;
+        let count = self.entries("]", |c| {
+            let n = c.string()?;
+            rule(n).ok()?;
+            Some(n)
+        })?;
         self.i = start;
-        let names = (0..count).map_while(|_| {
-            let n = self.string().map(Name::from);
-            self.eat(",");
-            n
-        });
-        let set = NameSet::from_sorted(count, names);
-        self.i = end;
-        Some(set)
+        let mut names = SmallVec::with_capacity(count);
+        self.entries("]", |c| {
+            let n = c.string()?;
+            names.push(Name::from(n));
+            Some(n)
+        })?;
+        Some(NameSet::from_sorted(names))
     }
 
     /// The attributes of an object whose `{` was taken, keys strictly ascending, each
     /// name and value accepted by the attribute rules; and how many there are.
     fn attributes(&mut self) -> Option<(StringMap, usize)> {
+        // Checked in a first pass, which also sizes the buffer.
         let start = self.i;
-        let mut count = 0;
         let mut bytes = 0;
-        if !self.eat("}") {
-            let mut last: Option<&str> = None;
-            loop {
-                let k = self.string()?;
-                self.expect(":")?;
-                let v = self.string()?;
-                if last.is_some_and(|l| l >= k) {
-                    return None;
-                }
-                constraints::check_attribute_name(k).ok()?;
-                constraints::check_attribute_value(v).ok()?;
-                bytes += encoded_len(k) + encoded_len(v);
-                last = Some(k);
-                count += 1;
-                if !self.eat(",") {
-                    self.expect("}")?;
-                    break;
-                }
-            }
-        }
-        let end = self.i;
+        let count = self.entries("}", |c| {
+            let k = c.string()?;
+            c.expect(":")?;
+            let v = c.string()?;
+            constraints::check_attribute_name(k).ok()?;
+            constraints::check_attribute_value(v).ok()?;
+            bytes += encoded_len(k) + encoded_len(v);
+            Some(k)
+        })?;
         self.i = start;
         let mut buf = Vec::with_capacity(bytes);
-        for _ in 0..count {
-            let k = self.string()?;
-            self.expect(":")?;
+        self.entries("}", |c| {
+            let k = c.string()?;
+            c.expect(":")?;
             put_str(&mut buf, k);
-            put_str(&mut buf, self.string()?);
-            self.eat(",");
-        }
-        self.i = end;
+            put_str(&mut buf, c.string()?);
+            Some(k)
+        })?;
         Some((StringMap::from_sorted_buffer(buf), count))
     }
 

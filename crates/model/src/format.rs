@@ -527,12 +527,11 @@ fn parse_checked(line: &mut [u8], pems: Pems) -> Result<Resource, String> {
         validate(&r, false)?;
         return Ok(r);
     }
-    if line.starts_with(fastline::CERTIFICATE_START.as_bytes())
-        && let Some(mut c) = fastline::certificate(line, false)
+    // (A line whose PEM could not be taken out safely is not in the writer's form.)
+    if pems == Pems::Keep
+        && line.starts_with(fastline::CERTIFICATE_START.as_bytes())
+        && let Some(c) = fastline::certificate(line, false)
     {
-        if pems == Pems::Skip {
-            c.certificate_pem = String::new();
-        }
         return Ok(Resource::Certificate(c));
     }
     let mut r = parse_line(line)?;
