@@ -29,6 +29,12 @@
 //! [`AwsRegistry::with_read_concurrency`] calls are in flight; every call is paced by
 //! its API's token bucket.
 //!
+//! When the request has a [`ThingPages`](iot_crr_registry::ThingPages) taker and the
+//! principals are read per thing, each page of 250 things goes to it as soon as its
+//! principals are in (and the groups' memberships, read at the start, are known), so
+//! that a sync writes the first things while the last are read; the snapshot then holds
+//! only the things nobody took.
+//!
 //! [`Registry::related`](iot_crr_registry::Registry::related) questions are answered
 //! with one list call each (every page), see `AwsRegistry::related_keys`.
 
@@ -119,6 +125,30 @@ pub(crate) fn principal_from_arn(p: &str) -> Name {
     match arn::certificate_id(p) {
         Some(id) => cert_principal(id),
         None => p.into(),
+    }
+}
+
+/// What a full read learns about things from the groups: each thing's static groups
+/// and billing group, and the groups themselves.
+#[derive(Default)]
+struct ThingRelations {
+    /// The billing groups the filter selects.
+    billing_groups: Vec<BillingGroup>,
+    /// The thing groups the filter selects.
+    thing_groups: Vec<ThingGroup>,
+    /// Each member's billing group.
+    billing_of: HashMap<Name, Name>,
+    /// Each member's static thing groups.
+    groups_of: HashMap<Name, NameSet>,
+    /// Things of pages nobody took: they go into the snapshot.
+    kept: Vec<Thing>,
+}
+
+impl ThingRelations {
+    /// Gives a thing its groups and billing group (each thing is completed once).
+    fn complete(&mut self, t: &mut Thing) {
+        t.thing_groups = self.groups_of.remove(&t.thing_name).unwrap_or_default();
+        t.billing_group_name = self.billing_of.remove(&t.thing_name);
     }
 }
 
@@ -222,7 +252,7 @@ impl AwsRegistry {
                 })
                 .count();
             req.report(Kind::BillingGroup, selected as u64);
-            Ok(groups)
+            Ok::<_, RegistryError>(groups)
         };
 
         let groups = async {
@@ -237,7 +267,7 @@ impl AwsRegistry {
                 .filter(|(g, _)| want_groups && f.matches(Kind::ThingGroup, &g.thing_group_name))
                 .count();
             req.report(Kind::ThingGroup, selected as u64);
-            Ok(groups)
+            Ok::<_, RegistryError>(groups)
         };
 
         let policies = async {
@@ -250,7 +280,11 @@ impl AwsRegistry {
             Ok(policies)
         };
 
-        let things_and_certs = async {
+        // Pages of things with their principals, before their groups are known (the
+        // per-thing principal read hands them over as they complete, see below).
+        let (raw_tx, mut raw_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Thing>>();
+        let things_and_certs = async move {
+            let raw_tx = raw_tx;
             let (things, cert_list) = tokio::try_join!(
                 async {
                     if want_things {
@@ -302,21 +336,68 @@ impl AwsRegistry {
                         Ok(c)
                     })
                     .await?;
-                Ok(found.into_iter().flatten().collect::<Vec<_>>())
+                Ok::<_, RegistryError>(found.into_iter().flatten().collect::<Vec<_>>())
             };
             let by_cert = want_things && cert_list.len() < things.len();
             let principals = async {
                 if !want_things || things.is_empty() {
-                    return Ok(HashMap::new());
+                    return Ok((things, HashMap::new()));
                 }
-                self.principals_of(&things, &cert_list, by_cert).await
+                if req.thing_pages.is_some() && !by_cert {
+                    // Per thing, with a taker for early pages: each page of things
+                    // goes out with its principals as soon as they are read.
+                    self.principals_in_pages(things, &raw_tx).await?;
+                    return Ok((Vec::new(), HashMap::new()));
+                }
+                let principals = self.principals_of(&things, &cert_list, by_cert).await?;
+                Ok::<_, RegistryError>((things, principals))
             };
-            let (certs, principals) = tokio::try_join!(certs, principals)?;
+            let (certs, (things, principals)) = tokio::try_join!(certs, principals)?;
+            drop(raw_tx);
             Ok::<_, RegistryError>((things, certs, principals, by_cert))
         };
 
-        let (types, billing, groups, policies, (things, certs, mut principals, by_cert)) =
-            tokio::try_join!(types, billing, groups, policies, things_and_certs)?;
+        // The groups' memberships, inverted onto the things; pages of things handed
+        // over early get theirs here, once the memberships are read.
+        let relations = async {
+            let (billing, groups) = tokio::try_join!(billing, groups)?;
+            let mut rel = ThingRelations::default();
+            for (group, members) in billing {
+                let name = group.billing_group_name.clone();
+                for t in members {
+                    rel.billing_of.insert(t, name.clone());
+                }
+                if want_billing && f.matches(Kind::BillingGroup, &name) {
+                    rel.billing_groups.push(group);
+                }
+            }
+            for (group, members) in groups {
+                for t in members {
+                    rel.groups_of
+                        .entry(t)
+                        .or_default()
+                        .insert(group.thing_group_name.clone());
+                }
+                if want_groups && f.matches(Kind::ThingGroup, &group.thing_group_name) {
+                    rel.thing_groups.push(group);
+                }
+            }
+            if let Some(out) = &req.thing_pages {
+                while let Some(mut page) = raw_rx.recv().await {
+                    for t in &mut page {
+                        rel.complete(t);
+                    }
+                    if let Err(page) = out.send(page) {
+                        // Nobody takes pages any more: they go into the snapshot.
+                        rel.kept.extend(page);
+                    }
+                }
+            }
+            Ok::<_, RegistryError>(rel)
+        };
+
+        let (types, policies, mut rel, (things, certs, mut principals, by_cert)) =
+            tokio::try_join!(types, policies, relations, things_and_certs)?;
 
         // Join the relations.
         let mut snap = Snapshot::default();
@@ -328,28 +409,11 @@ impl AwsRegistry {
         for t in types {
             snap.thing_types.insert(t.thing_type_name.clone(), t);
         }
-        let mut billing_of: HashMap<Name, Name> = HashMap::new();
-        for (group, members) in billing {
-            let name = group.billing_group_name.clone();
-            for t in members {
-                billing_of.insert(t, name.clone());
-            }
-            if want_billing && f.matches(Kind::BillingGroup, &name) {
-                snap.billing_groups.insert(name, group);
-            }
+        for g in std::mem::take(&mut rel.billing_groups) {
+            snap.billing_groups.insert(g.billing_group_name.clone(), g);
         }
-        let mut groups_of: HashMap<Name, NameSet> = HashMap::new();
-        for (group, members) in groups {
-            for t in members {
-                groups_of
-                    .entry(t)
-                    .or_default()
-                    .insert(group.thing_group_name.clone());
-            }
-            if want_groups && f.matches(Kind::ThingGroup, &group.thing_group_name) {
-                snap.thing_groups
-                    .insert(group.thing_group_name.clone(), group);
-            }
+        for g in std::mem::take(&mut rel.thing_groups) {
+            snap.thing_groups.insert(g.thing_group_name.clone(), g);
         }
         let mut cert_policies: HashMap<Name, NameSet> = HashMap::new();
         for (name, policy, targets) in policies {
@@ -377,9 +441,11 @@ impl AwsRegistry {
             snap.certificates.insert(c.certificate_id.clone(), c);
         }
         for mut t in things {
-            t.thing_groups = groups_of.remove(&t.thing_name).unwrap_or_default();
-            t.billing_group_name = billing_of.remove(&t.thing_name);
+            rel.complete(&mut t);
             t.principals = principals.remove(&t.thing_name).unwrap_or_default();
+            snap.things.insert(t.thing_name.clone(), t);
+        }
+        for t in std::mem::take(&mut rel.kept) {
             snap.things.insert(t.thing_name.clone(), t);
         }
         Ok(snap)
@@ -610,6 +676,36 @@ impl AwsRegistry {
             principals.extend(found);
         }
         Ok(principals)
+    }
+
+    /// The principals of `things` read per thing (`ListThingPrincipals`), each page of
+    /// [`PAGE`] things sent to `pages` as soon as its principals are in (in the order
+    /// the calls finish), so that a caller can use the first things while the last are
+    /// read.
+    async fn principals_in_pages(
+        &self,
+        things: Vec<Thing>,
+        pages: &tokio::sync::mpsc::UnboundedSender<Vec<Thing>>,
+    ) -> Result<()> {
+        let page_len = PAGE as usize;
+        let mut read = stream::iter(things)
+            .map(|mut t| async move {
+                t.principals = self.thing_principals(&t.thing_name).await?;
+                Ok::<_, RegistryError>(t)
+            })
+            .buffer_unordered(self.read_concurrency);
+        let mut page = Vec::with_capacity(page_len);
+        while let Some(t) = read.try_next().await? {
+            page.push(t);
+            if page.len() == page_len {
+                // The receiver lives as long as the read (`read_all`).
+                let _ = pages.send(std::mem::replace(&mut page, Vec::with_capacity(page_len)));
+            }
+        }
+        if !page.is_empty() {
+            let _ = pages.send(page);
+        }
+        Ok(())
     }
 
     async fn read_thing_types(&self, req: &ReadRequest) -> Result<Vec<ThingType>> {

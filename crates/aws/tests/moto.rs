@@ -475,8 +475,7 @@ async fn read_rich_registry_with_few_calls() {
             ],
             ..Default::default()
         },
-        progress: None,
-        skip_certificate_pems: false,
+        ..Default::default()
     };
     let s2 = reg2.read(&only_things).await.unwrap();
     check_rich_snapshot(&s2, &fx, true);
@@ -495,8 +494,7 @@ async fn read_rich_registry_with_few_calls() {
             include: vec!["policy:p-single".into()],
             ..Default::default()
         },
-        progress: None,
-        skip_certificate_pems: false,
+        ..Default::default()
     };
     let s3 = reg3.read(&filtered).await.unwrap();
     assert_eq!(names(s3.policies.keys()), ["p-single"]);
@@ -547,8 +545,7 @@ async fn principal_coverage_follows_how_principals_were_read() {
             kinds: vec![Kind::Thing],
             ..Default::default()
         },
-        progress: None,
-        skip_certificate_pems: false,
+        ..Default::default()
     };
     let s = registry(SOURCE).read(&only_things).await.unwrap();
     assert_eq!(s.principal_coverage, PrincipalCoverage::CertificatesOnly);
@@ -570,6 +567,186 @@ async fn principal_coverage_follows_how_principals_were_read() {
     assert_eq!(calls(&reg, "ListThingPrincipals"), 4);
     assert_eq!(s.principal_coverage, PrincipalCoverage::All);
     check_rich_snapshot(&s, &fx, true);
+}
+
+/// With a taker for early pages, the things are handed over a page (250) at a time as
+/// their principals are read, each complete (groups, billing group, principals), and
+/// the snapshot keeps only what was not handed over: together exactly the things of a
+/// whole read. With principals read per certificate nothing is handed over.
+#[tokio::test]
+async fn things_are_handed_over_in_pages_as_their_principals_are_read() {
+    let _g = LOCK.lock().await;
+    reset().await;
+    let fleet = iot_crr_fleet::generate(&iot_crr_fleet::FleetSpec::new(260));
+    let c = client(SOURCE);
+    c.create_thing_group()
+        .thing_group_name("paged")
+        .send()
+        .await
+        .unwrap();
+    c.create_billing_group()
+        .billing_group_name("bill")
+        .send()
+        .await
+        .unwrap();
+    for (i, (cert, thing)) in fleet
+        .certificates
+        .values()
+        .zip(fleet.things.keys())
+        .enumerate()
+    {
+        c.create_thing()
+            .thing_name(thing.as_str())
+            .send()
+            .await
+            .unwrap();
+        let arn = c
+            .register_certificate_without_ca()
+            .certificate_pem(&cert.certificate_pem)
+            .status(aws_sdk_iot::types::CertificateStatus::Active)
+            .send()
+            .await
+            .unwrap()
+            .certificate_arn
+            .unwrap();
+        c.attach_thing_principal()
+            .thing_name(thing.as_str())
+            .principal(arn)
+            .send()
+            .await
+            .unwrap();
+        if i % 3 == 0 {
+            c.add_thing_to_thing_group()
+                .thing_name(thing.as_str())
+                .thing_group_name("paged")
+                .send()
+                .await
+                .unwrap();
+        }
+        if i % 5 == 0 {
+            c.add_thing_to_billing_group()
+                .thing_name(thing.as_str())
+                .billing_group_name("bill")
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let lifted = || {
+        let mut opts = AwsOptions::new(SOURCE);
+        opts.endpoint_url = Some(endpoint());
+        opts.max_attempts = 2;
+        opts.quotas.apply_overrides("*=1000").unwrap();
+        AwsRegistry::from_sdk_config(&sdk_config(SOURCE), opts)
+    };
+    let things_only = Filter {
+        kinds: vec![Kind::Thing],
+        ..Default::default()
+    };
+    let whole = lifted()
+        .read(&ReadRequest {
+            filter: things_only.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(whole.things.len(), 260);
+    assert_eq!(whole.principal_coverage, PrincipalCoverage::All);
+
+    let (pages, mut rx) = iot_crr_registry::ThingPages::channel();
+    let reg = lifted();
+    let rest = reg
+        .read(&ReadRequest {
+            filter: things_only.clone(),
+            thing_pages: Some(pages),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls(&reg, "ListThingPrincipals"), 260);
+    let mut seen = Vec::new();
+    while let Ok(page) = rx.try_recv() {
+        assert!(page.len() <= 250, "a page of {}", page.len());
+        seen.push(page.len());
+        for t in page {
+            assert_eq!(
+                Some(&t),
+                whole.things.get(t.thing_name.as_str()),
+                "{}",
+                t.thing_name
+            );
+            assert!(!rest.things.contains_key(t.thing_name.as_str()));
+        }
+    }
+    assert_eq!(seen, [250, 10], "two pages, everything handed over");
+    assert!(rest.things.is_empty());
+    let grouped = whole
+        .things
+        .values()
+        .filter(|t| !t.thing_groups.is_empty())
+        .count();
+    assert_eq!(grouped, 87);
+    assert_eq!(
+        whole
+            .things
+            .values()
+            .filter(|t| t.billing_group_name.is_some())
+            .count(),
+        52
+    );
+    assert!(whole.things.values().all(|t| t.principals.len() == 1));
+
+    // Nobody takes the pages: everything stays in the snapshot.
+    let (pages, rx) = iot_crr_registry::ThingPages::channel();
+    drop(rx);
+    let kept = lifted()
+        .read(&ReadRequest {
+            filter: things_only.clone(),
+            thing_pages: Some(pages),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept.things, whole.things);
+
+    // Fewer certificates than things: principals are read per certificate, and the
+    // things come with the snapshot.
+    let first = whole.things.values().next().unwrap();
+    let cert = iot_crr_model::principal_certificate_id(first.principals.iter().next().unwrap())
+        .unwrap()
+        .to_string();
+    c.update_certificate()
+        .certificate_id(&cert)
+        .new_status(aws_sdk_iot::types::CertificateStatus::Inactive)
+        .send()
+        .await
+        .unwrap();
+    c.detach_thing_principal()
+        .thing_name(first.thing_name.as_str())
+        .principal(format!("arn:aws:iot:{SOURCE}:123456789012:cert/{cert}"))
+        .send()
+        .await
+        .unwrap();
+    c.delete_certificate()
+        .certificate_id(&cert)
+        .send()
+        .await
+        .unwrap();
+    let (pages, mut rx) = iot_crr_registry::ThingPages::channel();
+    let by_cert = lifted()
+        .read(&ReadRequest {
+            filter: things_only,
+            thing_pages: Some(pages),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_cert.principal_coverage,
+        PrincipalCoverage::CertificatesOnly
+    );
+    assert_eq!(by_cert.things.len(), 260);
+    assert!(rx.try_recv().is_err(), "no page is handed over");
 }
 
 #[tokio::test]

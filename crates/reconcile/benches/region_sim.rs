@@ -8,11 +8,14 @@
 //! control (`Paced`, `LocalBudget`) in front. Writes and certificate PEMs
 //! (`DescribeCertificate`) are calls under their quotas. A full read of the source takes
 //! the virtual time its calls take at their quotas, the kinds at once, as the AWS
-//! backend makes them (`crates/aws/src/read.rs`): per thing one `ListThingPrincipals`,
-//! per 250 things one `ListThings` page, per 250 certificates one `ListCertificates`
-//! page, per group a describe and a membership page, per policy a version list, a get
-//! per version and a target page. It is the model of the read, not the read: what it
-//! shows is the schedule.
+//! backend makes them (`crates/aws/src/read.rs`): per thing one `ListThingPrincipals`
+//! (once the things and certificates are listed), per 250 things one `ListThings`
+//! page, per 250 certificates one `ListCertificates` page, per group a describe and a
+//! membership page, per policy a version list, a get per version and a target page.
+//! Asked for pages of things (`ReadRequest::thing_pages`, as the overlapped sync asks),
+//! it hands each 250 over when their principals would be read and the groups'
+//! memberships known, as the AWS backend does. It is the model of the read, not the
+//! read: what it shows is the schedule.
 //!
 //! The floor of a region-to-region backfill: the source's things must be read
 //! (`ListThingPrincipals`, 10 a second) and the certificates registered (10 a second);
@@ -68,16 +71,13 @@ impl Source {
     }
 
     /// How long a read of the selected kinds takes at the quotas: each API's calls over
-    /// its quota, the APIs at once.
+    /// its quota, the APIs at once; the things' principals (`ListThingPrincipals` per
+    /// thing) start once the thing and certificate lists are in, as in the AWS reader.
     fn read_time(&self, request: &ReadRequest) -> Duration {
         let f = &request.filter;
         let s = &self.snapshot;
         let mut calls: BTreeMap<&str, f64> = BTreeMap::new();
         let pages = |n: usize| n.div_ceil(250).max(1) as f64;
-        if f.selects_kind(Kind::Thing) {
-            *calls.entry("ListThings").or_default() += pages(s.things.len());
-            *calls.entry("ListThingPrincipals").or_default() += s.things.len() as f64;
-        }
         if f.selects_kind(Kind::Certificate) {
             *calls.entry("ListCertificates").or_default() += pages(s.certificates.len());
         }
@@ -102,7 +102,33 @@ impl Source {
             .iter()
             .map(|(api, n)| n / self.quotas.get(api))
             .fold(0.0, f64::max);
-        Duration::from_secs_f64(secs)
+        let things = if f.selects_kind(Kind::Thing) {
+            self.principals_start() + s.things.len() as f64 / self.quotas.get("ListThingPrincipals")
+        } else {
+            0.0
+        };
+        Duration::from_secs_f64(secs.max(things))
+    }
+
+    /// When the per-thing principal reads start: once the things and the certificates
+    /// are listed (both lists at once), a `ListThings` and a `ListCertificates` page per
+    /// 250.
+    fn principals_start(&self) -> f64 {
+        let pages = |n: usize| n.div_ceil(250).max(1) as f64;
+        let s = &self.snapshot;
+        (pages(s.things.len()) / self.quotas.get("ListThings"))
+            .max(pages(s.certificates.len()) / self.quotas.get("ListCertificates"))
+    }
+
+    /// When the things' groups are known (every group described and its members listed):
+    /// no page of things is handed over before.
+    fn memberships_known(&self) -> f64 {
+        let pages = |n: usize| n.div_ceil(250).max(1) as f64;
+        let described =
+            self.snapshot.thing_groups.len() as f64 / self.quotas.get("DescribeThingGroup");
+        let listed = self.members.values().map(|n| pages(*n)).sum::<f64>()
+            / self.quotas.get("ListThingsInThingGroup");
+        described.max(listed)
     }
 }
 
@@ -112,8 +138,36 @@ impl Registry for Source {
         "simulated:source".into()
     }
     async fn read(&self, request: &ReadRequest) -> iot_crr_registry::Result<Snapshot> {
-        tokio::time::sleep(self.read_time(request)).await;
-        self.region.read(request).await
+        let start = tokio::time::Instant::now();
+        let end = start + self.read_time(request);
+        let mut snap = self.region.read(request).await?;
+        if let Some(pages) = request
+            .thing_pages
+            .as_ref()
+            .filter(|_| request.filter.selects_kind(Kind::Thing))
+        {
+            // As the AWS reader hands them over: a page once its 250 things' principals
+            // are read and the groups' memberships are known.
+            let per_thing = 1.0 / self.quotas.get("ListThingPrincipals");
+            let (first, known) = (self.principals_start(), self.memberships_known());
+            let names: Vec<iot_crr_model::Name> = snap.things.keys().cloned().collect();
+            let mut read = 0usize;
+            for chunk in names.chunks(250) {
+                read += chunk.len();
+                let ready = (first + read as f64 * per_thing).max(known);
+                tokio::time::sleep_until(start + Duration::from_secs_f64(ready)).await;
+                let page = chunk
+                    .iter()
+                    .filter_map(|n| snap.things.remove(n.as_str()))
+                    .collect();
+                if let Err(page) = pages.send(page) {
+                    snap.things
+                        .extend(page.into_iter().map(|t| (t.thing_name.clone(), t)));
+                }
+            }
+        }
+        tokio::time::sleep_until(end).await;
+        Ok(snap)
     }
     async fn read_resource(&self, k: &ResourceKey) -> iot_crr_registry::Result<Option<Resource>> {
         self.region.read_resource(k).await

@@ -56,9 +56,18 @@ pub(crate) async fn read_with(
         filter: filter.clone(),
         progress,
         skip_certificate_pems,
+        thing_pages: None,
     };
+    read_request(registry, &request).await
+}
+
+/// Reads what `request` asks of a registry; an error names the registry.
+pub(crate) async fn read_request(
+    registry: &dyn Registry,
+    request: &ReadRequest,
+) -> Result<Snapshot> {
     registry
-        .read(&request)
+        .read(request)
         .await
         .map_err(|source| ReconcileError::Read {
             location: registry.location(),

@@ -407,6 +407,12 @@ impl Registry for Logged {
                 .unwrap()
                 .push(format!("register {certificate_id}"));
         }
+        if let Change::CreateThing { thing_name, .. } = change {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("create {thing_name}"));
+        }
         self.inner.apply(change).await
     }
 }
@@ -597,6 +603,116 @@ impl Registry for SlowThings {
     async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
         self.inner.apply(change).await
     }
+}
+
+/// A source that hands its things over in pages of `page` (as the AWS backend does
+/// while it reads their principals), one every 20 ms, and keeps the last `rest` things
+/// for the snapshot it returns; it logs each page and the end of the read.
+struct PagedThings {
+    inner: MemoryRegistry,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    page: usize,
+    rest: usize,
+}
+
+#[async_trait]
+impl Registry for PagedThings {
+    fn location(&self) -> String {
+        "memory:paged-things".into()
+    }
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+        let mut snap = self.inner.read(request).await?;
+        if let Some(pages) = &request.thing_pages {
+            let handed = snap.things.len().saturating_sub(self.rest);
+            let names: Vec<_> = snap.things.keys().take(handed).cloned().collect();
+            for chunk in names.chunks(self.page) {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let page: Vec<Thing> = chunk
+                    .iter()
+                    .map(|n| snap.things.remove(n.as_str()).unwrap())
+                    .collect();
+                self.log
+                    .lock()
+                    .unwrap()
+                    .push(format!("page {}", page.len()));
+                pages.send(page).unwrap();
+            }
+            self.log.lock().unwrap().push("things read".into());
+        }
+        Ok(snap)
+    }
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
+        self.inner.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.inner.related(query).await
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        self.inner.apply(change).await
+    }
+}
+
+/// A source that hands its things over page by page: their changes are sent while the
+/// rest are read, and the sync ends where a whole sync ends, with the plan listing
+/// every change once in the order submitted (the report's indexes) and counting every
+/// thing, also when a changed fleet is synced again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn things_handed_over_in_pages_are_written_while_the_rest_are_read() {
+    let desired = fleet(50, 47);
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let target = Logged {
+        inner: MemoryRegistry::new(),
+        name: "target",
+        log: log.clone(),
+    };
+    let paged = |s: &Snapshot| PagedThings {
+        inner: MemoryRegistry::with_snapshot(s.clone()),
+        log: log.clone(),
+        page: 7,
+        rest: 3,
+    };
+    let source = paged(&desired);
+    let done = overlapped(&source, &target).await.unwrap();
+    let report = done.report.unwrap();
+    assert!(report.is_success(), "{report}");
+    let plan = &done.comparison.plan;
+    assert_eq!(report.changes.len(), plan.changes.len());
+    for (i, r) in report.changes.iter().enumerate() {
+        assert_eq!(r.index, i);
+        assert_eq!(r.description, plan.changes[i].change.to_string());
+    }
+    assert_eq!(plan.desired_counts.things, 50);
+    let creates = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.change, Change::CreateThing { .. }))
+        .count();
+    assert_eq!(creates, 50, "every thing once");
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.iter().filter(|l| l.starts_with("page")).count(), 7);
+    let things_read = log.iter().position(|l| l == "things read").unwrap();
+    assert!(
+        log[..things_read].iter().any(|l| l.starts_with("create")),
+        "no thing was created before the things were read: {log:?}"
+    );
+    assert_in_sync(&source, &target, &ReconcileOptions::default()).await;
+
+    // Changed, added and removed things (not pruned): the pages converge as well.
+    let next = mutate(&desired, 3, 0.3, 0.2, 0.0);
+    let source = paged(&next);
+    let done = overlapped(&source, &target).await.unwrap();
+    assert!(done.report.unwrap().is_success());
+    assert_eq!(
+        done.comparison.plan.desired_counts.things,
+        next.things.len()
+    );
+    assert_in_sync(&source, &target, &ReconcileOptions::default()).await;
+    let again = overlapped(&source, &target).await.unwrap();
+    assert!(
+        again.comparison.plan.is_empty(),
+        "{:?}",
+        again.comparison.plan.changes
+    );
 }
 
 /// An overlapped sync registers certificates while the things are still being read,

@@ -20,7 +20,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 pub use iot_crr_model::Related;
-use iot_crr_model::{Change, Filter, Kind, Name, Origin, Outcome, Resource, ResourceKey, Snapshot};
+use iot_crr_model::{
+    Change, Filter, Kind, Name, Origin, Outcome, Resource, ResourceKey, Snapshot, Thing,
+};
 
 mod file;
 mod location;
@@ -207,6 +209,43 @@ pub struct ReadRequest {
     /// leaves `certificate_pem` empty and `ca_certificate_id` unknown; the caller reads
     /// those of the certificates it must register, one by one. Others may ignore it.
     pub skip_certificate_pems: bool,
+    /// Where things may be handed over before the read ends ([`ThingPages`]). A
+    /// backend whose things take long to read (AWS: a `ListThingPrincipals` per
+    /// thing) sends each page of things here once it is complete, and leaves the
+    /// things it sent out of the snapshot it returns; others ignore it.
+    pub thing_pages: Option<ThingPages>,
+}
+
+/// The sending end of a channel of things read before the rest of a read
+/// ([`ReadRequest::thing_pages`]): what lets a sync write the first things while the
+/// last are still being read.
+///
+/// A page is a set of things complete in every respect a whole read gives them (type,
+/// attributes, version, groups, billing group, principals), all selected by the
+/// request's filter, none in another page or in the returned snapshot. A backend
+/// sends pages only when its principals cover everything a thing has
+/// ([`PrincipalCoverage::All`](iot_crr_model::PrincipalCoverage::All)); when the
+/// things' principals are read another way, everything stays in the snapshot.
+#[derive(Debug, Clone)]
+pub struct ThingPages {
+    tx: tokio::sync::mpsc::UnboundedSender<Vec<Thing>>,
+}
+
+impl ThingPages {
+    /// A channel: the sender for the [`ReadRequest`], the receiver for the caller.
+    pub fn channel() -> (ThingPages, tokio::sync::mpsc::UnboundedReceiver<Vec<Thing>>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (ThingPages { tx }, rx)
+    }
+
+    /// Hands a page over. When the receiver is gone the page comes back, and the
+    /// backend keeps its things in the snapshot it returns.
+    pub fn send(&self, page: Vec<Thing>) -> std::result::Result<(), Vec<Thing>> {
+        if page.is_empty() {
+            return Ok(());
+        }
+        self.tx.send(page).map_err(|e| e.0)
+    }
 }
 
 impl fmt::Debug for ReadRequest {
