@@ -374,6 +374,83 @@ proptest! {
         }
     }
 
+    /// What the overlapped sync of `iot-crr-reconcile` does with things handed over in
+    /// pages: with the things alone selected and nothing pruned, the keyed diffs of the
+    /// pages (each page alone on the desired side, in any order) and the whole diff of
+    /// what is left add up to the whole things' diff, change for change.
+    #[test]
+    fn things_diffed_page_by_page_add_up_to_the_whole_things_diff(
+        a in spec(),
+        b in spec(),
+        certs_only in any::<bool>(),
+        page in 1usize..6,
+        rest in 0usize..3,
+        seed in any::<u64>(),
+    ) {
+        let only_things = |s: Snapshot| Snapshot {
+            things: s.things,
+            principal_coverage: s.principal_coverage,
+            ..Snapshot::default()
+        };
+        let (desired, mut target) = (only_things(build(&a)), only_things(build(&b)));
+        if certs_only {
+            target.principal_coverage = PrincipalCoverage::CertificatesOnly;
+        }
+        let opts = DiffOptions {
+            filter: iot_crr_model::Filter {
+                kinds: vec![iot_crr_model::Kind::Thing],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let whole = diff(&desired, &target, &opts);
+        // Pages in an order of the seed (a backend hands things over as it reads them).
+        let mut names: Vec<_> = desired.things.keys().cloned().collect();
+        let mut x = seed | 1;
+        for i in (1..names.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            names.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let handed = names.len().saturating_sub(rest);
+        let mut left = desired.clone();
+        let mut paged = Vec::new();
+        let av = iot_crr_model::view::SnapshotView::new(&target);
+        for chunk in names[..handed].chunks(page) {
+            let page = Snapshot {
+                things: chunk
+                    .iter()
+                    .map(|n| (n.clone(), left.things.remove(n.as_str()).unwrap()))
+                    .collect(),
+                ..Snapshot::default()
+            };
+            let keys: BTreeSet<ResourceKey> = chunk
+                .iter()
+                .map(|n| ResourceKey::new(iot_crr_model::Kind::Thing, n.clone()))
+                .collect();
+            let k = diff_keys(&iot_crr_model::view::SnapshotView::new(&page), &av, &keys, &opts);
+            prop_assert!(k.changes.windows(2).all(|w| w[0].stage <= w[1].stage));
+            for w in &k.warnings {
+                prop_assert!(whole.warnings.contains(w), "{}", w);
+            }
+            paged.extend(k.changes);
+        }
+        paged.extend(diff(&left, &target, &opts).changes);
+        // Each thing's changes, in the order they come.
+        let by_thing = |v: &[iot_crr_model::PlannedChange]| {
+            let mut m: std::collections::BTreeMap<ResourceKey, Vec<String>> = Default::default();
+            for c in v {
+                m.entry(c.change.key())
+                    .or_default()
+                    .push(format!("{} {}", c.stage, c.change));
+            }
+            m
+        };
+        prop_assert_eq!(by_thing(&paged), by_thing(&whole.changes));
+        prop_assert_eq!(paged.len(), whole.changes.len());
+    }
+
     #[test]
     fn a_keyed_plan_with_its_companions_applies_on_its_own_and_converges_its_keys(
         a in spec(),
