@@ -438,7 +438,8 @@ async fn sync_overlapped(
     let (source, target) = (sides.source.as_ref(), sides.target.as_ref());
     eprintln!(
         "comparing and writing the types, groups, policies and certificates while the \
-         things are read; the plan is printed after the apply (--no-overlap to see it first)"
+         things are read, and the things as they are read; the plan is printed after the \
+         apply (--no-overlap to see it first)"
     );
     let bars = ReadBars::new(source, target);
     let bar = progress::ApplyBar::new();
