@@ -191,29 +191,25 @@ impl<'a> Cursor<'a> {
     /// The strings of an array whose `[` was taken, strictly ascending (as written)
     /// and each accepted by `rule`.
     fn names(&mut self, rule: Rule) -> Option<NameSet> {
-        // Checked in a first pass, so that the set is allocated at its exact size (a
-        // thing has one or two of each; a grown vector would hold four).
-        let start = self.i;
-        let count = self.entries("]", |c| {
-            let n = c.string()?;
-            rule(n).ok()?;
-            Some(n)
-        })?;
-        self.i = start;
-        let mut names = SmallVec::with_capacity(count);
+        // Gathered first (a thing has one or two of each), so that the set is
+        // allocated at its exact size: a grown vector would hold four.
+        let mut found: SmallVec<[&'a str; 4]> = SmallVec::new();
         self.entries("]", |c| {
             let n = c.string()?;
-            names.push(Name::from(n));
+            rule(n).ok()?;
+            found.push(n);
             Some(n)
         })?;
-        Some(NameSet::from_sorted(names))
+        Some(NameSet::from_sorted(
+            found.iter().map(|n| Name::from(*n)).collect(),
+        ))
     }
 
     /// The attributes of an object whose `{` was taken, keys strictly ascending, each
     /// name and value accepted by the attribute rules; and how many there are.
     fn attributes(&mut self) -> Option<(StringMap, usize)> {
-        // Checked in a first pass, which also sizes the buffer.
-        let start = self.i;
+        // Gathered first, which also sizes the buffer exactly.
+        let mut found: SmallVec<[(&'a str, &'a str); 16]> = SmallVec::new();
         let mut bytes = 0;
         let count = self.entries("}", |c| {
             let k = c.string()?;
@@ -222,17 +218,14 @@ impl<'a> Cursor<'a> {
             constraints::check_attribute_name(k).ok()?;
             constraints::check_attribute_value(v).ok()?;
             bytes += encoded_len(k) + encoded_len(v);
+            found.push((k, v));
             Some(k)
         })?;
-        self.i = start;
         let mut buf = Vec::with_capacity(bytes);
-        self.entries("}", |c| {
-            let k = c.string()?;
-            c.expect(":")?;
+        for (k, v) in found {
             put_str(&mut buf, k);
-            put_str(&mut buf, c.string()?);
-            Some(k)
-        })?;
+            put_str(&mut buf, v);
+        }
         Some((StringMap::from_sorted_buffer(buf), count))
     }
 
@@ -312,6 +305,15 @@ fn names(out: &mut Vec<u8>, field: &[u8], set: &NameSet) {
 /// `\b \f \n \r \t` or `\u00xx`, everything else (UTF-8 included) as it is.
 fn string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
+    // Most strings need no escape: checked without an early exit (which vectorises),
+    // then copied at once.
+    if !s.iter().fold(false, |esc, &b| {
+        esc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
+    }
     let mut rest = s;
     while let Some(i) = rest
         .iter()
