@@ -17,7 +17,7 @@
 use smallvec::SmallVec;
 
 use crate::collections::{NameSet, StringMap, put_str};
-use crate::constraints::{self, MAX_GROUPS_PER_THING};
+use crate::constraints::{self, AsciiRule, MAX_GROUPS_PER_THING};
 use crate::resource::{Certificate, CertificateStatus, Name, Thing};
 
 /// How a thing line starts, up to the value of `thingName`.
@@ -25,18 +25,26 @@ pub(crate) const THING_START: &str = r#"{"kind":"thing","thingName":"#;
 /// How a certificate line starts, up to the value of `certificateId`.
 pub(crate) const CERTIFICATE_START: &str = r#"{"kind":"certificate","certificateId":"#;
 
-type Rule = fn(&str) -> Result<(), String>;
+/// How a value is checked: by a rule of ASCII characters and a length, in the scan
+/// that finds its end, or by a rule function after it.
+#[derive(Clone, Copy)]
+enum Check {
+    Ascii(&'static AsciiRule),
+    Rule(fn(&str) -> Result<(), String>),
+}
+
+const NAME: Check = Check::Ascii(&constraints::NAME);
 
 /// A checked thing from a line in the writer's form, or `None`.
 pub(crate) fn thing(line: &[u8]) -> Option<Thing> {
     let mut c = Cursor::new(line)?;
     c.expect(THING_START)?;
     let mut t = Thing {
-        thing_name: c.name(constraints::check_name)?,
+        thing_name: c.name(NAME)?,
         ..Thing::default()
     };
     if c.eat(r#","thingTypeName":"#) {
-        t.thing_type_name = Some(c.name(constraints::check_name)?);
+        t.thing_type_name = Some(c.name(NAME)?);
     }
     if c.eat(r#","attributes":{"#) {
         let (attributes, count) = c.attributes()?;
@@ -44,14 +52,14 @@ pub(crate) fn thing(line: &[u8]) -> Option<Thing> {
         t.attributes = attributes;
     }
     if c.eat(r#","thingGroups":["#) {
-        t.thing_groups = c.names(constraints::check_name)?;
+        t.thing_groups = c.names(NAME)?;
         (t.thing_groups.len() <= MAX_GROUPS_PER_THING).then_some(())?;
     }
     if c.eat(r#","billingGroupName":"#) {
-        t.billing_group_name = Some(c.name(constraints::check_name)?);
+        t.billing_group_name = Some(c.name(NAME)?);
     }
     if c.eat(r#","principals":["#) {
-        t.principals = c.names(constraints::check_principal)?;
+        t.principals = c.names(Check::Rule(constraints::check_principal))?;
     }
     c.end()?;
     Some(t)
@@ -64,7 +72,7 @@ pub(crate) fn thing(line: &[u8]) -> Option<Thing> {
 pub(crate) fn certificate(line: &[u8], pem_checked: bool) -> Option<Certificate> {
     let mut c = Cursor::new(line)?;
     c.expect(CERTIFICATE_START)?;
-    let certificate_id = c.name(constraints::check_certificate_id)?;
+    let certificate_id = c.name(Check::Rule(constraints::check_certificate_id))?;
     c.expect(r#","certificatePem":"#)?;
     let pem = c.string()?;
     if !pem_checked {
@@ -80,10 +88,10 @@ pub(crate) fn certificate(line: &[u8], pem_checked: bool) -> Option<Certificate>
         policies: NameSet::new(),
     };
     if c.eat(r#","caCertificateId":"#) {
-        cert.ca_certificate_id = Some(c.name(constraints::check_certificate_id)?);
+        cert.ca_certificate_id = Some(c.name(Check::Rule(constraints::check_certificate_id))?);
     }
     if c.eat(r#","policies":["#) {
-        cert.policies = c.names(constraints::check_policy_name)?;
+        cert.policies = c.names(Check::Ascii(&constraints::POLICY_NAME))?;
     }
     c.end()?;
     Some(cert)
@@ -154,11 +162,30 @@ impl<'a> Cursor<'a> {
         Some(v)
     }
 
-    /// A string value that `rule` accepts.
-    fn name(&mut self, rule: Rule) -> Option<Name> {
-        let v = self.string()?;
-        rule(v).ok()?;
-        Some(Name::from(v))
+    /// A string value that `check` accepts.
+    fn value(&mut self, check: Check) -> Option<&'a str> {
+        match check {
+            Check::Ascii(rule) => {
+                // One scan: up to the first byte outside the rule's characters, which
+                // must be the closing quote (no rule allows a quote).
+                self.expect("\"")?;
+                let n = self.rest().iter().position(|&b| !rule.allows(b))?;
+                (self.rest()[n] == b'"' && rule.allows_len(n)).then_some(())?;
+                let v = self.s.get(self.i..self.i + n)?;
+                self.i += n + 1;
+                Some(v)
+            }
+            Check::Rule(rule) => {
+                let v = self.string()?;
+                rule(v).ok()?;
+                Some(v)
+            }
+        }
+    }
+
+    /// A string value that `check` accepts, as a name.
+    fn name(&mut self, check: Check) -> Option<Name> {
+        self.value(check).map(Name::from)
     }
 
     /// The entries of a list whose opening bracket was taken, up to `close`, each read
@@ -190,13 +217,12 @@ impl<'a> Cursor<'a> {
 
     /// The strings of an array whose `[` was taken, strictly ascending (as written)
     /// and each accepted by `rule`.
-    fn names(&mut self, rule: Rule) -> Option<NameSet> {
+    fn names(&mut self, check: Check) -> Option<NameSet> {
         // Gathered first (a thing has one or two of each), so that the set is
         // allocated at its exact size: a grown vector would hold four.
         let mut found: SmallVec<[&'a str; 4]> = SmallVec::new();
         self.entries("]", |c| {
-            let n = c.string()?;
-            rule(n).ok()?;
+            let n = c.value(check)?;
             found.push(n);
             Some(n)
         })?;
@@ -212,11 +238,9 @@ impl<'a> Cursor<'a> {
         let mut found: SmallVec<[(&'a str, &'a str); 16]> = SmallVec::new();
         let mut bytes = 0;
         let count = self.entries("}", |c| {
-            let k = c.string()?;
+            let k = c.value(Check::Ascii(&constraints::ATTRIBUTE_NAME))?;
             c.expect(":")?;
-            let v = c.string()?;
-            constraints::check_attribute_name(k).ok()?;
-            constraints::check_attribute_value(v).ok()?;
+            let v = c.value(Check::Ascii(&constraints::ATTRIBUTE_VALUE))?;
             bytes += encoded_len(k) + encoded_len(v);
             found.push((k, v));
             Some(k)
