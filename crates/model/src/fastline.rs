@@ -325,15 +325,29 @@ fn names(out: &mut Vec<u8>, field: &[u8], set: &NameSet) {
     out.push(b']');
 }
 
+/// The bytes serde_json escapes in a string: control characters, `"` and `\`.
+const ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
 /// `\b \f \n \r \t` or `\u00xx`, everything else (UTF-8 included) as it is.
 fn string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
-    // Most strings need no escape: checked without an early exit (which vectorises),
-    // then copied at once.
-    if !s.iter().fold(false, |esc, &b| {
-        esc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    }) {
+    // Most strings need no escape: checked a table look-up a byte without an early
+    // exit, then copied at once.
+    if !s
+        .iter()
+        .fold(false, |esc, &b| esc | ESCAPED[usize::from(b)])
+    {
         out.extend_from_slice(s);
         out.push(b'"');
         return;
