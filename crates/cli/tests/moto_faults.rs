@@ -92,6 +92,15 @@ impl Drop for Proxy {
     }
 }
 
+/// The tests run one at a time: sharing the moto server, each would slow the other's
+/// calls below the rate at which the proxy throttles, and the first test checks that
+/// its run met throttling.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// `dir/fleet.jsonl`: a generated fleet (a certificate per thing).
 fn gen_fleet(dir: &std::path::Path, things: &str, seed: &str) -> std::path::PathBuf {
     let fleet = dir.join("fleet.jsonl");
@@ -139,6 +148,7 @@ fn sync_through_proxy(dir: &std::path::Path, args: &[&str]) -> (String, serde_js
 
 #[test]
 fn a_sync_through_throttling_errors_and_dropped_connections_converges_in_one_run() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let fleet = gen_fleet(dir.path(), "240", "5");
     let source = format!("file:{}", fleet.display());
@@ -190,6 +200,7 @@ fn a_sync_through_throttling_errors_and_dropped_connections_converges_in_one_run
 /// and the overlapped sync still converges in one run.
 #[test]
 fn a_region_to_region_sync_written_page_by_page_through_faults_converges_in_one_run() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let fleet = gen_fleet(dir.path(), "300", "8");
     // Regions of their own; the source loaded straight into moto, quotas lifted.
