@@ -36,6 +36,17 @@ fn put_len(buf: &mut Vec<u8>, mut n: usize) {
     }
 }
 
+/// The bytes [`put_str`] writes for `s`: a LEB128 length, then the text.
+pub(crate) fn encoded_len(s: &str) -> usize {
+    let mut n = s.len();
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len + s.len()
+}
+
 pub(crate) fn put_str(buf: &mut Vec<u8>, s: &str) {
     put_len(buf, s.len());
     buf.extend_from_slice(s.as_bytes());

@@ -16,7 +16,7 @@
 
 use smallvec::SmallVec;
 
-use crate::collections::{NameSet, StringMap, put_str};
+use crate::collections::{NameSet, StringMap, encoded_len, put_str};
 use crate::constraints::{self, AsciiRule, MAX_GROUPS_PER_THING};
 use crate::resource::{Certificate, CertificateStatus, Name, Thing};
 
@@ -34,6 +34,7 @@ enum Check {
 }
 
 const NAME: Check = Check::Ascii(&constraints::NAME);
+const CERTIFICATE_ID: Check = Check::Rule(constraints::check_certificate_id);
 
 /// A checked thing from a line in the writer's form, or `None`.
 pub(crate) fn thing(line: &[u8]) -> Option<Thing> {
@@ -72,7 +73,7 @@ pub(crate) fn thing(line: &[u8]) -> Option<Thing> {
 pub(crate) fn certificate(line: &[u8], pem_checked: bool) -> Option<Certificate> {
     let mut c = Cursor::new(line)?;
     c.expect(CERTIFICATE_START)?;
-    let certificate_id = c.name(Check::Rule(constraints::check_certificate_id))?;
+    let certificate_id = c.name(CERTIFICATE_ID)?;
     c.expect(r#","certificatePem":"#)?;
     let pem = c.string()?;
     if !pem_checked {
@@ -88,7 +89,7 @@ pub(crate) fn certificate(line: &[u8], pem_checked: bool) -> Option<Certificate>
         policies: NameSet::new(),
     };
     if c.eat(r#","caCertificateId":"#) {
-        cert.ca_certificate_id = Some(c.name(Check::Rule(constraints::check_certificate_id))?);
+        cert.ca_certificate_id = Some(c.name(CERTIFICATE_ID)?);
     }
     if c.eat(r#","policies":["#) {
         cert.policies = c.names(Check::Ascii(&constraints::POLICY_NAME))?;
@@ -97,25 +98,15 @@ pub(crate) fn certificate(line: &[u8], pem_checked: bool) -> Option<Certificate>
     Some(cert)
 }
 
-/// Whether every byte is printable ASCII other than the backslash: text in which a
-/// JSON string is the bytes between two quotes, with nothing to unescape or check.
-/// Checked a chunk at a time without an early exit inside it, which vectorises.
-fn plain(bytes: &[u8]) -> bool {
+/// Whether every byte is printable ASCII (no control character, nothing beyond
+/// ASCII), and no backslash unless `backslash`. Checked a chunk at a time without an
+/// early exit inside it, which vectorises.
+pub(crate) fn printable_ascii(bytes: &[u8], backslash: bool) -> bool {
     bytes.chunks(64).all(|c| {
-        c.iter()
-            .fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b) & (b != b'\\'))
+        c.iter().fold(true, |ok, &b| {
+            ok & (0x20..0x7f).contains(&b) & (backslash | (b != b'\\'))
+        })
     })
-}
-
-/// The bytes [`put_str`] writes for `s`: a LEB128 length, then the text.
-fn encoded_len(s: &str) -> usize {
-    let mut n = s.len();
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len + s.len()
 }
 
 /// A position in a plain line.
@@ -126,7 +117,9 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn new(line: &'a [u8]) -> Option<Self> {
-        if !plain(line) {
+        // A plain line: a JSON string in it is the bytes between two quotes, with
+        // nothing to unescape or check.
+        if !printable_ascii(line, false) {
             return None;
         }
         // ASCII, so valid UTF-8; every index below is at an ASCII byte.
@@ -157,6 +150,12 @@ impl<'a> Cursor<'a> {
         // Values are short (names, attribute values, ids): a plain scan beats memchr's
         // set-up.
         let n = self.rest().iter().position(|&b| b == b'"')?;
+        self.take_quoted(n)
+    }
+
+    /// The next `n` bytes, a value whose closing quote follows them; the cursor goes
+    /// past the quote.
+    fn take_quoted(&mut self, n: usize) -> Option<&'a str> {
         let v = self.s.get(self.i..self.i + n)?;
         self.i += n + 1;
         Some(v)
@@ -171,9 +170,7 @@ impl<'a> Cursor<'a> {
                 self.expect("\"")?;
                 let n = self.rest().iter().position(|&b| !rule.allows(b))?;
                 (self.rest()[n] == b'"' && rule.allows_len(n)).then_some(())?;
-                let v = self.s.get(self.i..self.i + n)?;
-                self.i += n + 1;
-                Some(v)
+                self.take_quoted(n)
             }
             Check::Rule(rule) => {
                 let v = self.string()?;
@@ -353,10 +350,7 @@ fn string(out: &mut Vec<u8>, s: &[u8]) {
         return;
     }
     let mut rest = s;
-    while let Some(i) = rest
-        .iter()
-        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
-    {
+    while let Some(i) = rest.iter().position(|&b| ESCAPED[usize::from(b)]) {
         out.extend_from_slice(&rest[..i]);
         let b = rest[i];
         match b {

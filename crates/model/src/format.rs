@@ -585,7 +585,7 @@ fn take_out_pem(line: &mut [u8]) -> Option<usize> {
     let close = open + 1 + memchr::memchr(b'"', &line[open + 1..])?;
     let raw = &line[open + 1..close];
     if raw.len() > constraints::MAX_CERTIFICATE_PEM_LEN
-        || !printable_ascii(raw)
+        || !fastline::printable_ascii(raw, true)
         || BEGIN.find(raw).is_none()
     {
         return None;
@@ -602,14 +602,6 @@ fn take_out_pem(line: &mut [u8]) -> Option<usize> {
     let removed = close - open - 1;
     line.copy_within(close.., open + 1);
     Some(line.len() - removed)
-}
-
-/// Whether every byte is printable ASCII (no control character, nothing beyond ASCII),
-/// checked a chunk at a time without an early exit inside it, which vectorises.
-fn printable_ascii(bytes: &[u8]) -> bool {
-    bytes
-        .chunks(64)
-        .all(|c| c.iter().fold(true, |ok, b| ok & (0x20..0x7f).contains(b)))
 }
 
 /// Builds the map of a large kind from resources that arrive in name order, as the
