@@ -284,7 +284,6 @@ impl AwsRegistry {
         // per-thing principal read hands them over as they complete, see below).
         let (raw_tx, mut raw_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Thing>>();
         let things_and_certs = async move {
-            let raw_tx = raw_tx;
             let (things, cert_list) = tokio::try_join!(
                 async {
                     if want_things {

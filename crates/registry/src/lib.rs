@@ -8,8 +8,8 @@
 //! The trait is async and fallible per change so that a remote, rate-limited backend
 //! fits it: reads return a whole (filtered) [`Snapshot`], paginated inside the backend
 //! (a backend whose things are slow to read may hand them over page by page before the
-//! read ends, [`ThingPages`]); writes are one [`Change`] at a time, each with its own outcome, so one failure never
-//! hides the others.
+//! read ends, [`ThingPages`]); writes are one [`Change`] at a time, each with its own
+//! outcome, so one failure never hides the others.
 //!
 //! [`rate`] holds what paces calls to a rate-limited API: [`Quotas`], the
 //! [`RateBudget`] a backend (or the [`Paced`] wrapper) acquires each call from, and
