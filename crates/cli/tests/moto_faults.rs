@@ -112,6 +112,29 @@ fn gen_fleet(dir: &std::path::Path, things: &str, seed: &str) -> std::path::Path
     fleet
 }
 
+/// `iot-crr verify --rewrite-arns` straight against moto says the two are equal;
+/// answers its report.
+fn assert_equal(source: &str, target: &str) -> String {
+    let verify = bin(&moto())
+        .args([
+            "verify",
+            "--source",
+            source,
+            "--target",
+            target,
+            "--rewrite-arns",
+        ])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&verify.stdout).into_owned();
+    assert!(
+        verify.status.success() && report.starts_with("equal:"),
+        "{report}\n{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    report
+}
+
 /// Runs `iot-crr sync ARGS --rewrite-arns --stats` through a fresh fault proxy, prints
 /// what it said and the proxy's counts, and checks that it succeeded with nothing
 /// failed. Answers its standard error and the proxy's totals.
@@ -173,18 +196,7 @@ fn a_sync_through_throttling_errors_and_dropped_connections_converges_in_one_run
     assert!(n("requests") > 1000, "{totals}");
 
     // Straight against moto: the region equals the fleet, more than 500 resources.
-    let verify = bin(&moto())
-        .args(["verify", "--source", &source, "--target"])
-        .arg(format!("aws:{target}"))
-        .arg("--rewrite-arns")
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&verify.stdout);
-    assert!(
-        verify.status.success() && report.starts_with("equal:"),
-        "{report}\n{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    let report = assert_equal(&source, &format!("aws:{target}"));
     let compared: u64 = report
         .split('(')
         .nth(1)
@@ -230,15 +242,5 @@ fn a_region_to_region_sync_written_page_by_page_through_faults_converges_in_one_
     assert!(n("dropped_before") + n("dropped_after") > 0, "{totals}");
 
     // Straight against moto: the two regions are equal.
-    let verify = bin(&moto())
-        .args(["verify", "--source", &format!("aws:{source}")])
-        .args(["--target", &format!("aws:{target}"), "--rewrite-arns"])
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&verify.stdout);
-    assert!(
-        verify.status.success() && report.starts_with("equal:"),
-        "{report}\n{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    assert_equal(&format!("aws:{source}"), &format!("aws:{target}"));
 }

@@ -569,11 +569,15 @@ async fn a_certificate_gone_from_the_source_before_its_registration_fails_alone(
 
 /// A source whose things take a while to read (as on AWS: a call per thing), logging
 /// when that read ends (its target logs each registration in the same log), or then
-/// failing when `fail`.
+/// failing when `fail`. With `pages` (page size, things kept), asked for pages of
+/// things, it hands them over in pages (as the AWS backend does while it reads their
+/// principals), one every 20 ms, keeps the last things for the snapshot it returns,
+/// and logs each page.
 struct SlowThings {
     inner: MemoryRegistry,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     fail: bool,
+    pages: Option<(usize, usize)>,
 }
 
 #[async_trait]
@@ -582,50 +586,14 @@ impl Registry for SlowThings {
         "memory:slow-things".into()
     }
     async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
-        if request.filter.selects_kind(Kind::Thing) {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            if self.fail {
-                return Err(RegistryError::new(
-                    iot_crr_registry::ErrorClass::AccessDenied,
-                    "not authorized to perform iot:ListThingPrincipals",
-                ));
-            }
-            self.log.lock().unwrap().push("things read".into());
+        if !request.filter.selects_kind(Kind::Thing) {
+            return self.inner.read(request).await;
         }
-        self.inner.read(request).await
-    }
-    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
-        self.inner.read_resource(key).await
-    }
-    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
-        self.inner.related(query).await
-    }
-    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
-        self.inner.apply(change).await
-    }
-}
-
-/// A source that hands its things over in pages of `page` (as the AWS backend does
-/// while it reads their principals), one every 20 ms, and keeps the last `rest` things
-/// for the snapshot it returns; it logs each page and the end of the read.
-struct PagedThings {
-    inner: MemoryRegistry,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    page: usize,
-    rest: usize,
-}
-
-#[async_trait]
-impl Registry for PagedThings {
-    fn location(&self) -> String {
-        "memory:paged-things".into()
-    }
-    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
-        let mut snap = self.inner.read(request).await?;
-        if let Some(pages) = &request.thing_pages {
-            let handed = snap.things.len().saturating_sub(self.rest);
+        if let (Some((page, rest)), Some(pages)) = (self.pages, &request.thing_pages) {
+            let mut snap = self.inner.read(request).await?;
+            let handed = snap.things.len().saturating_sub(rest);
             let names: Vec<_> = snap.things.keys().take(handed).cloned().collect();
-            for chunk in names.chunks(self.page) {
+            for chunk in names.chunks(page) {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 let page: Vec<Thing> = chunk
                     .iter()
@@ -638,8 +606,17 @@ impl Registry for PagedThings {
                 pages.send(page).unwrap();
             }
             self.log.lock().unwrap().push("things read".into());
+            return Ok(snap);
         }
-        Ok(snap)
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        if self.fail {
+            return Err(RegistryError::new(
+                iot_crr_registry::ErrorClass::AccessDenied,
+                "not authorized to perform iot:ListThingPrincipals",
+            ));
+        }
+        self.log.lock().unwrap().push("things read".into());
+        self.inner.read(request).await
     }
     async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
         self.inner.read_resource(key).await
@@ -665,11 +642,11 @@ async fn things_handed_over_in_pages_are_written_while_the_rest_are_read() {
         name: "target",
         log: log.clone(),
     };
-    let paged = |s: &Snapshot| PagedThings {
+    let paged = |s: &Snapshot| SlowThings {
         inner: MemoryRegistry::with_snapshot(s.clone()),
         log: log.clone(),
-        page: 7,
-        rest: 3,
+        fail: false,
+        pages: Some((7, 3)),
     };
     let source = paged(&desired);
     let done = overlapped(&source, &target).await.unwrap();
@@ -727,6 +704,7 @@ async fn an_overlapped_sync_writes_while_the_things_are_read_and_converges() {
         inner: MemoryRegistry::with_snapshot(desired.clone()),
         log: log.clone(),
         fail: false,
+        pages: None,
     };
     let target = Logged {
         inner: MemoryRegistry::new(),
@@ -805,6 +783,7 @@ async fn an_overlapped_sync_whose_things_cannot_be_read_finishes_what_it_sent() 
         inner: MemoryRegistry::with_snapshot(desired.clone()),
         log: Default::default(),
         fail: true,
+        pages: None,
     };
     let target = MemoryRegistry::new();
     let e = overlapped(&source, &target).await.unwrap_err();
