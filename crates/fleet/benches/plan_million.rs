@@ -30,7 +30,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use iot_crr_fleet::{FleetSpec, generate, mutate};
-use iot_crr_model::{Change, DiffOptions, Snapshot, diff, format};
+use iot_crr_model::{
+    Change, DiffOptions, Filter, SameLines, Snapshot, diff_pair, format, read_pair_without_pems,
+};
 
 const TARGET_SECS: f64 = 3.0;
 const TARGET_PEAK_GIB: f64 = 1.5;
@@ -189,26 +191,36 @@ fn setup(things: usize, ratio: f64, base_path: &Path, next_path: &Path) {
 /// The timed part, in its own process: prints `key=value` lines for the parent.
 fn timed_child(base_path: &Path, next_path: &Path) {
     let start = Instant::now();
-    let (base, next) = if std::env::var_os("IOT_CRR_BENCH_SEQUENTIAL").is_some() {
-        (read(base_path), read(next_path))
+    let one_by_one = std::env::var_os("IOT_CRR_BENCH_ONE_BY_ONE").is_some()
+        || std::env::var_os("IOT_CRR_BENCH_KEEP_PEMS").is_some();
+    // (source, its PEM index, target, lines both hold alike)
+    let (next, next_pems, base, same) = if !one_by_one {
+        // As `iot-crr plan` reads two snapshot files: side by side.
+        let p = read_pair_without_pems(next_path, base_path, &Filter::default())
+            .expect("generated files are in the writer's form and order");
+        (p.source, Some(p.source_pems), p.target, p.same)
     } else {
-        std::thread::scope(|s| {
-            let b = s.spawn(|| read(base_path));
-            let n = s.spawn(|| read(next_path));
-            (
-                b.join().expect("read base"),
-                n.join().expect("read mutated"),
-            )
-        })
+        let (base, next) = if std::env::var_os("IOT_CRR_BENCH_SEQUENTIAL").is_some() {
+            (read(base_path), read(next_path))
+        } else {
+            std::thread::scope(|s| {
+                let b = s.spawn(|| read(base_path));
+                let n = s.spawn(|| read(next_path));
+                (
+                    b.join().expect("read base"),
+                    n.join().expect("read mutated"),
+                )
+            })
+        };
+        (next.0, next.1, base.0, SameLines::default())
     };
     let read_time = start.elapsed();
     println!("read_ns={}", read_time.as_nanos());
     println!("read_cpu_ms={}", cpu_ms());
     println!("read_peak_kib={}", vm_hwm_kib());
+    println!("same={}", same.things() + same.certificates());
     let start = Instant::now();
-    let (next, next_pems) = next;
-    let (base, _) = base;
-    let mut plan = diff(&next, &base, &DiffOptions::default());
+    let mut plan = diff_pair(&next, &base, &same, &DiffOptions::default());
     let diff_time = start.elapsed();
     println!("diff_ns={}", diff_time.as_nanos());
     println!("diff_cpu_ms={}", cpu_ms());
@@ -251,7 +263,7 @@ fn timed_child(base_path: &Path, next_path: &Path) {
         println!("summary=  {kind} {action:?}: {n}");
     }
     let start = Instant::now();
-    drop((plan, base, next));
+    drop((plan, base, next, same));
     println!("drop_ns={}", start.elapsed().as_nanos());
 }
 

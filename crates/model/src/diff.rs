@@ -53,15 +53,16 @@ use crate::collections::{NameSet, StringMap};
 use crate::create::settable_status;
 use crate::document::canonical_document;
 use crate::filter::{CompiledFilter, DiffOptions};
-use crate::fingerprint::fingerprint;
+use crate::fingerprint::fingerprint_pair;
 use crate::plan::{Change, PLAN_FORMAT_VERSION, Plan, PlannedChange, PolicyTarget};
 use crate::related::Related;
 use crate::resource::{
     BillingGroup, Certificate, CertificateStatus, Kind, Name, Policy, ResourceKey, Thing,
     ThingGroup, ThingType, cert_principal, principal_certificate_id,
 };
+use crate::same::{PairView, Parsed, SameLines};
 use crate::snapshot::{PrincipalCoverage, Snapshot};
-use crate::view::{SnapshotView, View};
+use crate::view::View;
 
 /// Stage numbers (see the module documentation); a stage value is `base * 1000 + sub`.
 pub mod stage {
@@ -431,30 +432,80 @@ pub struct KeyedDiff {
 /// Computes the plan that makes `actual` equal to `desired` under `options`. The plan's
 /// `source` and `target` labels are left empty for the caller to fill.
 pub fn diff(desired: &Snapshot, actual: &Snapshot, options: &DiffOptions) -> Plan {
+    diff_pair(desired, actual, &SameLines::default(), options)
+}
+
+/// [`diff`] of two registries read side by side
+/// ([`read_pair_without_pems`](crate::pair::read_pair_without_pems)): each side is its
+/// snapshot and the things and certificates both hold alike, `same`. The plan is the
+/// one [`diff`] computes of the whole registries (see [`crate::same`] for why).
+pub fn diff_pair(
+    desired: &Snapshot,
+    actual: &Snapshot,
+    same: &SameLines,
+    options: &DiffOptions,
+) -> Plan {
     // The target's fingerprint (every resource serialised and hashed) is computed
     // beside the walk, which is serial: a million-thing plan takes the longer of the
     // two, not their sum.
     let (target_fingerprint, mut b) = std::thread::scope(|s| {
-        let fp = s.spawn(|| fingerprint(actual, &options.filter));
-        let (dv, av) = (SnapshotView::new(desired), SnapshotView::new(actual));
+        let fp = s.spawn(|| fingerprint_pair(actual, same, &options.filter));
+        let (dp, ap) = (Parsed::default(), Parsed::default());
+        let (dv, av) = (
+            PairView::new(desired, same, &dp),
+            PairView::new(actual, same, &ap),
+        );
         let mut b = Builder::new(options);
         let ctx = Ctx::new(&dv, &av, options);
-        diff_all(&ctx, &mut b, desired, actual);
+        let again = walked_again(&ctx, same, desired, actual);
+        diff_all(&ctx, &mut b, desired, actual, &again);
         (fp.join().expect("fingerprinting does not panic"), b)
     });
     // Stable: within a stage, the generation order (per resource) is kept.
     b.changes.sort_by_key(|c| c.stage);
+    let f = options.filter.compile();
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         source: String::new(),
         target: String::new(),
         target_fingerprint,
         options: options.clone(),
-        desired_counts: desired.selected_counts(&options.filter),
-        target_counts: actual.selected_counts(&options.filter),
+        desired_counts: desired.selected_counts(&options.filter) + same.selected_counts(&f),
+        target_counts: actual.selected_counts(&options.filter) + same.selected_counts(&f),
         changes: b.changes,
         warnings: b.warnings,
     }
+}
+
+/// The things held alike on both sides that the diff must walk all the same: members
+/// of a group the plan deletes early (and re-creates), which get their membership back
+/// (see `update_thing`). Each with the thing, as both sides hold it.
+fn walked_again<'v>(
+    ctx: &Ctx<'v>,
+    same: &SameLines,
+    desired: &Snapshot,
+    actual: &Snapshot,
+) -> Vec<(Name, &'v Thing)> {
+    if ctx.no_moves || same.things() == 0 {
+        return Vec::new();
+    }
+    let groups: BTreeSet<&Name> = desired
+        .thing_groups
+        .keys()
+        .chain(actual.thing_groups.keys())
+        .collect();
+    let names: BTreeSet<Name> = groups
+        .into_iter()
+        .filter(|g| ctx.early_deleted(g))
+        .flat_map(|g| same.group_members(g))
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let t = ctx.desired.thing(&n)?;
+            Some((n, t))
+        })
+        .collect()
 }
 
 /// Computes the changes about `keys` only: the full plan of `diff` restricted to the
@@ -524,7 +575,15 @@ fn diff_key(ctx: &Ctx<'_>, b: &mut Builder, kind: Kind, name: &Name) {
 
 /// The full diff of two whole registries: every name of every selected kind, both
 /// maps walked side by side (no look-up per resource).
-fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapshot) {
+fn diff_all(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    desired: &Snapshot,
+    actual: &Snapshot,
+    again: &[(Name, &Thing)],
+) {
+    /// Both maps side by side; `again`, resources both sides hold alike outside the
+    /// maps, walked in their place in name order.
     fn walk<T>(
         ctx: &Ctx<'_>,
         b: &mut Builder,
@@ -532,10 +591,17 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         d: &BTreeMap<Name, T>,
         a: &BTreeMap<Name, T>,
         f: fn(&Ctx<'_>, &mut Builder, &Name, Option<&T>, Option<&T>),
+        again: &[(Name, &T)],
     ) {
         if !ctx.filter.selects_kind(kind) {
             return;
         }
+        let mut visit = |name: &Name, dv: Option<&T>, av: Option<&T>| {
+            if ctx.takes_part(kind, name) {
+                f(ctx, b, name, dv, av);
+            }
+        };
+        let mut again = again.iter().peekable();
         let mut di = d.iter().peekable();
         let mut ai = a.iter().peekable();
         loop {
@@ -559,9 +625,13 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
                     (n, None, Some(av))
                 }
             };
-            if ctx.takes_part(kind, name) {
-                f(ctx, b, name, dv, av);
+            while let Some((n, r)) = again.next_if(|(n, _)| n < name) {
+                visit(n, Some(*r), Some(*r));
             }
+            visit(name, dv, av);
+        }
+        for (n, r) in again {
+            visit(n, Some(*r), Some(*r));
         }
     }
     walk(
@@ -571,6 +641,7 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         &desired.thing_types,
         &actual.thing_types,
         diff_thing_type,
+        &[],
     );
     walk(
         ctx,
@@ -579,6 +650,7 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         &desired.billing_groups,
         &actual.billing_groups,
         diff_billing_group,
+        &[],
     );
     walk(
         ctx,
@@ -587,6 +659,7 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         &desired.thing_groups,
         &actual.thing_groups,
         diff_thing_group,
+        &[],
     );
     walk(
         ctx,
@@ -595,6 +668,7 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         &desired.policies,
         &actual.policies,
         diff_policy,
+        &[],
     );
     walk(
         ctx,
@@ -603,6 +677,7 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         &desired.certificates,
         &actual.certificates,
         diff_certificate,
+        &[],
     );
     walk(
         ctx,
@@ -611,6 +686,7 @@ fn diff_all(ctx: &Ctx<'_>, b: &mut Builder, desired: &Snapshot, actual: &Snapsho
         &desired.things,
         &actual.things,
         diff_thing,
+        again,
     );
 }
 

@@ -9,6 +9,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 use crate::filter::{CompiledFilter, Filter};
 use crate::format::{LINES_PER_CHUNK, Wrap, resource_lines};
 use crate::resource::{Kind, Name, ResourceRef};
+use crate::same::SameLines;
 use crate::snapshot::Snapshot;
 
 /// The fingerprint of the resources of `s` that `filter` selects: an XXH3-128 over their
@@ -16,6 +17,13 @@ use crate::snapshot::Snapshot;
 /// `xxh3-128:<32 hex digits>`. Two registries with the same content have the same
 /// fingerprint whatever backend they were read from.
 pub fn fingerprint(s: &Snapshot, filter: &Filter) -> String {
+    fingerprint_pair(s, &SameLines::default(), filter)
+}
+
+/// [`fingerprint`] of a registry read side by side with another: its snapshot and the
+/// things and certificates both sides hold alike (see [`crate::pair`]). The same value
+/// as the fingerprint of the whole registry.
+pub fn fingerprint_pair(s: &Snapshot, same: &SameLines, filter: &Filter) -> String {
     let f = filter.compile();
     let mut h = Xxh3::new();
     hash_kind(&mut h, Kind::ThingType, &s.thing_types, &f, |r| {
@@ -30,10 +38,10 @@ pub fn fingerprint(s: &Snapshot, filter: &Filter) -> String {
     hash_kind(&mut h, Kind::Policy, &s.policies, &f, |r| {
         ResourceRef::Policy(r)
     });
-    hash_kind(&mut h, Kind::Certificate, &s.certificates, &f, |r| {
+    hash_kind_with(&mut h, Kind::Certificate, &s.certificates, same, &f, |r| {
         ResourceRef::Certificate(r)
     });
-    hash_kind(&mut h, Kind::Thing, &s.things, &f, |r| {
+    hash_kind_with(&mut h, Kind::Thing, &s.things, same, &f, |r| {
         ResourceRef::Thing(r)
     });
     format!("xxh3-128:{:032x}", h.digest128())
@@ -56,6 +64,61 @@ fn hash_kind<T: Sync>(
     let digests: Vec<u128> = items
         .par_chunks(LINES_PER_CHUNK)
         .map(|chunk| xxh3_128(&resource_lines(chunk, wrap)))
+        .collect();
+    h.update(kind.as_str().as_bytes());
+    h.update(&(items.len() as u64).to_le_bytes());
+    for d in digests {
+        h.update(&d.to_le_bytes());
+    }
+}
+
+/// A resource to hash: from a map, or a line held alike on both sides.
+enum Item<'a, T> {
+    Resource(&'a T),
+    Line(&'a [u8]),
+}
+
+/// [`hash_kind`] of a kind that is partly lines held alike (`same`), merged with the
+/// map's resources in name order: the lines are hashed as they are (each the line the
+/// writer writes for its resource), the resources serialised.
+fn hash_kind_with<T: Sync>(
+    h: &mut Xxh3,
+    kind: Kind,
+    map: &BTreeMap<Name, T>,
+    same: &SameLines,
+    filter: &CompiledFilter,
+    wrap: Wrap<T>,
+) {
+    if same.selected_counts(filter).get(kind) == 0 {
+        return hash_kind(h, kind, map, filter, wrap);
+    }
+    let mut own = filter.select(kind, map).peekable();
+    let mut items: Vec<Item<'_, T>> = Vec::new();
+    let lines = same
+        .lines(kind)
+        .filter(|(n, _)| filter.is_all() || filter.matches(kind, n));
+    for (name, line) in lines {
+        while let Some((_, r)) = own.next_if(|(n, _)| n.as_str() < name) {
+            items.push(Item::Resource(r));
+        }
+        items.push(Item::Line(line));
+    }
+    items.extend(own.map(|(_, r)| Item::Resource(r)));
+    let digests: Vec<u128> = items
+        .par_chunks(LINES_PER_CHUNK)
+        .map(|chunk| {
+            let mut buf = Vec::with_capacity(chunk.len() * 160);
+            for item in chunk {
+                match item {
+                    Item::Resource(r) => buf.extend_from_slice(&resource_lines(&[*r], wrap)),
+                    Item::Line(l) => {
+                        buf.extend_from_slice(l);
+                        buf.push(b'\n');
+                    }
+                }
+            }
+            xxh3_128(&buf)
+        })
         .collect();
     h.update(kind.as_str().as_bytes());
     h.update(&(items.len() as u64).to_le_bytes());

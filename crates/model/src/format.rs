@@ -111,15 +111,8 @@ fn read_without_pems_in_blocks(
     path: &Path,
     block: usize,
 ) -> Result<(Snapshot, PemIndex), SnapshotError> {
-    let (snap, mut lines) = read_path(path, Pems::Skip, block)?;
-    lines.sort_unstable_by_key(|l| (l.hash, l.offset));
-    Ok((
-        snap,
-        PemIndex {
-            path: path.to_path_buf(),
-            lines,
-        },
-    ))
+    let (snap, lines) = read_path(path, Pems::Skip, block)?;
+    Ok((snap, PemIndex::new(path, lines)))
 }
 
 fn read_path(
@@ -163,7 +156,7 @@ fn parse_in_blocks(
 
 /// Whether certificates are read with their PEMs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pems {
+pub(crate) enum Pems {
     Keep,
     /// Left out (checked, not kept), with where each certificate's line is.
     Skip,
@@ -180,20 +173,29 @@ pub struct PemIndex {
 
 /// A certificate's line in a file.
 #[derive(Debug, Clone, Copy)]
-struct LineAt {
+pub(crate) struct LineAt {
     /// [`id_hash`] of the certificate id.
-    hash: u64,
+    pub(crate) hash: u64,
     /// Byte offset of the line.
-    offset: u64,
+    pub(crate) offset: u64,
     /// Its length, without the line end.
-    len: u32,
+    pub(crate) len: u32,
 }
 
-fn id_hash(id: &str) -> u64 {
+pub(crate) fn id_hash(id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 impl PemIndex {
+    /// The index of the certificates' lines `lines` of the file at `path`.
+    pub(crate) fn new(path: &Path, mut lines: Vec<LineAt>) -> Self {
+        lines.sort_unstable_by_key(|l| (l.hash, l.offset));
+        PemIndex {
+            path: path.to_path_buf(),
+            lines,
+        }
+    }
+
     /// How many certificates the index knows.
     pub fn len(&self) -> usize {
         self.lines.len()
@@ -381,7 +383,7 @@ fn block_lines(block: &mut [u8], first_line: usize) -> (Vec<BlockLine<'_>>, usiz
     (lines, count)
 }
 
-fn parse_header(line: usize, bytes: &[u8], path: &str) -> Result<Header, SnapshotError> {
+pub(crate) fn parse_header(line: usize, bytes: &[u8], path: &str) -> Result<Header, SnapshotError> {
     let header: Header = serde_json::from_slice(bytes).map_err(|e| {
         SnapshotError::parse(
             path,
@@ -508,7 +510,7 @@ fn parse_stream(
 
 /// Parses and checks one resource line; with [`Pems::Skip`], a certificate comes
 /// without its PEM (checked all the same).
-fn parse_checked(line: &mut [u8], pems: Pems) -> Result<Resource, String> {
+pub(crate) fn parse_checked(line: &mut [u8], pems: Pems) -> Result<Resource, String> {
     // A thing or certificate in the writer's own form, checked as it is read; anything
     // else, and every error, is serde's and `validate`'s.
     if line.starts_with(fastline::THING_START.as_bytes())
@@ -552,12 +554,23 @@ const CERTIFICATE_PREFIX: &[u8] = b"{\"kind\":\"certificate\",";
 /// `"certificatePem":""` and the line shorter. Returns the new length, or `None`, with
 /// the line unchanged, when the line is not one this can do safely (then it is parsed
 /// whole, which checks and reports exactly).
+fn take_out_pem(line: &mut [u8]) -> Option<usize> {
+    let (open, close) = pem_span(line)?;
+    let removed = close - open - 1;
+    line.copy_within(close.., open + 1);
+    Some(line.len() - removed)
+}
+
+/// Where the PEM of a certificate line is, checked as
+/// [`constraints::check_certificate_pem`] checks it: the positions of its opening and
+/// closing quotes, so that `line[..=open]` and `line[close..]` are the line without
+/// it. `None` when the line is not one this can do safely.
 ///
 /// Safe means: no field of a certificate holds a quote, so in a line without escaped
 /// quotes the first quote after the PEM's opening one closes it; the PEM is printable
 /// ASCII with only one-character escapes (what a PEM is), holds the `BEGIN
 /// CERTIFICATE` line and is no longer than AWS allows even before unescaping.
-fn take_out_pem(line: &mut [u8]) -> Option<usize> {
+pub(crate) fn pem_span(line: &[u8]) -> Option<(usize, usize)> {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
     static KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"certificatePem\""));
@@ -599,9 +612,7 @@ fn take_out_pem(line: &mut [u8]) -> Option<usize> {
             _ => return None,
         }
     }
-    let removed = close - open - 1;
-    line.copy_within(close.., open + 1);
-    Some(line.len() - removed)
+    Some((open, close))
 }
 
 /// Builds the map of a large kind from resources that arrive in name order, as the

@@ -30,10 +30,12 @@ mod fastline;
 pub mod filter;
 pub mod fingerprint;
 pub mod format;
+pub mod pair;
 pub mod plan;
 pub mod related;
 pub mod resource;
 pub mod rewrite;
+pub mod same;
 pub mod snapshot;
 pub mod view;
 
@@ -45,11 +47,12 @@ pub use create::{
     DEFAULT_INDEX_NAME, DEFAULT_QUERY_VERSION, certificate_status_update, same_billing_group,
     same_policy, same_thing, same_thing_group, same_thing_type, settable_status,
 };
-pub use diff::{KeyedDiff, diff, diff_keys};
+pub use diff::{KeyedDiff, diff, diff_keys, diff_pair};
 pub use document::{canonical_document, same_document};
 pub use filter::{CompiledFilter, DiffOptions, Filter, PatternError};
-pub use fingerprint::fingerprint;
+pub use fingerprint::{fingerprint, fingerprint_pair};
 pub use format::SnapshotError;
+pub use pair::{PairRead, read_pair_without_pems};
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
 pub use related::Related;
 pub use resource::{
@@ -58,5 +61,6 @@ pub use resource::{
     principal_certificate_id,
 };
 pub use rewrite::ArnRewrite;
+pub use same::SameLines;
 pub use snapshot::{Counts, Origin, PrincipalCoverage, Snapshot};
 pub use view::{Misses, PartialView, SnapshotView, View};

@@ -97,6 +97,21 @@ impl Counts {
     }
 }
 
+impl std::ops::Add for Counts {
+    type Output = Counts;
+
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            thing_types: self.thing_types + o.thing_types,
+            billing_groups: self.billing_groups + o.billing_groups,
+            thing_groups: self.thing_groups + o.thing_groups,
+            policies: self.policies + o.policies,
+            certificates: self.certificates + o.certificates,
+            things: self.things + o.things,
+        }
+    }
+}
+
 impl Snapshot {
     /// An empty registry.
     pub fn new() -> Self {
