@@ -38,32 +38,82 @@ const CERTIFICATE_ID: Check = Check::Rule(constraints::check_certificate_id);
 
 /// A checked thing from a line in the writer's form, or `None`.
 pub(crate) fn thing(line: &[u8]) -> Option<Thing> {
+    let p = thing_parts(line)?;
+    Some(Thing {
+        thing_name: Name::from(p.name),
+        thing_type_name: p.thing_type.map(Name::from),
+        attributes: string_map(&p.attributes),
+        thing_groups: name_set(&p.groups),
+        billing_group_name: p.billing_group.map(Name::from),
+        principals: name_set(&p.principals),
+        version: None,
+    })
+}
+
+/// The values of a thing line in the writer's form, checked, borrowed from the line:
+/// what [`thing`] builds a thing of, and all that a caller that only checks the line
+/// needs (nothing allocated).
+pub(crate) struct ThingParts<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) thing_type: Option<&'a str>,
+    pub(crate) attributes: SmallVec<[(&'a str, &'a str); 16]>,
+    pub(crate) groups: SmallVec<[&'a str; 4]>,
+    pub(crate) billing_group: Option<&'a str>,
+    pub(crate) principals: SmallVec<[&'a str; 4]>,
+}
+
+/// A thing line in the writer's form taken apart and checked, or `None`.
+pub(crate) fn thing_parts(line: &[u8]) -> Option<ThingParts<'_>> {
     let mut c = Cursor::new(line)?;
     c.expect(THING_START)?;
-    let mut t = Thing {
-        thing_name: c.name(NAME)?,
-        ..Thing::default()
+    let mut t = ThingParts {
+        name: c.value(NAME)?,
+        thing_type: None,
+        attributes: SmallVec::new(),
+        groups: SmallVec::new(),
+        billing_group: None,
+        principals: SmallVec::new(),
     };
     if c.eat(r#","thingTypeName":"#) {
-        t.thing_type_name = Some(c.name(NAME)?);
+        t.thing_type = Some(c.value(NAME)?);
     }
     if c.eat(r#","attributes":{"#) {
-        let (attributes, count) = c.attributes()?;
-        constraints::check_thing_attribute_count(count, t.thing_type_name.is_some()).ok()?;
-        t.attributes = attributes;
+        t.attributes = c.attributes()?;
+        constraints::check_thing_attribute_count(t.attributes.len(), t.thing_type.is_some())
+            .ok()?;
     }
     if c.eat(r#","thingGroups":["#) {
-        t.thing_groups = c.names(NAME)?;
-        (t.thing_groups.len() <= MAX_GROUPS_PER_THING).then_some(())?;
+        t.groups = c.names(NAME)?;
+        (t.groups.len() <= MAX_GROUPS_PER_THING).then_some(())?;
     }
     if c.eat(r#","billingGroupName":"#) {
-        t.billing_group_name = Some(c.name(NAME)?);
+        t.billing_group = Some(c.value(NAME)?);
     }
     if c.eat(r#","principals":["#) {
         t.principals = c.names(Check::Rule(constraints::check_principal))?;
     }
     c.end()?;
     Some(t)
+}
+
+/// A set of names from names in order, allocated at its exact size (a grown vector
+/// would hold four).
+fn name_set(names: &[&str]) -> NameSet {
+    NameSet::from_sorted(names.iter().map(|n| Name::from(*n)).collect())
+}
+
+/// A map from entries in key order, in one buffer of its exact size.
+fn string_map(entries: &[(&str, &str)]) -> StringMap {
+    let bytes = entries
+        .iter()
+        .map(|(k, v)| encoded_len(k) + encoded_len(v))
+        .sum();
+    let mut buf = Vec::with_capacity(bytes);
+    for (k, v) in entries {
+        put_str(&mut buf, k);
+        put_str(&mut buf, v);
+    }
+    StringMap::from_sorted_buffer(buf)
 }
 
 /// A checked certificate from a line in the writer's form, or `None`. `pem_checked`:
@@ -92,7 +142,7 @@ pub(crate) fn certificate(line: &[u8], pem_checked: bool) -> Option<Certificate>
         cert.ca_certificate_id = Some(c.name(CERTIFICATE_ID)?);
     }
     if c.eat(r#","policies":["#) {
-        cert.policies = c.names(Check::Ascii(&constraints::POLICY_NAME))?;
+        cert.policies = name_set(&c.names(Check::Ascii(&constraints::POLICY_NAME))?);
     }
     c.end()?;
     Some(cert)
@@ -214,40 +264,28 @@ impl<'a> Cursor<'a> {
 
     /// The strings of an array whose `[` was taken, strictly ascending (as written)
     /// and each accepted by `rule`.
-    fn names(&mut self, check: Check) -> Option<NameSet> {
-        // Gathered first (a thing has one or two of each), so that the set is
-        // allocated at its exact size: a grown vector would hold four.
+    fn names(&mut self, check: Check) -> Option<SmallVec<[&'a str; 4]>> {
         let mut found: SmallVec<[&'a str; 4]> = SmallVec::new();
         self.entries("]", |c| {
             let n = c.value(check)?;
             found.push(n);
             Some(n)
         })?;
-        Some(NameSet::from_sorted(
-            found.iter().map(|n| Name::from(*n)).collect(),
-        ))
+        Some(found)
     }
 
     /// The attributes of an object whose `{` was taken, keys strictly ascending, each
-    /// name and value accepted by the attribute rules; and how many there are.
-    fn attributes(&mut self) -> Option<(StringMap, usize)> {
-        // Gathered first, which also sizes the buffer exactly.
+    /// name and value accepted by the attribute rules.
+    fn attributes(&mut self) -> Option<SmallVec<[(&'a str, &'a str); 16]>> {
         let mut found: SmallVec<[(&'a str, &'a str); 16]> = SmallVec::new();
-        let mut bytes = 0;
-        let count = self.entries("}", |c| {
+        self.entries("}", |c| {
             let k = c.value(Check::Ascii(&constraints::ATTRIBUTE_NAME))?;
             c.expect(":")?;
             let v = c.value(Check::Ascii(&constraints::ATTRIBUTE_VALUE))?;
-            bytes += encoded_len(k) + encoded_len(v);
             found.push((k, v));
             Some(k)
         })?;
-        let mut buf = Vec::with_capacity(bytes);
-        for (k, v) in found {
-            put_str(&mut buf, k);
-            put_str(&mut buf, v);
-        }
-        Some((StringMap::from_sorted_buffer(buf), count))
+        Some(found)
     }
 
     /// The closing brace, last on the line.

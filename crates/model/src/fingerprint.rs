@@ -107,17 +107,19 @@ fn hash_kind_with<T: Sync>(
     let digests: Vec<u128> = items
         .par_chunks(LINES_PER_CHUNK)
         .map(|chunk| {
-            let mut buf = Vec::with_capacity(chunk.len() * 160);
+            // Streamed: the digest of the chunk's lines one after the other, as
+            // `hash_kind` hashes them, without copying the lines.
+            let mut h = Xxh3::new();
             for item in chunk {
                 match item {
-                    Item::Resource(r) => buf.extend_from_slice(&resource_lines(&[*r], wrap)),
+                    Item::Resource(r) => h.update(&resource_lines(&[*r], wrap)),
                     Item::Line(l) => {
-                        buf.extend_from_slice(l);
-                        buf.push(b'\n');
+                        h.update(l);
+                        h.update(b"\n");
                     }
                 }
             }
-            xxh3_128(&buf)
+            h.digest128()
         })
         .collect();
     h.update(kind.as_str().as_bytes());

@@ -614,25 +614,40 @@ fn both(
             return one(s, &mut out.source, filter, scratch)
                 && one(t, &mut out.target, filter, scratch);
         }
-        let Some(thing) = fastline::thing(a) else {
+        // Checked without building the thing: most are kept as the line.
+        let Some(parts) = fastline::thing_parts(a) else {
             return false;
         };
-        if !selected(filter, Kind::Thing, &thing.thing_name) {
+        if !selected(filter, Kind::Thing, parts.name) {
             return true;
         }
-        if SameLines::keeps_thing(&thing) {
+        if SameLines::keeps_thing(&parts.principals) {
             out.same_things.push(&[a]);
         } else {
+            let Some(thing) = fastline::thing(a) else {
+                return false;
+            };
             out.source.things.push(thing.clone());
             out.target.things.push(thing);
         }
         return true;
     }
-    let (Some(sa), Some(sb)) = (
-        certificate_span(s, a, &mut out.source.pems),
-        certificate_span(t, b, &mut out.target.pems),
-    ) else {
+    // Lines alike whole (the common case) are one line to check, PEM included.
+    let Some(sa) = certificate_span(s, a, &mut out.source.pems) else {
         return false;
+    };
+    let sb = if a == b {
+        let at = *out.source.pems.last().expect("just recorded");
+        out.target.pems.push(LineAt {
+            offset: t.offset(),
+            ..at
+        });
+        sa
+    } else {
+        match certificate_span(t, b, &mut out.target.pems) {
+            Some(sb) => sb,
+            None => return false,
+        }
     };
     let (a_head, a_tail) = (&a[..=sa.0], &a[sa.1..]);
     if a_head != &b[..=sb.0] || a_tail != &b[sb.1..] {
@@ -869,6 +884,39 @@ mod tests {
         });
         for parts in [1, 2, 5] {
             assert!(read_pair_in(&pa, &pb, &Filter::default(), Some(parts)).is_none());
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_and_counts_over_lines_are_those_of_the_whole_file() {
+        // Over 4,096 of each kind: more than one chunk of lines is hashed.
+        let n = 5_000;
+        let a = registry(n);
+        let mut b = registry(n);
+        for i in (1..=n).step_by(7) {
+            b.insert(Resource::Thing(thing(i, "z")));
+        }
+        let (_dir, pa, pb) = files(&a, &b);
+        let p = read_pair_without_pems(&pa, &pb, &Filter::default()).unwrap();
+        assert!(p.same.things() > 4_096 && p.same.certificates() > 4_096);
+        for filter in [
+            Filter::default(),
+            Filter {
+                exclude: vec!["thing:dev-4*".into()],
+                ..Filter::default()
+            },
+        ] {
+            let (mut whole, _) = format::read_file_without_pems(&pb).unwrap();
+            whole.retain_selected(&filter);
+            assert_eq!(
+                crate::fingerprint::fingerprint_pair(&p.target, &p.same, &filter),
+                crate::fingerprint::fingerprint(&whole, &filter)
+            );
+            let f = filter.compile();
+            assert_eq!(
+                p.target.selected_counts(&filter) + p.same.selected_counts(&f),
+                whole.counts()
+            );
         }
     }
 

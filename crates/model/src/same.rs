@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use memchr::memmem;
+use memchr::memmem::Finder;
 use typed_arena::Arena;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -138,12 +138,12 @@ fn name_in(line: &[u8], name_at: usize) -> &str {
 
 /// The values of the string list `key` (`,"field":[`) in a line in the writer's form:
 /// quoted values that hold no quote, separated by commas.
-fn list_values<'a>(line: &'a [u8], key: &[u8]) -> Vec<&'a [u8]> {
+fn list_values<'a>(line: &'a [u8], key: &Finder<'_>) -> Vec<&'a [u8]> {
     let mut out = Vec::new();
-    let Some(at) = memmem::find(line, key) else {
+    let Some(at) = key.find(line) else {
         return out;
     };
-    let mut i = at + key.len();
+    let mut i = at + key.needle().len();
     while line.get(i) == Some(&b'"') {
         let Some(n) = memchr::memchr(b'"', &line[i + 1..]) else {
             break;
@@ -159,16 +159,24 @@ fn list_values<'a>(line: &'a [u8], key: &[u8]) -> Vec<&'a [u8]> {
 }
 
 /// The value of the string field `key` (`,"field":"`) in a line in the writer's form.
-fn string_value<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let at = memmem::find(line, key)? + key.len();
+fn string_value<'a>(line: &'a [u8], key: &Finder<'_>) -> Option<&'a [u8]> {
+    let at = key.find(line)? + key.needle().len();
     let n = memchr::memchr(b'"', &line[at..])?;
     Some(&line[at..at + n])
 }
 
-const TYPE_KEY: &[u8] = br#","thingTypeName":""#;
-const GROUPS_KEY: &[u8] = br#","thingGroups":["#;
-const PRINCIPALS_KEY: &[u8] = br#","principals":["#;
-const POLICIES_KEY: &[u8] = br#","policies":["#;
+/// A finder of a field's key, built once.
+fn finder(
+    cell: &'static OnceLock<Finder<'static>>,
+    key: &'static [u8],
+) -> &'static Finder<'static> {
+    cell.get_or_init(|| Finder::new(key))
+}
+
+static TYPE_KEY: OnceLock<Finder<'static>> = OnceLock::new();
+static GROUPS_KEY: OnceLock<Finder<'static>> = OnceLock::new();
+static PRINCIPALS_KEY: OnceLock<Finder<'static>> = OnceLock::new();
+static POLICIES_KEY: OnceLock<Finder<'static>> = OnceLock::new();
 
 /// Which values of a line a relation index is over.
 #[derive(Clone, Copy)]
@@ -182,10 +190,14 @@ enum Relation {
 impl Relation {
     fn values(self, line: &[u8]) -> Vec<&[u8]> {
         match self {
-            Relation::Type => string_value(line, TYPE_KEY).into_iter().collect(),
-            Relation::Groups => list_values(line, GROUPS_KEY),
-            Relation::Principals => list_values(line, PRINCIPALS_KEY),
-            Relation::Policies => list_values(line, POLICIES_KEY),
+            Relation::Type => string_value(line, finder(&TYPE_KEY, br#","thingTypeName":""#))
+                .into_iter()
+                .collect(),
+            Relation::Groups => list_values(line, finder(&GROUPS_KEY, br#","thingGroups":["#)),
+            Relation::Principals => {
+                list_values(line, finder(&PRINCIPALS_KEY, br#","principals":["#))
+            }
+            Relation::Policies => list_values(line, finder(&POLICIES_KEY, br#","policies":["#)),
         }
     }
 }
@@ -223,8 +235,8 @@ impl SameLines {
     /// Whether a pair of equal things may be kept as one line: its principals are
     /// all certificates (another principal may be rewritten for the target, so that
     /// equal is not the same there).
-    pub(crate) fn keeps_thing(t: &Thing) -> bool {
-        t.principals
+    pub(crate) fn keeps_thing(principals: &[&str]) -> bool {
+        principals
             .iter()
             .all(|p| principal_certificate_id(p).is_some())
     }

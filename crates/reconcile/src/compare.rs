@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use iot_crr_model::{DiffOptions, Filter, Origin, Plan, Snapshot, diff};
+use iot_crr_model::{DiffOptions, Filter, Origin, Plan, SameLines, Snapshot, diff_pair};
 use iot_crr_registry::{ReadProgress, ReadRequest, Registry};
 
 use crate::{Progress, ReconcileError, ReconcileOptions, Result};
@@ -111,6 +111,41 @@ pub(crate) fn tags_note(without: &[String]) -> Option<String> {
     })
 }
 
+/// Reads both sides of a comparison, without PEMs, at the same time: two snapshot
+/// files side by side, keeping what they hold alike once (see
+/// [`FileRegistry::read_pair`](iot_crr_registry::FileRegistry::read_pair)); any other
+/// pair (or files that way does not apply to) each on its own, with nothing held alike.
+async fn read_both(
+    source: &dyn Registry,
+    target: &dyn Registry,
+    filter: &Filter,
+    progress: &Progress<'_>,
+) -> Result<(Snapshot, Snapshot, SameLines)> {
+    let request = |progress: &Option<Arc<dyn ReadProgress>>| ReadRequest {
+        filter: filter.clone(),
+        progress: progress.clone(),
+        skip_certificate_pems: true,
+        thing_pages: None,
+    };
+    let (sr, tr) = (
+        request(&progress.source_read),
+        request(&progress.target_read),
+    );
+    if let (Some(s), Some(t)) = (source.as_file(), target.as_file()) {
+        let pair = iot_crr_registry::FileRegistry::read_pair(s, t, &sr, &tr)
+            .await
+            .map_err(|source| ReconcileError::Read {
+                location: s.location(),
+                source,
+            })?;
+        if let Some(p) = pair {
+            return Ok(p);
+        }
+    }
+    let (desired, actual) = tokio::try_join!(read_request(source, &sr), read_request(target, &tr))?;
+    Ok((desired, actual, SameLines::default()))
+}
+
 /// Reads both registries (at the same time) and computes the plan that makes the
 /// target equal to the source.
 ///
@@ -129,10 +164,7 @@ pub async fn compare(
     // equal certificate). Those of the certificates to register are read later, as
     // the plan is filled (`fill_certificate_pems`) or as each registration is sent
     // (`SourcePems`).
-    let (desired, actual) = tokio::try_join!(
-        read_with(source, &options.filter, progress.source_read.clone(), true),
-        read_with(target, &options.filter, progress.target_read.clone(), true),
-    )?;
+    let (desired, actual, same) = read_both(source, target, &options.filter, progress).await?;
     let source_origin = origin_of(source, &desired);
     let target_origin = origin_of(target, &actual);
     let rewrite = options.rewrite.resolve(&source_origin, &target_origin)?;
@@ -147,7 +179,7 @@ pub async fn compare(
     };
     // The diff is CPU work: keep it off the async workers (on any runtime flavour).
     let mut plan = off_async(target, "the diff", move || {
-        diff(&desired, &actual, &diff_options)
+        diff_pair(&desired, &actual, &same, &diff_options)
     })
     .await?;
     plan.source = source.location();

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use iot_crr_model::{
-    Change, Name, Origin, Outcome, Related, Resource, ResourceKey, Snapshot, apply_change, format,
+    Change, Name, Origin, Outcome, Related, Resource, ResourceKey, SameLines, Snapshot,
+    apply_change, format,
 };
 
 use crate::{ErrorClass, ReadRequest, Registry, RegistryError, Result};
@@ -108,6 +109,58 @@ impl FileRegistry {
         Ok(st.as_ref().expect("loaded by working()").snapshot.clone())
     }
 
+    /// Reads two snapshot files side by side for a comparison, without PEMs, each
+    /// with what its request selects (see [`iot_crr_model::pair`]): the source's and
+    /// the target's snapshots of what differs, and the things and certificates both
+    /// hold alike. Each registry keeps the index of its certificates' lines, as a read
+    /// without PEMs does, and each request's progress hears the counts of the whole
+    /// side.
+    ///
+    /// `None` when this way does not apply: a working copy is loaded (changes were
+    /// made), a file does not exist, the requests differ in what they select, or a
+    /// file is not in the writer's form and order (a file edited by hand). Then read
+    /// each with [`Registry::read`], which reads any file or reports its exact error.
+    pub async fn read_pair(
+        source: &FileRegistry,
+        target: &FileRegistry,
+        source_request: &ReadRequest,
+        target_request: &ReadRequest,
+    ) -> Result<Option<(Snapshot, Snapshot, SameLines)>> {
+        if source.lock().is_some()
+            || target.lock().is_some()
+            || source_request.filter != target_request.filter
+            || !source.path.is_file()
+            || !target.path.is_file()
+        {
+            return Ok(None);
+        }
+        let (sp, tp) = (source.path.clone(), target.path.clone());
+        let filter = source_request.filter.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let stamps = (stamp(&sp), stamp(&tp));
+            iot_crr_model::read_pair_without_pems(&sp, &tp, &filter).map(|p| (p, stamps))
+        })
+        .await
+        .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))?;
+        let Some((pair, (s_at, t_at))) = read else {
+            return Ok(None);
+        };
+        *source.lock_pems() = Some((Arc::new(pair.source_pems), s_at));
+        *target.lock_pems() = Some((Arc::new(pair.target_pems), t_at));
+        let f = source_request.filter.compile();
+        let same = pair.same.selected_counts(&f);
+        for (request, snap) in [
+            (source_request, &pair.source),
+            (target_request, &pair.target),
+        ] {
+            let counts = snap.counts() + same;
+            for k in iot_crr_model::Kind::ALL {
+                request.report(k, counts.get(k) as u64);
+            }
+        }
+        Ok(Some((pair.source, pair.target, pair.same)))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<State>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -196,6 +249,10 @@ fn snapshot_error(e: format::SnapshotError) -> RegistryError {
 impl Registry for FileRegistry {
     fn location(&self) -> String {
         format!("file:{}", self.path.display())
+    }
+
+    fn as_file(&self) -> Option<&FileRegistry> {
+        Some(self)
     }
 
     async fn read(&self, request: &ReadRequest) -> Result<Snapshot> {

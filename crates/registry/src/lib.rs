@@ -388,6 +388,13 @@ pub trait Registry: Send + Sync {
         Capabilities::default()
     }
 
+    /// The snapshot file this registry is, when it is one: a comparison of two files
+    /// reads them side by side ([`FileRegistry::read_pair`]). Other backends, and
+    /// wrappers, answer `None`.
+    fn as_file(&self) -> Option<&FileRegistry> {
+        None
+    }
+
     /// Tells a registry that is about to receive a replica which region and account
     /// its content names. A snapshot file that does not record an origin yet records
     /// this one; other backends ignore it.
