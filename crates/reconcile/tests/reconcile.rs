@@ -794,3 +794,220 @@ async fn an_overlapped_sync_whose_things_cannot_be_read_finishes_what_it_sent() 
     assert_eq!(written.policies.len(), desired.policies.len());
     assert_eq!(written.thing_groups.len(), desired.thing_groups.len());
 }
+
+/// A snapshot file seen through a registry that is not one: compared with another
+/// file, each is read on its own (not side by side).
+struct Plain<'a>(&'a FileRegistry);
+
+#[async_trait]
+impl Registry for Plain<'_> {
+    fn location(&self) -> String {
+        self.0.location()
+    }
+    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+        self.0.read(request).await
+    }
+    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
+        self.0.read_resource(key).await
+    }
+    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+        self.0.related(query).await
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        self.0.apply(change).await
+    }
+}
+
+/// Two snapshot files are compared side by side (what both hold alike kept once) and
+/// plan exactly what they plan read one by one, fingerprint and counts included; the
+/// PEMs of the plan's registrations come from the source file through the index that
+/// read kept; a sync then converges.
+#[tokio::test]
+async fn two_snapshot_files_compared_side_by_side_plan_what_they_plan_read_one_by_one() {
+    let base = fleet(400, 31);
+    let next = iot_crr_fleet::mutate(&base, 32, 0.05, 0.03, 0.03);
+    let dir = tempfile::tempdir().unwrap();
+    let (sp, tp) = (dir.path().join("next.jsonl"), dir.path().join("base.jsonl"));
+    iot_crr_model::format::write_file(&next, &sp).unwrap();
+    iot_crr_model::format::write_file(&base, &tp).unwrap();
+    let source = FileRegistry::open_existing(&sp).unwrap();
+    let target = FileRegistry::open(&tp).unwrap();
+
+    let request = ReadRequest {
+        skip_certificate_pems: true,
+        ..ReadRequest::default()
+    };
+    let (_, _, same) = FileRegistry::read_pair(&source, &target, &request, &request)
+        .await
+        .unwrap()
+        .expect("files iot-crr wrote are read side by side");
+    assert!(same.things() > 300 && same.certificates() > 300);
+
+    for prune in [false, true] {
+        let opts = ReconcileOptions {
+            prune,
+            max_delete: DeleteBound::Percent(100.0),
+            ..ReconcileOptions::default()
+        };
+        let paired = compare(&source, &target, &opts, &Progress::default())
+            .await
+            .unwrap();
+        let plain = compare(&Plain(&source), &Plain(&target), &opts, &Progress::default())
+            .await
+            .unwrap();
+        assert!(!paired.plan.is_empty());
+        assert_eq!(paired.plan, plain.plan);
+    }
+
+    let opts = ReconcileOptions::default();
+    let mut plan = compare(&source, &target, &opts, &Progress::default())
+        .await
+        .unwrap()
+        .plan;
+    iot_crr_reconcile::fill_certificate_pems(&source, &mut plan, None)
+        .await
+        .unwrap();
+    let mut registered = 0;
+    for c in &plan.changes {
+        if let Change::RegisterCertificate {
+            certificate_id,
+            certificate_pem,
+            ..
+        } = &c.change
+        {
+            assert_eq!(
+                certificate_pem,
+                &next.certificates[certificate_id.as_str()].certificate_pem
+            );
+            registered += 1;
+        }
+    }
+    assert!(registered > 0);
+
+    let done = sync(
+        &source,
+        &target,
+        &opts,
+        &ApplyOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    assert!(done.report.unwrap().is_success());
+    target.commit().await.unwrap();
+    let target = FileRegistry::open(&tp).unwrap();
+    assert_in_sync(&source, &target, &opts).await;
+}
+
+/// The side-by-side read steps aside where it does not apply: a working copy with
+/// changes, a target that does not exist yet, requests that select differently, a file
+/// edited by hand out of order. Each side's progress hears its whole counts.
+#[tokio::test]
+async fn a_side_by_side_read_steps_aside_where_it_does_not_apply() {
+    let base = fleet(50, 41);
+    let dir = tempfile::tempdir().unwrap();
+    let (sp, tp) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    iot_crr_model::format::write_file(&base, &sp).unwrap();
+    let source = FileRegistry::open_existing(&sp).unwrap();
+    let request = ReadRequest::default();
+
+    let missing = FileRegistry::open(&tp).unwrap();
+    assert!(
+        FileRegistry::read_pair(&source, &missing, &request, &request)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    iot_crr_model::format::write_file(&base, &tp).unwrap();
+    let other = ReadRequest {
+        filter: iot_crr_model::Filter {
+            kinds: vec![Kind::Thing],
+            ..Default::default()
+        },
+        ..ReadRequest::default()
+    };
+    let target = FileRegistry::open(&tp).unwrap();
+    assert!(
+        FileRegistry::read_pair(&source, &target, &request, &other)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Progress: each side hears the counts of all it holds.
+    #[derive(Default)]
+    struct Heard(std::sync::Mutex<Vec<(Kind, u64)>>);
+    impl iot_crr_registry::ReadProgress for Heard {
+        fn read(&self, kind: Kind, n: u64) {
+            self.0.lock().unwrap().push((kind, n));
+        }
+    }
+    let heard = std::sync::Arc::new(Heard::default());
+    let with_progress = ReadRequest {
+        progress: Some(heard.clone()),
+        ..ReadRequest::default()
+    };
+    assert!(
+        FileRegistry::read_pair(&source, &target, &with_progress, &request)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let things: u64 = heard
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| *k == Kind::Thing)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(things, base.things.len() as u64);
+
+    // A working copy with a change is what a comparison must see.
+    let (name, thing) = base.things.iter().next().unwrap();
+    target
+        .apply(&Change::UpdateThing {
+            thing_name: name.clone(),
+            thing_type_name: thing.thing_type_name.clone(),
+            attributes: [("changed", "here")].into_iter().collect(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        FileRegistry::read_pair(&source, &target, &request, &request)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let left = compare(
+        &source,
+        &target,
+        &ReconcileOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        left.plan.changes.iter().any(
+            |c| matches!(&c.change, Change::UpdateThing { thing_name, .. } if thing_name == name)
+        ),
+        "{:?}",
+        left.plan.changes
+    );
+
+    // Out of order by hand: read one by one, the same plan as before.
+    let text = std::fs::read_to_string(&tp).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let n = lines.len();
+    lines.swap(n - 1, n - 2);
+    std::fs::write(&tp, lines.join("\n") + "\n").unwrap();
+    let target = FileRegistry::open(&tp).unwrap();
+    assert!(
+        FileRegistry::read_pair(&source, &target, &request, &request)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_in_sync(&source, &target, &ReconcileOptions::default()).await;
+}
