@@ -17,6 +17,29 @@ use iot_crr_reconcile::{
 };
 use iot_crr_registry::{FileRegistry, MemoryRegistry, ReadRequest, Registry, RegistryError};
 
+/// A wrapper registry: reads, single-resource reads and relation questions handed to
+/// `self.<field>` as they are, and the other methods given.
+macro_rules! wrapper_registry {
+    ($ty:ty, $field:tt, { $($methods:tt)* }) => {
+        #[async_trait]
+        impl Registry for $ty {
+            async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
+                self.$field.read(request).await
+            }
+            async fn read_resource(
+                &self,
+                key: &ResourceKey,
+            ) -> Result<Option<Resource>, RegistryError> {
+                self.$field.read_resource(key).await
+            }
+            async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
+                self.$field.related(query).await
+            }
+            $($methods)*
+        }
+    };
+}
+
 /// A registry that counts the single-resource reads and relation questions it answers.
 struct Counting {
     inner: MemoryRegistry,
@@ -308,25 +331,15 @@ async fn empty_attribute_values_converge_in_one_sync() {
 /// A registry whose writes take a while (real time, a few milliseconds each).
 struct Slow(MemoryRegistry);
 
-#[async_trait]
-impl Registry for Slow {
+wrapper_registry!(Slow, 0, {
     fn location(&self) -> String {
         "memory:slow".into()
-    }
-    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
-        self.0.read(request).await
-    }
-    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
-        self.0.read_resource(key).await
-    }
-    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
-        self.0.related(query).await
     }
     async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         self.0.apply(change).await
     }
-}
+});
 
 /// A reconcile cut by its time budget (as a Lambda invocation is) resumes by
 /// reconciling exactly the resources whose changes were not sent.
@@ -371,19 +384,9 @@ struct Logged {
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-#[async_trait]
-impl Registry for Logged {
+wrapper_registry!(Logged, inner, {
     fn location(&self) -> String {
         format!("memory:{}", self.name)
-    }
-    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
-        self.inner.read(request).await
-    }
-    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
-        self.inner.read_resource(key).await
-    }
-    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
-        self.inner.related(query).await
     }
     async fn certificate_pem(
         &self,
@@ -415,7 +418,7 @@ impl Registry for Logged {
         }
         self.inner.apply(change).await
     }
-}
+});
 
 fn logged_pair(desired: Snapshot) -> (Logged, Logged) {
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -799,24 +802,14 @@ async fn an_overlapped_sync_whose_things_cannot_be_read_finishes_what_it_sent() 
 /// file, each is read on its own (not side by side).
 struct Plain<'a>(&'a FileRegistry);
 
-#[async_trait]
-impl Registry for Plain<'_> {
+wrapper_registry!(Plain<'_>, 0, {
     fn location(&self) -> String {
         self.0.location()
-    }
-    async fn read(&self, request: &ReadRequest) -> Result<Snapshot, RegistryError> {
-        self.0.read(request).await
-    }
-    async fn read_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, RegistryError> {
-        self.0.read_resource(key).await
-    }
-    async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>, RegistryError> {
-        self.0.related(query).await
     }
     async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
         self.0.apply(change).await
     }
-}
+});
 
 /// Two snapshot files are compared side by side (what both hold alike kept once) and
 /// plan exactly what they plan read one by one, fingerprint and counts included; the
@@ -852,9 +845,14 @@ async fn two_snapshot_files_compared_side_by_side_plan_what_they_plan_read_one_b
         let paired = compare(&source, &target, &opts, &Progress::default())
             .await
             .unwrap();
-        let plain = compare(&Plain(&source), &Plain(&target), &opts, &Progress::default())
-            .await
-            .unwrap();
+        let plain = compare(
+            &Plain(&source),
+            &Plain(&target),
+            &opts,
+            &Progress::default(),
+        )
+        .await
+        .unwrap();
         assert!(!paired.plan.is_empty());
         assert_eq!(paired.plan, plain.plan);
     }
