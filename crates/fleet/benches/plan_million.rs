@@ -15,15 +15,18 @@
 //! size and ratio (generating a million certificates takes minutes).
 //!
 //! Timed, in a fresh process each time so that the setup's memory does not count (the
-//! bench binary re-executes itself with `--timed-child`): read both files on two threads
-//! as a comparison reads them (`format::read_file_without_pems`: every PEM checked, none
-//! kept), `diff(mutated, base, &DiffOptions::default())`, then read from the mutated
-//! file the PEMs of the certificates the plan registers (what `plan --output` saves).
-//! Each run reports the wall time of each phase, the plan's change count and the
-//! process's peak resident memory (`VmHWM`); the summary gives the median of the runs
-//! (`IOT_CRR_BENCH_RUNS`, default 3). `IOT_CRR_BENCH_SEQUENTIAL=1` reads the files one
-//! after the other instead; `IOT_CRR_BENCH_KEEP_PEMS=1` reads them with their PEMs, as
-//! comparisons did before, for a comparison on the same day. The target is the whole under 3 s and 1.5 GiB peak.
+//! bench binary re-executes itself with `--timed-child`): read both files as `iot-crr
+//! plan` reads two snapshot files, side by side (`read_pair_without_pems`: every line
+//! checked, what both files hold alike kept once as its line, no PEM kept), then
+//! `diff_pair(mutated, base, &DiffOptions::default())`, then read from the mutated file
+//! the PEMs of the certificates the plan registers (what `plan --output` saves). Each
+//! run reports the wall time of each phase, the plan's change count and the process's
+//! peak resident memory (`VmHWM`); the summary gives the median of the runs
+//! (`IOT_CRR_BENCH_RUNS`, default 3). `IOT_CRR_BENCH_ONE_BY_ONE=1` reads each file on
+//! its own instead (`format::read_file_without_pems`, on two threads, as a file not in
+//! the writer's form is read), `IOT_CRR_BENCH_SEQUENTIAL=1` then one after the other;
+//! `IOT_CRR_BENCH_KEEP_PEMS=1` reads them one by one with their PEMs, as comparisons
+//! did before the PEM index. The target is the whole under 3 s and 1.5 GiB peak.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
