@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # The dev profile compiles much faster than release and is fast enough here;
 # the tests reuse its build.
 cargo build --quiet --bin iot-crr
-bin=target/debug/iot-crr
+bin="${CARGO_TARGET_DIR:-target}/debug/iot-crr"
 mkdir -p demo
 rm -f demo/replica.jsonl demo/state.db demo/state.db-wal demo/state.db-shm
 "$bin" gen-fleet --things "${THINGS:-1000}" --seed 42 --output demo/fleet.jsonl

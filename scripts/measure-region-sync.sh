@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 things="${1:-424}"
 ratio="${2:-0.36}"
 cargo build --quiet -p iot-crr
-bin="$PWD/target/debug/iot-crr"
+bin="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/iot-crr"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
