@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_iot::Client;
-use aws_sdk_iot::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_iot::types::{AttributePayload, ThingGroupProperties, ThingTypeProperties};
 use iot_crr_aws::{AwsOptions, AwsRegistry, CertStrategy};
 use iot_crr_model::{
@@ -18,6 +16,7 @@ use iot_crr_model::{
     ThingType, cert_principal,
 };
 use iot_crr_registry::{ErrorClass, ReadRequest, Registry};
+use iot_crr_testkit::{moto_endpoint, moto_sdk_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
@@ -26,35 +25,8 @@ const TARGET: &str = "eu-west-1";
 
 static LOCK: Mutex<()> = Mutex::const_new(());
 
-fn endpoint() -> String {
-    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IOT_CRR_MOTO_ENDPOINT is not set: these tests need a moto server. Run \
-             `scripts/test.sh` (it starts `moto_server` on loopback and sets the variable), \
-             or start `moto_server -H 127.0.0.1 -p 5055` yourself and set \
-             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
-        ),
-    }
-}
-
-fn sdk_config(region: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-test",
-        )))
-        .build()
-}
-
 fn client(region: &str) -> Client {
-    Client::new(&sdk_config(region))
+    Client::new(&moto_sdk_config(region))
 }
 
 fn registry(region: &str) -> AwsRegistry {
@@ -63,15 +35,15 @@ fn registry(region: &str) -> AwsRegistry {
 
 fn registry_with(region: &str, cert_strategy: CertStrategy) -> AwsRegistry {
     let mut opts = AwsOptions::new(region);
-    opts.endpoint_url = Some(endpoint());
+    opts.endpoint_url = Some(moto_endpoint());
     opts.cert_strategy = cert_strategy;
     opts.max_attempts = 2;
-    AwsRegistry::from_sdk_config(&sdk_config(region), opts)
+    AwsRegistry::from_sdk_config(&moto_sdk_config(region), opts)
 }
 
 /// `POST /moto-api/reset`: clears every region of the server.
 async fn reset() {
-    let ep = endpoint();
+    let ep = moto_endpoint();
     let host = ep
         .strip_prefix("http://")
         .expect("the moto endpoint is plain http://HOST:PORT");
@@ -634,10 +606,10 @@ async fn things_are_handed_over_in_pages_as_their_principals_are_read() {
     }
     let lifted = || {
         let mut opts = AwsOptions::new(SOURCE);
-        opts.endpoint_url = Some(endpoint());
+        opts.endpoint_url = Some(moto_endpoint());
         opts.max_attempts = 2;
         opts.quotas.apply_overrides("*=1000").unwrap();
-        AwsRegistry::from_sdk_config(&sdk_config(SOURCE), opts)
+        AwsRegistry::from_sdk_config(&moto_sdk_config(SOURCE), opts)
     };
     let things_only = Filter {
         kinds: vec![Kind::Thing],

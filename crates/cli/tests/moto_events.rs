@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_iot::config::{Credentials, Region, SharedCredentialsProvider};
 use iot_crr_aws::{AwsOptions, AwsRegistry, CertStrategy};
 use iot_crr_engine::ApplyOptions;
 use iot_crr_fleet::{FleetSpec, generate};
@@ -25,61 +23,29 @@ use iot_crr_model::{Change, Kind, ResourceKey};
 use iot_crr_reconcile::{Progress, ReconcileOptions, sync};
 use iot_crr_registry::{MemoryRegistry, Registry};
 use iot_crr_replicator::emit::EventEmitter;
+use iot_crr_testkit::{command_at, moto_endpoint, moto_sdk_config};
 use predicates::prelude::*;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 const SOURCE: &str = "us-east-1";
 
-fn endpoint() -> String {
-    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IOT_CRR_MOTO_ENDPOINT is not set: this test needs a moto server. Run \
-             `scripts/test.sh`, or start `moto_server -H 127.0.0.1 -p 5055` and set \
-             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
-        ),
-    }
-}
-
-fn env(c: &mut std::process::Command) -> &mut std::process::Command {
-    c.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_ENDPOINT_URL", endpoint())
-}
-
 fn bin() -> Command {
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("iot-crr"));
-    env(&mut c);
-    Command::from_std(c)
-}
-
-fn sdk_config(region: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-test",
-        )))
-        .build()
+    Command::from_std(command_at(
+        assert_cmd::cargo::cargo_bin("iot-crr"),
+        &moto_endpoint(),
+    ))
 }
 
 fn registry(region: &str) -> AwsRegistry {
     let mut opts = AwsOptions::new(region);
-    opts.endpoint_url = Some(endpoint());
+    opts.endpoint_url = Some(moto_endpoint());
     opts.cert_strategy = CertStrategy::WithoutCa;
-    AwsRegistry::from_sdk_config(&sdk_config(region), opts)
+    AwsRegistry::from_sdk_config(&moto_sdk_config(region), opts)
 }
 
 fn kinesis() -> KinesisClient {
-    iot_crr_kinesis::client_from_config(&sdk_config(SOURCE), Some(&endpoint()))
+    iot_crr_kinesis::client_from_config(&moto_sdk_config(SOURCE), Some(&moto_endpoint()))
 }
 
 /// The tests of this file share one moto server and reset it: one at a time.
@@ -87,7 +53,7 @@ static SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn reset() -> tokio::sync::MutexGuard<'static, ()> {
     let guard = SERVER.lock().await;
-    let url = format!("{}/moto-api/reset", endpoint());
+    let url = format!("{}/moto-api/reset", moto_endpoint());
     let status = std::process::Command::new("python3")
         .args([
             "-c",
@@ -335,8 +301,8 @@ async fn a_replicator_killed_mid_stream_loses_nothing() {
     let mut args = replicate_args("killed", "eu-west-1", &state(&dir));
     // Small batches, so that the kill lands between checkpoints.
     args.retain(|a| a != "--exit-when-idle" && a != "3s");
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("iot-crr"));
-    env(&mut c).args(&args).env("RUST_LOG", "warn");
+    let mut c = command_at(assert_cmd::cargo::cargo_bin("iot-crr"), &moto_endpoint());
+    c.args(&args).env("RUST_LOG", "warn");
     let mut child = c.spawn().unwrap();
     // Let it apply part of the stream, then kill it without a chance to clean up.
     let db = dir.join("state.db");
@@ -429,8 +395,8 @@ async fn metrics_json_logs_and_sigterm() {
         "--log-format".into(),
         "json".into(),
     ]);
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("iot-crr"));
-    env(&mut c).args(&args).stderr(std::process::Stdio::piped());
+    let mut c = command_at(assert_cmd::cargo::cargo_bin("iot-crr"), &moto_endpoint());
+    c.args(&args).stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
     // Every event is received and accounted for (applied, skipped or dead-lettered).
     let n = events.len() as u64;

@@ -15,26 +15,13 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
 
 use assert_cmd::Command;
-
-fn moto() -> String {
-    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IOT_CRR_MOTO_ENDPOINT is not set: this test needs a moto server. Run \
-             `scripts/test.sh`, or start `moto_server -H 127.0.0.1 -p 5055` and set \
-             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
-        ),
-    }
-}
+use iot_crr_testkit::{command_at, moto_endpoint};
 
 fn bin(endpoint: &str) -> Command {
-    let mut c = Command::cargo_bin("iot-crr").unwrap();
-    c.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_ENDPOINT_URL", endpoint);
-    c
+    Command::from_std(command_at(
+        assert_cmd::cargo::cargo_bin("iot-crr"),
+        endpoint,
+    ))
 }
 
 /// The fault proxy, stopped (SIGTERM, so it writes its counts) when dropped.
@@ -48,7 +35,7 @@ impl Proxy {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/fault_proxy.py");
         let mut child = Process::new("python3")
             .arg(script)
-            .args(["--upstream", &moto(), "--seed", "20261126"])
+            .args(["--upstream", &moto_endpoint(), "--seed", "20261126"])
             .args([
                 "--write-rate",
                 "20",
@@ -104,7 +91,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 /// `dir/fleet.jsonl`: a generated fleet (a certificate per thing).
 fn gen_fleet(dir: &std::path::Path, things: &str, seed: &str) -> std::path::PathBuf {
     let fleet = dir.join("fleet.jsonl");
-    bin(&moto())
+    bin(&moto_endpoint())
         .args(["gen-fleet", "--things", things, "--seed", seed, "--output"])
         .arg(&fleet)
         .assert()
@@ -115,7 +102,7 @@ fn gen_fleet(dir: &std::path::Path, things: &str, seed: &str) -> std::path::Path
 /// `iot-crr verify --rewrite-arns` straight against moto says the two are equal;
 /// answers its report.
 fn assert_equal(source: &str, target: &str) -> String {
-    let verify = bin(&moto())
+    let verify = bin(&moto_endpoint())
         .args([
             "verify",
             "--source",
@@ -217,7 +204,7 @@ fn a_region_to_region_sync_written_page_by_page_through_faults_converges_in_one_
     let fleet = gen_fleet(dir.path(), "300", "8");
     // Regions of their own; the source loaded straight into moto, quotas lifted.
     let (source, target) = ("me-south-1", "ap-northeast-1");
-    bin(&moto())
+    bin(&moto_endpoint())
         .args(["sync", "--source", &format!("file:{}", fleet.display())])
         .args(["--target", &format!("aws:{source}"), "--rewrite-arns"])
         .args(["--quota", "*=1000"])

@@ -8,27 +8,14 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+use iot_crr_testkit::{command_at, moto_endpoint};
 use predicates::prelude::*;
 
-fn endpoint() -> String {
-    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IOT_CRR_MOTO_ENDPOINT is not set: this test needs a moto server. Run \
-             `scripts/test.sh`, or start `moto_server -H 127.0.0.1 -p 5055` and set \
-             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
-        ),
-    }
-}
-
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("iot-crr").unwrap();
-    c.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_ENDPOINT_URL", endpoint());
-    c
+    Command::from_std(command_at(
+        assert_cmd::cargo::cargo_bin("iot-crr"),
+        &moto_endpoint(),
+    ))
 }
 
 /// The tests of this file share one moto server and reset it: one at a time.
@@ -37,7 +24,7 @@ static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn reset() -> std::sync::MutexGuard<'static, ()> {
     let guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
     // Other test binaries run before or after this one, never at the same time.
-    let url = format!("{}/moto-api/reset", endpoint());
+    let url = format!("{}/moto-api/reset", moto_endpoint());
     let status = std::process::Command::new("python3")
         .args([
             "-c",
@@ -293,7 +280,7 @@ fn boto3(region: &str, code: &str) {
     let script = format!(
         "import boto3\niot = boto3.client('iot', region_name='{region}', endpoint_url='{}', \
          aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}\n",
-        endpoint()
+        moto_endpoint()
     );
     let status = std::process::Command::new("python3")
         .args(["-c", &script])

@@ -11,44 +11,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_kinesis::types::StreamStatus;
 use iot_crr_kinesis::{
     Batch, ConsumeSummary, Consumer, ConsumerOptions, Handler, HandlerError, OutRecord, Producer,
     ProducerOptions, RetryPolicy, StartPosition, client_from_config,
 };
 use iot_crr_state::{MemoryStore, SqliteStore, StateStore};
+use iot_crr_testkit::{moto_endpoint, sdk_config_at};
 use tokio::sync::{Notify, watch};
 
 const REGION: &str = "eu-west-1";
 
-fn endpoint() -> String {
-    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IOT_CRR_MOTO_ENDPOINT is not set: these tests need a moto server. Run \
-             `scripts/test.sh` (it starts `moto_server` on loopback and sets the variable), \
-             or start `python3 scripts/moto_server.py -H 127.0.0.1 -p 5077` yourself and set \
-             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5077"
-        ),
-    }
-}
-
 fn client() -> Client {
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-test",
-        )))
-        .build();
-    client_from_config(&conf, Some(&endpoint()))
+    let endpoint = moto_endpoint();
+    client_from_config(&sdk_config_at(&endpoint, REGION), Some(&endpoint))
 }
 
 /// A stream name no other test (or run) uses.

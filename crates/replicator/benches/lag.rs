@@ -9,8 +9,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_iot::config::{Credentials, Region, SharedCredentialsProvider};
 use iot_crr_aws::{AwsOptions, AwsRegistry};
 use iot_crr_kinesis::{Consumer, ConsumerOptions, OutRecord, Producer, ProducerOptions};
 use iot_crr_model::{Change, StringMap};
@@ -18,30 +16,16 @@ use iot_crr_registry::Registry;
 use iot_crr_replicator::emit::EventEmitter;
 use iot_crr_replicator::{Applier, ApplierOptions, ReplicatorOptions, run_replicator};
 use iot_crr_state::{MemoryStore, StateStore};
+use iot_crr_testkit::sdk_config_at;
 
 const SOURCE: &str = "us-east-1";
 const TARGET: &str = "eu-west-1";
 const CHANGES: usize = 200;
 
-fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-bench",
-        )))
-        .build()
-}
-
 fn registry(endpoint: &str, region: &str) -> AwsRegistry {
     let mut opts = AwsOptions::new(region);
     opts.endpoint_url = Some(endpoint.to_owned());
-    AwsRegistry::from_sdk_config(&sdk_config(endpoint, region), opts)
+    AwsRegistry::from_sdk_config(&sdk_config_at(endpoint, region), opts)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -62,7 +46,7 @@ async fn main() {
     let stream = format!("lag-{}", std::process::id());
     let thing = format!("lag-thing-{}", std::process::id());
     let kinesis =
-        iot_crr_kinesis::client_from_config(&sdk_config(&endpoint, SOURCE), Some(&endpoint));
+        iot_crr_kinesis::client_from_config(&sdk_config_at(&endpoint, SOURCE), Some(&endpoint));
     kinesis
         .create_stream()
         .stream_name(&stream)
@@ -98,7 +82,7 @@ async fn main() {
         shutdown,
     ));
     let producer = Producer::new(kinesis, stream.clone(), ProducerOptions::default());
-    let iot = aws_sdk_iot::Client::new(&sdk_config(&endpoint, TARGET));
+    let iot = aws_sdk_iot::Client::new(&sdk_config_at(&endpoint, TARGET));
 
     source
         .apply(&Change::CreateThing {

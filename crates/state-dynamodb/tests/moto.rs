@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::SystemTime;
 
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use iot_crr_model::{Kind, ResourceKey};
 use iot_crr_state::{Applied, DeadLetter, StateError, StateStore, conformance};
@@ -22,35 +20,14 @@ use iot_crr_state_dynamodb::{
     DEFAULT_TOMBSTONE_RETENTION_MILLIS, DynamoStore, LSI_NAME, TTL_ATTRIBUTE, client_from_config,
     create_table,
 };
+use iot_crr_testkit::{moto_endpoint, sdk_config_at};
 use rand::{Rng, SeedableRng};
 
 const REGION: &str = "eu-west-1";
 
-fn endpoint() -> String {
-    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IOT_CRR_MOTO_ENDPOINT is not set: these tests need a moto server. Run \
-             `scripts/test.sh` (it starts `moto_server` on loopback and sets the variable), \
-             or start `python3 scripts/moto_server.py -H 127.0.0.1 -p 5077` yourself and set \
-             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5077"
-        ),
-    }
-}
-
 fn client() -> Client {
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-test",
-        )))
-        .build();
-    client_from_config(&conf, Some(&endpoint()))
+    let endpoint = moto_endpoint();
+    client_from_config(&sdk_config_at(&endpoint, REGION), Some(&endpoint))
 }
 
 /// A table name no other test (or run) uses.

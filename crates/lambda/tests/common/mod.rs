@@ -4,42 +4,15 @@
 
 #![allow(dead_code)]
 
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_sdk_iot::config::{Credentials, Region, SharedCredentialsProvider};
 use iot_crr_aws::{AwsOptions, AwsRegistry};
 use iot_crr_kinesis::aws_sdk_kinesis::types::ShardIteratorType;
+pub use iot_crr_testkit::{moto_endpoint as endpoint, moto_sdk_config as sdk_config};
 
 /// The source region of the handler tests.
 pub const SOURCE: &str = "us-east-1";
 /// The destination region of the handler tests.
 pub const TARGET: &str = "eu-west-1";
-
-pub fn endpoint() -> String {
-    match std::env::var("IOT_CRR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IOT_CRR_MOTO_ENDPOINT is not set: these tests need a moto server. Run \
-             `scripts/test.sh`, or start `moto_server -H 127.0.0.1 -p 5055` and set \
-             IOT_CRR_MOTO_ENDPOINT=http://127.0.0.1:5055"
-        ),
-    }
-}
-
-pub fn sdk_config(region: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-lambda",
-        )))
-        .build()
-}
 
 pub fn registry(region: &str) -> AwsRegistry {
     let mut opts = AwsOptions::new(region);
