@@ -52,7 +52,7 @@ pub use document::{canonical_document, same_document};
 pub use filter::{CompiledFilter, DiffOptions, Filter, PatternError};
 pub use fingerprint::{fingerprint, fingerprint_pair};
 pub use format::SnapshotError;
-pub use pair::{PairRead, read_pair_without_pems};
+pub use pair::{PairRead, StepAside, read_pair_without_pems};
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
 pub use related::Related;
 pub use resource::{

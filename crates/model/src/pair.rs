@@ -50,11 +50,32 @@ pub struct PairRead {
     pub same: SameLines,
 }
 
+/// Why two files were not read side by side: the first thing found that is not in the
+/// writer's form or order, or that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct StepAside {
+    /// What was found, and where.
+    pub reason: String,
+}
+
+impl StepAside {
+    fn new(reason: impl Into<String>) -> Self {
+        StepAside {
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Reads two snapshot files side by side, with the resources `filter` selects, as
-/// [`crate::diff::diff_pair`] compares them; `None` when the files are not both in
-/// the writer's form and order, or either cannot be read (then read each with
-/// [`format::read_file_without_pems`], which reads any file or gives the exact error).
-pub fn read_pair_without_pems(source: &Path, target: &Path, filter: &Filter) -> Option<PairRead> {
+/// [`crate::diff::diff_pair`] compares them. [`StepAside`] when the files are not both
+/// in the writer's form and order, or either cannot be read: then read each with
+/// [`format::read_file_without_pems`], which reads any file or gives the exact error.
+pub fn read_pair_without_pems(
+    source: &Path,
+    target: &Path,
+    filter: &Filter,
+) -> Result<PairRead, StepAside> {
     read_pair_in(source, target, filter, None)
 }
 
@@ -65,19 +86,25 @@ fn read_pair_in(
     target: &Path,
     filter: &Filter,
     parts: Option<usize>,
-) -> Option<PairRead> {
+) -> Result<PairRead, StepAside> {
     let compiled = filter.compile();
-    let src = Input::open(source).ok()??;
-    let tgt = Input::open(target).ok()??;
+    let (src, tgt) = (Input::open(source)?, Input::open(target)?);
     let parts = parts.unwrap_or(if src.len.max(tgt.len) < (8 << 20) {
         1
     } else {
         rayon::current_num_threads() * 4
     });
-    let ranges = split(&src, &tgt, parts).ok()??;
-    let outs: Vec<Option<RangeOut>> = ranges
+    let ranges = split(&src, &tgt, parts)
+        .map_err(|e| StepAside::new(format!("reading to split the walk: {e}")))?
+        .ok_or_else(|| {
+            StepAside::new("the files' names are out of order where the walk is split")
+        })?;
+    let outs: Vec<Result<RangeOut, StepAside>> = ranges
         .par_iter()
-        .map(|r| read_range(&src, &tgt, r, &compiled).ok().flatten())
+        .map(|r| match read_range(&src, &tgt, r, &compiled) {
+            Ok(out) => out.map_err(StepAside::new),
+            Err(e) => Err(StepAside::new(format!("reading: {e}"))),
+        })
         .collect();
     let mut same = SameLines::default();
     let (mut s, mut t) = (Parts::default(), Parts::default());
@@ -87,10 +114,10 @@ fn read_pair_in(
         s.add(out.source);
         t.add(out.target);
     }
-    Some(PairRead {
-        source: s.snapshot(&src.header, filter)?,
+    Ok(PairRead {
+        source: s.snapshot(&src, filter)?,
         source_pems: PemIndex::new(source, s.pems),
-        target: t.snapshot(&tgt.header, filter)?,
+        target: t.snapshot(&tgt, filter)?,
         target_pems: PemIndex::new(target, t.pems),
         same,
     })
@@ -106,23 +133,29 @@ struct Input<'p> {
 }
 
 impl<'p> Input<'p> {
-    /// `None` when the first line is not a header (or blank).
-    fn open(path: &'p Path) -> std::io::Result<Option<Self>> {
-        let mut file = File::open(path)?;
-        let len = file.metadata()?.len();
-        let first = read_at(&mut file, 0, 64 << 10)?;
-        let Some(end) = memchr::memchr(b'\n', &first) else {
-            return Ok(None);
-        };
-        let Ok(header) = format::parse_header(1, trim_cr(&first[..end]), "") else {
-            return Ok(None);
-        };
-        Ok(Some(Input {
+    /// The file with its header (the first line, which must be one).
+    fn open(path: &'p Path) -> Result<Self, StepAside> {
+        let io = |e: std::io::Error| StepAside::new(format!("{}: {e}", path.display()));
+        let mut file = File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let first = read_at(&mut file, 0, 64 << 10).map_err(io)?;
+        let header = memchr::memchr(b'\n', &first)
+            .and_then(|end| {
+                let h = format::parse_header(1, trim_cr(&first[..end]), "").ok()?;
+                Some((h, end))
+            })
+            .ok_or_else(|| {
+                StepAside::new(format!(
+                    "{}: the first line is not a snapshot header",
+                    path.display()
+                ))
+            })?;
+        Ok(Input {
             path,
             len,
-            header,
-            data: end as u64 + 1,
-        }))
+            header: header.0,
+            data: header.1 as u64 + 1,
+        })
     }
 }
 
@@ -464,14 +497,28 @@ enum Step {
     Both,
 }
 
-/// Walks one range of both files; `Ok(None)` when a line is not in the writer's form
-/// or order.
+/// Walks one range of both files; `Ok(Err(why))` when a line is not in the writer's
+/// form or order.
 fn read_range(
     src: &Input,
     tgt: &Input,
     r: &RangeSpec,
     filter: &CompiledFilter,
-) -> std::io::Result<Option<RangeOut>> {
+) -> std::io::Result<Result<RangeOut, String>> {
+    let at = |side: &Side, input: &Input| {
+        format!(
+            "{}: the line at byte {}",
+            input.path.display(),
+            side.offset()
+        )
+    };
+    let out_of_order = |side: &Side, input: &Input| {
+        format!(
+            "{} is out of the order iot-crr writes (kind, then name), repeats a resource, \
+             or is not in the form iot-crr writes",
+            at(side, input)
+        )
+    };
     let mut s = Side::open(src, r.source)?;
     let mut t = Side::open(tgt, r.target)?;
     let mut out = RangeOut::default();
@@ -481,13 +528,13 @@ fn read_range(
         // Each line's order is checked once, when it first comes up.
         if !s_checked {
             if !s.in_order(r) {
-                return Ok(None);
+                return Ok(Err(out_of_order(&s, src)));
             }
             s_checked = true;
         }
         if !t_checked {
             if !t.in_order(r) {
-                return Ok(None);
+                return Ok(Err(out_of_order(&t, tgt)));
             }
             t_checked = true;
         }
@@ -507,13 +554,18 @@ fn read_range(
             }
         };
         let ok = match step {
-            Step::Done => return Ok(Some(out)),
+            Step::Done => return Ok(Ok(out)),
             Step::Source => one(&s, &mut out.source, filter, &mut scratch),
             Step::Target => one(&t, &mut out.target, filter, &mut scratch),
             Step::Both => both(&s, &t, &mut out, filter, &mut scratch),
         };
         if !ok {
-            return Ok(None);
+            let which = match step {
+                Step::Source => at(&s, src),
+                Step::Target => at(&t, tgt),
+                _ => format!("{}, or {}", at(&s, src), at(&t, tgt)),
+            };
+            return Ok(Err(format!("{which} is not in the form iot-crr writes")));
         }
         if matches!(step, Step::Source | Step::Both) {
             s.advance()?;
@@ -696,8 +748,9 @@ impl Parts {
     }
 
     /// The snapshot, checked as a reader checks it (a resource defined twice, the
-    /// group hierarchy); `None` when a check fails.
-    fn snapshot(&mut self, header: &Header, filter: &Filter) -> Option<Snapshot> {
+    /// group hierarchy).
+    fn snapshot(&mut self, input: &Input, filter: &Filter) -> Result<Snapshot, StepAside> {
+        let header = &input.header;
         let mut snap = Snapshot {
             origin: Origin {
                 region: header.region.clone(),
@@ -708,7 +761,12 @@ impl Parts {
         };
         for r in std::mem::take(&mut self.small) {
             if snap.contains(&ResourceKey::new(r.kind(), r.name().clone())) {
-                return None;
+                return Err(StepAside::new(format!(
+                    "{}: {} {} is defined twice",
+                    input.path.display(),
+                    r.kind(),
+                    r.name()
+                )));
             }
             snap.insert(r);
         }
@@ -721,9 +779,10 @@ impl Parts {
             .into_iter()
             .map(|t| (t.thing_name.clone(), t))
             .collect();
-        constraints::check_hierarchy(&snap.thing_groups).ok()?;
+        constraints::check_hierarchy(&snap.thing_groups)
+            .map_err(|(_, v)| StepAside::new(format!("{}: {v}", input.path.display())))?;
         snap.retain_selected(filter);
-        Some(snap)
+        Ok(snap)
     }
 }
 
@@ -883,7 +942,7 @@ mod tests {
             l.swap(i, j);
         });
         for parts in [1, 2, 5] {
-            assert!(read_pair_in(&pa, &pb, &Filter::default(), Some(parts)).is_none());
+            assert!(read_pair_in(&pa, &pb, &Filter::default(), Some(parts)).is_err());
         }
     }
 
@@ -982,17 +1041,16 @@ mod tests {
         for (what, f) in cases {
             let (_dir, pa, pb) = files(&a, &a);
             edit(&pb, f);
-            assert!(
-                read_pair_without_pems(&pa, &pb, &Filter::default()).is_none(),
-                "{what}"
-            );
+            let e = read_pair_without_pems(&pa, &pb, &Filter::default()).expect_err(what);
+            // The reason names the file, for the log of a plan read one file at a time.
+            assert!(e.reason.contains("b.jsonl"), "{what}: {e}");
         }
         // Line ends of another system and blank lines are read alike.
         let (_dir, pa, pb) = files(&a, &a);
         let text = std::fs::read_to_string(&pb).unwrap();
         std::fs::write(&pb, "\n".to_string() + &text.replace('\n', "\r\n\n")).unwrap();
         assert!(
-            read_pair_without_pems(&pa, &pb, &Filter::default()).is_none(),
+            read_pair_without_pems(&pa, &pb, &Filter::default()).is_err(),
             "blank first line"
         );
         std::fs::write(&pb, text.replace('\n', "\r\n\n")).unwrap();

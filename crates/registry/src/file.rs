@@ -142,8 +142,15 @@ impl FileRegistry {
         })
         .await
         .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))?;
-        let Some((pair, (s_at, t_at))) = read else {
-            return Ok(None);
+        let (pair, (s_at, t_at)) = match read {
+            Ok(read) => read,
+            Err(aside) => {
+                tracing::info!(
+                    reason = %aside,
+                    "snapshot files compared one at a time, not side by side"
+                );
+                return Ok(None);
+            }
         };
         *source.lock_pems() = Some((Arc::new(pair.source_pems), s_at));
         *target.lock_pems() = Some((Arc::new(pair.target_pems), t_at));
