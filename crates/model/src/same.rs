@@ -5,15 +5,17 @@
 //! alike on both sides. [`crate::pair`] reads such files side by side and keeps a pair
 //! of equal lines once, here, checked but not parsed, instead of a resource on each
 //! side; only the resources that differ become [`Snapshot`] entries. The diff sees both
-//! through a [`PairView`]: a resource or relation it asks about is looked up in the
-//! snapshot, then among the equal lines (parsed when asked for).
+//! through a view of each side: a resource or relation it asks about is looked up in
+//! the snapshot, then among the equal lines (parsed when asked for).
 //!
-//! What makes this exact: a line in the writer's form (see [`crate::fastline`]) is the
-//! one way the writer writes its resource, so equal lines are equal resources; and a
-//! pair of equal resources that [`SameLines::keeps`] accepts never gives a change by
-//! itself (the diff walks only the snapshots' resources), except a thing's membership
-//! of a group the plan re-creates, which the diff walks again (see
-//! [`SameLines::group_members`]).
+//! What makes this exact: a line in the writer's form (the one the fast reader
+//! accepts) is the one way the writer writes its resource, so equal lines are equal
+//! resources; and a pair of equal resources kept here never gives a change by itself
+//! (the diff walks only the snapshots' resources), except a thing's membership of a
+//! group the plan re-creates, which the diff walks again (see
+//! [`SameLines::group_members`]). What is not kept: a thing with a principal that is
+//! not a certificate (an ARN rewrite may change it) and a certificate in a status a
+//! plan cannot set; those are parsed on both sides.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

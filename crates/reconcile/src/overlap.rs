@@ -73,7 +73,7 @@ pub fn overlaps(options: &ReconcileOptions) -> bool {
 
 /// [`sync`](crate::sync), with the writes of every kind but things started while the
 /// things are read, and the things' changes written page by page as they are read
-/// (see the [module documentation](self)). The outcome's plan lists the changes in the
+/// (see the module documentation). The outcome's plan lists the changes in the
 /// order they were submitted (the report's indexes): the other kinds' up to their
 /// stage 8, the things' (page by page, each page in stage order), then the thing
 /// types' deprecations. Falls back to [`sync`](crate::sync) when nothing can overlap
