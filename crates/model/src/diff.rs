@@ -463,15 +463,15 @@ pub fn diff_pair(
     });
     // Stable: within a stage, the generation order (per resource) is kept.
     b.changes.sort_by_key(|c| c.stage);
-    let f = options.filter.compile();
+    let same_counts = same.selected_counts(&options.filter.compile());
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         source: String::new(),
         target: String::new(),
         target_fingerprint,
         options: options.clone(),
-        desired_counts: desired.selected_counts(&options.filter) + same.selected_counts(&f),
-        target_counts: actual.selected_counts(&options.filter) + same.selected_counts(&f),
+        desired_counts: desired.selected_counts(&options.filter) + same_counts,
+        target_counts: actual.selected_counts(&options.filter) + same_counts,
         changes: b.changes,
         warnings: b.warnings,
     }

@@ -89,7 +89,7 @@ fn hash_kind_with<T: Sync>(
     filter: &CompiledFilter,
     wrap: Wrap<T>,
 ) {
-    if same.selected_counts(filter).get(kind) == 0 {
+    if same.len(kind) == 0 {
         return hash_kind(h, kind, map, filter, wrap);
     }
     let mut own = filter.select(kind, map).peekable();

@@ -107,7 +107,7 @@ fn read_pair_in(
         })
         .collect();
     let mut same = SameLines::default();
-    let (mut s, mut t) = (Parts::default(), Parts::default());
+    let (mut s, mut t) = (SideOut::default(), SideOut::default());
     for out in outs {
         let out = out?;
         same.append(out.same_things, out.same_certificates);
@@ -472,7 +472,7 @@ impl Side {
     }
 }
 
-/// What one file gave in a range, besides the lines held alike.
+/// What one file gave in a range (or in all of them), besides the lines held alike.
 #[derive(Default)]
 struct SideOut {
     small: Vec<Resource>,
@@ -730,16 +730,8 @@ fn both(
     true
 }
 
-/// One file's resources from every range, in order.
-#[derive(Default)]
-struct Parts {
-    small: Vec<Resource>,
-    certificates: Vec<Certificate>,
-    things: Vec<Thing>,
-    pems: Vec<LineAt>,
-}
-
-impl Parts {
+/// One file's resources from every range, gathered in order.
+impl SideOut {
     fn add(&mut self, o: SideOut) {
         self.small.extend(o.small);
         self.certificates.extend(o.certificates);

@@ -284,17 +284,21 @@ impl SameLines {
         self.table(kind).is_some_and(|t| t.find(name).is_some())
     }
 
+    /// How many are held of one kind.
+    pub fn len(&self, kind: Kind) -> usize {
+        self.table(kind).map_or(0, LineTable::len)
+    }
+
     /// The names held of one kind, in order.
     pub fn names(&self, kind: Kind) -> impl Iterator<Item = &str> {
-        let t = self.table(kind);
-        (0..t.map_or(0, LineTable::len)).map(move |i| t.expect("a table").name(i))
+        self.lines(kind).map(|(name, _)| name)
     }
 
     /// The lines held of one kind, in name order, each with its name.
     pub(crate) fn lines(&self, kind: Kind) -> impl Iterator<Item = (&str, &[u8])> {
         let t = self.table(kind);
-        (0..t.map_or(0, LineTable::len)).map(move |i| {
-            let t = t.expect("a table");
+        (0..self.len(kind)).map(move |i| {
+            let t = t.expect("a kind with lines has a table");
             (t.name(i), t.line(i))
         })
     }
@@ -305,7 +309,7 @@ impl SameLines {
             if !filter.selects_kind(kind) {
                 0
             } else if filter.selects_all_of(kind) {
-                self.table(kind).map_or(0, LineTable::len)
+                self.len(kind)
             } else {
                 self.names(kind).filter(|n| filter.matches(kind, n)).count()
             }
@@ -332,13 +336,22 @@ impl SameLines {
         )
     }
 
+    /// The lines a relation is over: a certificate's policies, or a thing's values.
+    fn table_of(&self, relation: Relation) -> &LineTable {
+        match relation {
+            Relation::Policies => &self.certificates,
+            _ => &self.things,
+        }
+    }
+
     fn index(&self, relation: Relation) -> &[(u64, u32)] {
-        let (cell, table) = match relation {
-            Relation::Type => (&self.types, &self.things),
-            Relation::Groups => (&self.groups, &self.things),
-            Relation::Principals => (&self.principals, &self.things),
-            Relation::Policies => (&self.policies, &self.certificates),
+        let cell = match relation {
+            Relation::Type => &self.types,
+            Relation::Groups => &self.groups,
+            Relation::Principals => &self.principals,
+            Relation::Policies => &self.policies,
         };
+        let table = self.table_of(relation);
         cell.get_or_init(|| {
             let mut idx: Vec<(u64, u32)> = Vec::new();
             for i in 0..table.len() {
@@ -353,10 +366,7 @@ impl SameLines {
 
     /// The names of the lines whose `relation` values hold `value`, in name order.
     fn with_value(&self, relation: Relation, value: &str) -> Vec<Name> {
-        let table = match relation {
-            Relation::Policies => &self.certificates,
-            _ => &self.things,
-        };
+        let table = self.table_of(relation);
         if table.len() == 0 {
             return Vec::new();
         }
@@ -430,6 +440,22 @@ impl<'a> PairView<'a> {
     }
 }
 
+/// Resource `name` parsed from its line once (`parse`), then from `seen`; kept in
+/// `arena` while the view lives.
+fn parsed_once<'a, T>(
+    seen: &RefCell<HashMap<Name, &'a T>>,
+    arena: &'a Arena<T>,
+    name: &str,
+    parse: impl FnOnce() -> Option<T>,
+) -> Option<&'a T> {
+    if let Some(r) = seen.borrow().get(name) {
+        return Some(*r);
+    }
+    let r: &'a T = arena.alloc(parse()?);
+    seen.borrow_mut().insert(name.into(), r);
+    Some(r)
+}
+
 /// `a` and `b`, each sorted, merged in order.
 fn merge_sorted<T: Ord>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
     if b.is_empty() {
@@ -463,26 +489,18 @@ impl View for PairView<'_> {
         self.snap.policy(name)
     }
     fn certificate(&self, id: &str) -> Option<&Certificate> {
-        if let Some(c) = self.snap.certificate(id) {
-            return Some(c);
-        }
-        if let Some(c) = self.certificates.borrow().get(id) {
-            return Some(*c);
-        }
-        let c: &Certificate = self.parsed.certificates.alloc(self.same.certificate(id)?);
-        self.certificates.borrow_mut().insert(id.into(), c);
-        Some(c)
+        let parsed: &Parsed = self.parsed;
+        self.snap.certificate(id).or_else(|| {
+            parsed_once(&self.certificates, &parsed.certificates, id, || {
+                self.same.certificate(id)
+            })
+        })
     }
     fn thing(&self, name: &str) -> Option<&Thing> {
-        if let Some(t) = self.snap.thing(name) {
-            return Some(t);
-        }
-        if let Some(t) = self.things.borrow().get(name) {
-            return Some(*t);
-        }
-        let t: &Thing = self.parsed.things.alloc(self.same.thing(name)?);
-        self.things.borrow_mut().insert(name.into(), t);
-        Some(t)
+        let parsed: &Parsed = self.parsed;
+        self.snap
+            .thing(name)
+            .or_else(|| parsed_once(&self.things, &parsed.things, name, || self.same.thing(name)))
     }
     fn related(&self, query: &Related) -> Vec<ResourceKey> {
         let own = self.snap.related(query);
@@ -499,7 +517,7 @@ impl View for PairView<'_> {
     }
     fn names(&self, kind: Kind) -> Vec<Name> {
         let own = self.snap.names(kind);
-        if self.same.table(kind).is_none_or(|t| t.len() == 0) {
+        if self.same.len(kind) == 0 {
             return own;
         }
         merge_sorted(own, self.same.names(kind).map(Name::from).collect())

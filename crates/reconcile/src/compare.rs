@@ -52,13 +52,21 @@ pub(crate) async fn read_with(
     progress: Option<Arc<dyn ReadProgress>>,
     skip_certificate_pems: bool,
 ) -> Result<Snapshot> {
-    let request = ReadRequest {
+    read_request(registry, &request(filter, progress, skip_certificate_pems)).await
+}
+
+/// The request of a whole read of what `filter` selects.
+pub(crate) fn request(
+    filter: &Filter,
+    progress: Option<Arc<dyn ReadProgress>>,
+    skip_certificate_pems: bool,
+) -> ReadRequest {
+    ReadRequest {
         filter: filter.clone(),
         progress,
         skip_certificate_pems,
         thing_pages: None,
-    };
-    read_request(registry, &request).await
+    }
 }
 
 /// Reads what `request` asks of a registry; an error names the registry.
@@ -121,15 +129,9 @@ async fn read_both(
     filter: &Filter,
     progress: &Progress<'_>,
 ) -> Result<(Snapshot, Snapshot, SameLines)> {
-    let request = |progress: &Option<Arc<dyn ReadProgress>>| ReadRequest {
-        filter: filter.clone(),
-        progress: progress.clone(),
-        skip_certificate_pems: true,
-        thing_pages: None,
-    };
     let (sr, tr) = (
-        request(&progress.source_read),
-        request(&progress.target_read),
+        request(filter, progress.source_read.clone(), true),
+        request(filter, progress.target_read.clone(), true),
     );
     if let (Some(s), Some(t)) = (source.as_file(), target.as_file()) {
         let pair = iot_crr_registry::FileRegistry::read_pair(s, t, &sr, &tr)

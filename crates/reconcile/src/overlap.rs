@@ -50,7 +50,7 @@ use typed_arena::Arena;
 
 use crate::apply::{SyncOutcome, engine_options, replica_origin, sync};
 use crate::compare::{
-    Comparison, off_async, origin_of, read_request, read_with, tags_note, without_tags,
+    Comparison, off_async, origin_of, read_request, read_with, request, tags_note, without_tags,
 };
 use crate::pems::SourcePems;
 use crate::{Progress, ReconcileError, ReconcileOptions, Result, check_deletes};
@@ -112,10 +112,8 @@ pub async fn sync_overlapped(
     // target's things are known.
     let (pages_tx, mut pages) = ThingPages::channel();
     let source_request = ReadRequest {
-        filter: things.clone(),
-        progress: progress.source_read.clone(),
-        skip_certificate_pems: true,
         thing_pages: Some(pages_tx),
+        ..request(&things, progress.source_read.clone(), true)
     };
     let mut source_things = std::pin::pin!(read_request(source, &source_request));
     let mut target_things = std::pin::pin!(read_with(

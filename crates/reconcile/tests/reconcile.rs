@@ -98,6 +98,21 @@ async fn assert_in_sync(source: &dyn Registry, target: &dyn Registry, opts: &Rec
     assert!(left.plan.is_empty(), "{:?}", left.plan.changes);
 }
 
+/// A sync with the default apply options, which must succeed.
+async fn sync_succeeds(source: &dyn Registry, target: &dyn Registry, opts: &ReconcileOptions) {
+    let done = sync(
+        source,
+        target,
+        opts,
+        &ApplyOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    let report = done.report.unwrap();
+    assert!(report.is_success(), "{report}");
+}
+
 /// An overlapped sync with the default options.
 async fn overlapped(
     source: &dyn Registry,
@@ -248,16 +263,7 @@ async fn prune_from_an_empty_source_is_refused_and_the_target_untouched() {
         max_delete: DeleteBound::Percent(100.0),
         ..opts
     };
-    let done = sync(
-        &empty,
-        &target,
-        &all,
-        &ApplyOptions::default(),
-        &Progress::default(),
-    )
-    .await
-    .unwrap();
-    assert!(done.report.unwrap().is_success());
+    sync_succeeds(&empty, &target, &all).await;
     assert_eq!(target.snapshot().counts().total(), 0);
 }
 
@@ -315,16 +321,7 @@ async fn empty_attribute_values_converge_in_one_sync() {
     let source = MemoryRegistry::with_snapshot(s);
     let target = MemoryRegistry::new();
     let opts = ReconcileOptions::default();
-    let done = sync(
-        &source,
-        &target,
-        &opts,
-        &ApplyOptions::default(),
-        &Progress::default(),
-    )
-    .await
-    .unwrap();
-    assert!(done.report.unwrap().is_success());
+    sync_succeeds(&source, &target, &opts).await;
     assert_in_sync(&source, &target, &opts).await;
 }
 
@@ -461,16 +458,7 @@ async fn a_sync_reads_each_pem_as_its_registration_is_sent() {
         .count();
     assert_eq!(registrations, certs);
 
-    let done = sync(
-        &source,
-        &target,
-        &opts,
-        &ApplyOptions::default(),
-        &Progress::default(),
-    )
-    .await
-    .unwrap();
-    assert!(done.report.unwrap().is_success());
+    sync_succeeds(&source, &target, &opts).await;
     let log = source.log.lock().unwrap().clone();
     let pems: Vec<usize> = (0..log.len())
         .filter(|&i| log[i].starts_with("pem"))
@@ -882,16 +870,7 @@ async fn two_snapshot_files_compared_side_by_side_plan_what_they_plan_read_one_b
     }
     assert!(registered > 0);
 
-    let done = sync(
-        &source,
-        &target,
-        &opts,
-        &ApplyOptions::default(),
-        &Progress::default(),
-    )
-    .await
-    .unwrap();
-    assert!(done.report.unwrap().is_success());
+    sync_succeeds(&source, &target, &opts).await;
     target.commit().await.unwrap();
     let target = FileRegistry::open(&tp).unwrap();
     assert_in_sync(&source, &target, &opts).await;

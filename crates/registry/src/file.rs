@@ -160,10 +160,7 @@ impl FileRegistry {
             (source_request, &pair.source),
             (target_request, &pair.target),
         ] {
-            let counts = snap.counts() + same;
-            for k in iot_crr_model::Kind::ALL {
-                request.report(k, counts.get(k) as u64);
-            }
+            request.report_counts(&(snap.counts() + same));
         }
         Ok(Some((pair.source, pair.target, pair.same)))
     }
@@ -292,10 +289,7 @@ impl Registry for FileRegistry {
                 s
             }
         };
-        let counts = s.counts();
-        for k in iot_crr_model::Kind::ALL {
-            request.report(k, counts.get(k) as u64);
-        }
+        request.report_counts(&s.counts());
         Ok(s)
     }
 

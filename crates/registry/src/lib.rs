@@ -22,7 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 pub use iot_crr_model::Related;
 use iot_crr_model::{
-    Change, Filter, Kind, Name, Origin, Outcome, Resource, ResourceKey, Snapshot, Thing,
+    Change, Counts, Filter, Kind, Name, Origin, Outcome, Resource, ResourceKey, Snapshot, Thing,
 };
 
 mod file;
@@ -262,6 +262,13 @@ impl ReadRequest {
     pub fn report(&self, kind: Kind, n: u64) {
         if let Some(p) = &self.progress {
             p.read(kind, n);
+        }
+    }
+
+    /// Reports a whole read at once: the count of each kind.
+    pub fn report_counts(&self, counts: &Counts) {
+        for k in Kind::ALL {
+            self.report(k, counts.get(k) as u64);
         }
     }
 }

@@ -130,9 +130,7 @@ impl Registry for MemoryRegistry {
                 c.certificate_pem = String::new();
             }
         }
-        for k in iot_crr_model::Kind::ALL {
-            request.report(k, s.counts().get(k) as u64);
-        }
+        request.report_counts(&s.counts());
         Ok(s)
     }
 
