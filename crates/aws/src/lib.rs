@@ -35,4 +35,4 @@ mod write;
 pub use iot_crr_registry::rate::{LocalBudget, QuotaError, Quotas, RateBudget};
 pub use options::{AwsOptions, CertStrategy, OptionError, TagMode};
 pub use quotas::{LiveQuotas, LiveRate, live_quotas};
-pub use registry::{AwsRegistry, DEFAULT_READ_CONCURRENCY};
+pub use registry::{AwsRegistry, DEFAULT_READ_CONCURRENCY, TEST_AUTHORIZATION_BATCH};

@@ -18,14 +18,17 @@ use iot_crr_model::{
     Change, Kind, Name, Origin, Outcome, Related, Resource, ResourceKey, Snapshot,
 };
 use iot_crr_registry::{
-    Capabilities, ErrorClass, LocalBudget, RateBudget, ReadRequest, Registry, RegistryError,
-    Result, RetryPolicy,
+    AuthorizationAnswer, AuthorizationQuery, Capabilities, ErrorClass, LocalBudget, RateBudget,
+    ReadRequest, Registry, RegistryError, Result, RetryPolicy,
 };
 
 use crate::arn::{Arn, ArnBuilder, partition_of_region};
 use crate::error::classify;
 use crate::options::{AwsOptions, CertStrategy, TagMode};
 use crate::rate::{Limiter, Repeat};
+
+/// The most checks (`authInfos`) one `TestAuthorization` call takes.
+pub const TEST_AUTHORIZATION_BATCH: usize = 10;
 
 /// How many per-resource detail calls a read keeps in flight by default.
 pub const DEFAULT_READ_CONCURRENCY: usize = 8;
@@ -206,6 +209,88 @@ impl AwsRegistry {
         }
     }
 
+    /// AWS IoT's own decision on the checks of one connection (`TestAuthorization`, at
+    /// most [`TEST_AUTHORIZATION_BATCH`] checks a call, so a query makes one call per
+    /// ten). The certificate's ARN needs the account: when no ARN has been seen yet, a
+    /// `DescribeCertificate` of the certificate tells it.
+    pub async fn test_authorization_of(
+        &self,
+        query: &AuthorizationQuery,
+    ) -> Result<Vec<AuthorizationAnswer>> {
+        use aws_sdk_iot::types::{ActionType, AuthDecision, AuthInfo};
+        if self.arns().is_none() {
+            self.describe_certificate(&query.certificate_id).await?;
+        }
+        let Some(arns) = self.arns() else {
+            return Err(RegistryError::new(
+                ErrorClass::NotFound,
+                format!(
+                    "TestAuthorization needs the certificate's ARN, and {} does not know its \
+                     account (certificate {} not found)",
+                    self.region, query.certificate_id
+                ),
+            ));
+        };
+        let principal = arns.arn(Kind::Certificate, &query.certificate_id);
+        let mut answers = Vec::with_capacity(query.checks.len());
+        for chunk in query.checks.chunks(TEST_AUTHORIZATION_BATCH) {
+            let mut infos = Vec::with_capacity(chunk.len());
+            for (action, resource) in chunk {
+                let action_type = match action.to_ascii_lowercase().as_str() {
+                    "iot:connect" => ActionType::Connect,
+                    "iot:publish" => ActionType::Publish,
+                    "iot:subscribe" => ActionType::Subscribe,
+                    "iot:receive" => ActionType::Receive,
+                    _ => {
+                        return Err(RegistryError::new(
+                            ErrorClass::Invalid,
+                            format!(
+                                "TestAuthorization cannot test {action} (only iot:Connect, \
+                                 iot:Publish, iot:Subscribe and iot:Receive)"
+                            ),
+                        ));
+                    }
+                };
+                let info = AuthInfo::builder()
+                    .action_type(action_type)
+                    .resources(resource.clone())
+                    .build()
+                    .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))?;
+                infos.push(info);
+            }
+            let out = self
+                .call("TestAuthorization", || {
+                    self.client
+                        .test_authorization()
+                        .principal(principal.clone())
+                        .client_id(query.client_id.clone())
+                        .set_auth_infos(Some(infos.clone()))
+                        .send()
+                })
+                .await?;
+            let results = out.auth_results();
+            if results.len() != chunk.len() {
+                return Err(RegistryError::new(
+                    ErrorClass::Other,
+                    format!(
+                        "TestAuthorization answered {} result(s) for {} check(s)",
+                        results.len(),
+                        chunk.len()
+                    ),
+                )
+                .with_api("TestAuthorization"));
+            }
+            for r in results {
+                answers.push(match r.auth_decision() {
+                    Some(AuthDecision::Allowed) => AuthorizationAnswer::Allowed,
+                    Some(AuthDecision::ExplicitDeny) => AuthorizationAnswer::ExplicitDeny,
+                    _ => AuthorizationAnswer::ImplicitDeny,
+                });
+            }
+        }
+        Ok(answers)
+    }
+
     /// The ARN builder, once the account is known.
     pub(crate) fn arns(&self) -> Option<ArnBuilder> {
         let account = self.account.get()?;
@@ -350,6 +435,13 @@ impl Registry for AwsRegistry {
 
     async fn related(&self, query: &Related) -> Result<Vec<ResourceKey>> {
         self.related_keys(query).await
+    }
+
+    async fn test_authorization(
+        &self,
+        query: &AuthorizationQuery,
+    ) -> Result<Vec<AuthorizationAnswer>> {
+        self.test_authorization_of(query).await
     }
 
     fn origin(&self) -> Origin {

@@ -76,6 +76,23 @@ pub enum Command {
     ///
     /// Example: iot-crr verify --source aws:us-east-1 --target aws:eu-west-1 --rewrite-arns
     Verify(VerifyArgs),
+    /// Failover readiness: for every device of the source (a thing with a certificate,
+    /// or a certificate attached to no thing), whether the target, as a standby, would
+    /// accept it and let it do what the source lets it do. Read-only.
+    ///
+    /// Each device is judged on its certificate (same id, ACTIVE), its identity (the
+    /// thing, its certificate attached, its type, groups and the attributes its policies
+    /// read) and its authorization: AWS IoT's policy language is evaluated for the
+    /// requests the source's policies allow it (connect as its client id, each topic,
+    /// topic filter, thing and role alias they name, the shadow topics), each side
+    /// with its own region and account in the ARNs. Output: "N of M devices ready", the
+    /// reasons with their devices and the sync that would fix them; --format json gives
+    /// one JSON object a line per device, then a summary object. Exit 0 when every
+    /// device the source accepts is ready, 1 when some are not (or cannot be decided),
+    /// 2 on error.
+    ///
+    /// Example: iot-crr readiness --source aws:us-east-1 --target aws:eu-west-1
+    Readiness(ReadinessArgs),
     /// Write a realistic synthetic registry (types, a group hierarchy, billing groups,
     /// things, policies with versions, real X.509 certificates), deterministic from a
     /// seed. For trying iot-crr out and for benchmarks.
@@ -479,6 +496,52 @@ pub struct VerifyArgs {
     pub aws: AwsArgs,
 }
 
+/// Arguments of `readiness`.
+#[derive(Debug, Args)]
+pub struct ReadinessArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterArgs,
+    /// The standby is meant to hold the source's ARNs rewritten for its region and
+    /// account (as `sync --rewrite-arns` writes them): the fixes suggested include it.
+    #[arg(long)]
+    pub rewrite_arns: bool,
+    /// The source's region (when the source cannot tell: a snapshot file without one).
+    #[arg(long, value_name = "REGION")]
+    pub source_region: Option<String>,
+    /// The source's account id.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub source_account: Option<String>,
+    /// The target's region.
+    #[arg(long, value_name = "REGION")]
+    pub target_region: Option<String>,
+    /// The target's account id (default: the source's account).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub target_account: Option<String>,
+    /// Output: a summary with reasons and fixes (text), or one JSON object a line per
+    /// device and a summary object last (json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Ask AWS IoT's own policy engine (TestAuthorization, in both regions) about the
+    /// requests of N devices sampled evenly, and report every request where it and the
+    /// local evaluator disagree (aws: locations only; connect, publish, subscribe and
+    /// receive requests).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub cross_check: usize,
+    /// How many devices the text output names per reason.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_devices: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsArgs,
+}
+
 /// Arguments of `gen-fleet`.
 #[derive(Debug, Args)]
 pub struct GenFleetArgs {
@@ -695,6 +758,11 @@ pub struct ReplicateArgs {
     /// The most resources a periodic reconcile may delete (count or percentage).
     #[arg(long, value_name = "N|PCT%", requires = "prune")]
     pub max_delete: Option<DeleteBound>,
+    /// Do not judge failover readiness after each periodic reconcile (by default both
+    /// registries are read again and iot_crr_devices_ready and
+    /// iot_crr_devices_not_ready{reason} published, as `iot-crr readiness` reports).
+    #[arg(long, requires = "reconcile_every")]
+    pub no_readiness: bool,
     /// Exit 0 once no record arrived for this long and every shard is caught up.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub exit_when_idle: Option<std::time::Duration>,

@@ -380,6 +380,7 @@ pub async fn replicate(a: ReplicateArgs) -> Result<Status> {
             ..Default::default()
         },
         tombstone_retention: a.tombstone_retention,
+        readiness: !a.no_readiness,
     };
     tracing::info!(stream = %a.stream.stream, target = %applier.target().location(), "replicating");
     let summary = run_replicator(consumer, applier.clone(), options, shutdown).await?;

@@ -19,6 +19,7 @@ use iot_crr_registry::{ReadProgress, Registry};
 mod args;
 mod events;
 mod progress;
+mod readiness;
 mod render;
 mod sides;
 
@@ -90,6 +91,7 @@ async fn run(command: Command) -> Result<Status> {
         Command::Apply(a) => apply(a).await,
         Command::Sync(a) => sync(a).await,
         Command::Verify(a) => verify(a).await,
+        Command::Readiness(a) => readiness::readiness(a).await,
         Command::GenFleet(a) => gen_fleet(a),
         Command::ApplyEvents(a) => events::apply_events(a).await,
         Command::DeadLetters(a) => events::dead_letters(a).await,

@@ -29,6 +29,9 @@ pub enum ReconcileError {
     /// ARN rewriting was asked for and a region or account is unknown.
     #[error("ARN rewriting: {0}")]
     Rewrite(String),
+    /// A readiness run lacks what it needs (a region or account no side tells).
+    #[error("readiness: {0}")]
+    Readiness(String),
     /// A filter pattern is invalid.
     #[error(transparent)]
     Pattern(#[from] iot_crr_model::PatternError),

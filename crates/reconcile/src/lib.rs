@@ -14,6 +14,9 @@
 //!   (`read_resource`, `related`) only what the diff asks, round after round, then
 //!   adds the resources the keys' changes need (the diff's companions) until the plan
 //!   applies on its own.
+//! - [`readiness`] reads both sides whole and judges, device by device, whether the
+//!   target would accept each device the source accepts (`iot-crr-readiness`), and can
+//!   ask AWS IoT's `TestAuthorization` about a sample of them ([`CrossCheck`]).
 //! - [`check_deletes`] refuses a plan that deletes more than a bound
 //!   ([`DeleteBound`], 10 % of the target by default), and any delete when the source
 //!   is empty unless the bound was set explicitly: a typo in a source location never
@@ -54,6 +57,7 @@ mod options;
 mod overlap;
 mod pems;
 mod progress;
+mod readiness;
 
 pub use apply::{SyncOutcome, apply_checked, apply_fresh, sync};
 pub use compare::{Comparison, compare, origin_of, read};
@@ -67,6 +71,7 @@ pub use options::{
 pub use overlap::{overlaps, sync_overlapped};
 pub use pems::{SourcePems, fill_certificate_pems, plan_lacks_pems};
 pub use progress::Progress;
+pub use readiness::{CrossCheck, Disagreement, ReadinessOptions, ReadinessRun, readiness};
 
 /// The result type of the reconciler.
 pub type Result<T, E = ReconcileError> = std::result::Result<T, E>;

@@ -402,12 +402,63 @@ pub trait Registry: Send + Sync {
         None
     }
 
+    /// Asks the registry's own policy engine how it decides requests of one connection
+    /// (AWS IoT's `TestAuthorization`: the policies attached to the certificate and,
+    /// when the client id names a thing it is attached to, its groups'), one answer per
+    /// check in order. Only the AWS backend has such an engine; the default says the
+    /// registry cannot (an [`ErrorClass::Unsupported`] error).
+    async fn test_authorization(
+        &self,
+        query: &AuthorizationQuery,
+    ) -> Result<Vec<AuthorizationAnswer>> {
+        let _ = query;
+        Err(RegistryError::new(
+            ErrorClass::Unsupported,
+            format!(
+                "{} has no policy engine to ask (TestAuthorization is AWS IoT's)",
+                self.location()
+            ),
+        ))
+    }
+
     /// Tells a registry that is about to receive a replica which region and account
     /// its content names. A snapshot file that does not record an origin yet records
     /// this one; other backends ignore it.
     async fn adopt_origin(&self, origin: &Origin) -> Result<()> {
         let _ = origin;
         Ok(())
+    }
+}
+
+/// The requests of one connection to test against a registry's policy engine
+/// ([`Registry::test_authorization`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationQuery {
+    /// The certificate the connection authenticates with (its id; the backend builds
+    /// its ARN).
+    pub certificate_id: String,
+    /// The MQTT client id.
+    pub client_id: String,
+    /// The requests: an action (`iot:Connect`, `iot:Publish`, `iot:Subscribe`,
+    /// `iot:Receive`) and the resource's full ARN in this registry's region and account.
+    pub checks: Vec<(String, String)>,
+}
+
+/// A policy engine's decision on one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorizationAnswer {
+    /// Allowed.
+    Allowed,
+    /// Denied by a statement.
+    ExplicitDeny,
+    /// Not allowed by any statement.
+    ImplicitDeny,
+}
+
+impl AuthorizationAnswer {
+    /// Whether the request is allowed.
+    pub fn is_allowed(self) -> bool {
+        self == AuthorizationAnswer::Allowed
     }
 }
 

@@ -575,6 +575,15 @@ impl<R: Registry> Registry for Paced<R> {
         self.inner.list_keys(kind, cursor, limit).await
     }
 
+    /// Paced as one `TestAuthorization` call (a query holds at most ten checks).
+    async fn test_authorization(
+        &self,
+        query: &crate::AuthorizationQuery,
+    ) -> Result<Vec<crate::AuthorizationAnswer>> {
+        self.paced("TestAuthorization", self.inner.test_authorization(query))
+            .await
+    }
+
     /// Paced as what it is on AWS, one `DescribeCertificate`.
     async fn certificate_pem(
         &self,

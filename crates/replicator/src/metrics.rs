@@ -31,6 +31,18 @@ pub struct Metrics {
     lag_buckets: [AtomicU64; LAG_BUCKETS_MILLIS.len()],
     lag_count: AtomicU64,
     lag_sum_millis: AtomicU64,
+    /// The last readiness check: devices ready and not ready per reason.
+    readiness: std::sync::Mutex<Option<Readiness>>,
+}
+
+/// The gauges of the last readiness check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Readiness {
+    ready: u64,
+    /// Devices not ready (or undecided), all reasons together.
+    not_ready: u64,
+    /// Devices per reason (a device may count under several).
+    by_reason: Vec<(String, u64)>,
 }
 
 /// A copy of the counters at one instant.
@@ -122,6 +134,23 @@ impl Metrics {
         );
     }
 
+    /// The result of a readiness check, published as gauges until the next one.
+    pub fn readiness(&self, summary: &iot_crr_readiness::Summary) {
+        let r = Readiness {
+            ready: summary.ready as u64,
+            not_ready: (summary.not_ready + summary.cannot_decide) as u64,
+            by_reason: iot_crr_readiness::ReasonCode::ALL
+                .iter()
+                .filter(|c| **c != iot_crr_readiness::ReasonCode::NotReadyInSource)
+                .map(|c| {
+                    let n = summary.reasons.get(c.as_str()).map_or(0, |n| n.devices);
+                    (c.as_str().to_string(), n as u64)
+                })
+                .collect(),
+        };
+        *self.readiness.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> MetricsSnapshot {
         MetricsSnapshot {
@@ -209,6 +238,32 @@ impl Metrics {
                 le as f64 / 1000.0,
                 get(b)
             );
+        }
+        let readiness = self
+            .readiness
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(r) = readiness {
+            let _ = writeln!(
+                o,
+                "# HELP iot_crr_devices_ready Devices the target would accept and serve as \
+                 the source does, at the last readiness check.\n\
+                 # TYPE iot_crr_devices_ready gauge\niot_crr_devices_ready {}",
+                r.ready
+            );
+            let _ = writeln!(
+                o,
+                "# HELP iot_crr_devices_not_ready Devices the target would refuse (or that \
+                 cannot be decided) at the last readiness check, per reason (a device counts under \
+                 each of its reasons) and in all (reason=\"any\").\n\
+                 # TYPE iot_crr_devices_not_ready gauge\n\
+                 iot_crr_devices_not_ready{{reason=\"any\"}} {}",
+                r.not_ready
+            );
+            for (reason, n) in &r.by_reason {
+                let _ = writeln!(o, "iot_crr_devices_not_ready{{reason=\"{reason}\"}} {n}");
+            }
         }
         let count = get(&self.lag_count);
         let _ = writeln!(o, "iot_crr_event_lag_seconds_bucket{{le=\"+Inf\"}} {count}");

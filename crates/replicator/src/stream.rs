@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use iot_crr_engine::ApplyOptions;
 use iot_crr_kinesis::{Batch, ConsumeSummary, Consumer, Handler, HandlerError};
-use iot_crr_reconcile::{Progress, ReconcileOptions, sync};
+use iot_crr_reconcile::{Progress, ReadinessOptions, ReconcileOptions, readiness, sync};
+use iot_crr_registry::Registry;
 use iot_crr_state::DEFAULT_TOMBSTONE_RETENTION_MILLIS;
 use tokio::sync::watch;
 
@@ -90,6 +91,10 @@ pub struct ReplicatorOptions {
     /// [`DEFAULT_TOMBSTONE_RETENTION_MILLIS`]); purged at each reconcile tick and at
     /// start.
     pub tombstone_retention: Option<Duration>,
+    /// After each full reconcile, judge every device's failover readiness in the
+    /// target (both registries read again) and publish it in the metrics
+    /// (`iot_crr_devices_ready`, `iot_crr_devices_not_ready{reason}`).
+    pub readiness: bool,
 }
 
 /// What a replicator run did.
@@ -185,7 +190,47 @@ async fn reconcile_once(applier: &Applier, options: &ReplicatorOptions) -> bool 
         }
     };
     applier.metrics().reconciled(ok);
+    if ok && options.readiness {
+        readiness_once(source.as_ref(), applier, options).await;
+    }
     ok
+}
+
+/// Judges the target's readiness after a reconcile and publishes it; a failure is
+/// logged, never fatal.
+async fn readiness_once(source: &dyn Registry, applier: &Applier, options: &ReplicatorOptions) {
+    let started = Instant::now();
+    let r = &options.reconcile.rewrite;
+    let readiness_options = ReadinessOptions {
+        filter: options.reconcile.filter.clone(),
+        source_region: r.source_region.clone(),
+        source_account: r.source_account.clone(),
+        target_region: r.target_region.clone(),
+        target_account: r.target_account.clone(),
+        cross_check: 0,
+    };
+    match readiness(
+        source,
+        applier.target().as_ref(),
+        &readiness_options,
+        &Progress::default(),
+    )
+    .await
+    {
+        Ok(run) => {
+            let summary = run.assessment.summary();
+            tracing::info!(
+                devices = summary.devices,
+                ready = summary.ready,
+                not_ready = summary.not_ready + summary.cannot_decide,
+                not_ready_in_source = summary.not_ready_in_source,
+                seconds = started.elapsed().as_secs_f64(),
+                "failover readiness"
+            );
+            applier.metrics().readiness(&summary);
+        }
+        Err(e) => tracing::warn!("failover readiness failed: {e}"),
+    }
 }
 
 /// Why the replicator stopped.
