@@ -80,10 +80,12 @@ DESTINATION_PARAMETERS = {
     "LogRetentionDays": "90",
     "AlarmEmail": "ops@example.com",
 }
-# A second destination stack: a provisioned stream, the schedule off, no alarm topic.
+# A second destination stack: a provisioned stream, the schedule off, no alarm topic, no
+# readiness metrics (so no readiness alarm).
 VARIANT_PARAMETERS = dict(
     DESTINATION_PARAMETERS, StreamName="iot-crr-events-provisioned", StreamMode="PROVISIONED",
-    ShardCount="3", ReconcileEnabled="false", AlarmEmail="")
+    ShardCount="3", ReconcileEnabled="false", AlarmEmail="", ReadinessMetrics="off",
+    MetricsNamespace="IotCrr/provisioned")
 SOURCE_PARAMETERS = {  # DestinationStreamArn comes from the destination stack
     "ArtifactBucket": bucket(SOURCE_REGION),
     "ForwarderCodeKey": f"iot-crr/{REVISION}/forwarder.zip",
@@ -640,6 +642,8 @@ class MotoDeployTest(unittest.TestCase):
             "IOT_CRR_MAX_DELETE": "100",
             "IOT_CRR_TIME_BUDGET_SECONDS": "840",
             "IOT_CRR_PASS_INTERVAL_MINUTES": "360",
+            "IOT_CRR_READINESS": "on",
+            "IOT_CRR_METRICS_NAMESPACE": "IotCrr",
         })
         self.assertEqual(f["Timeout"], 900)
         self.assertLess(int(f["Environment"]["Variables"]["IOT_CRR_TIME_BUDGET_SECONDS"]), f["Timeout"])
@@ -651,6 +655,10 @@ class MotoDeployTest(unittest.TestCase):
         config = self.lam(self.dst).get_function_event_invoke_config(
             FunctionName=self.dst.physical["ReconcilerFunction"], Qualifier="$LATEST")
         self.assertEqual(config["MaximumRetryAttempts"], 0)
+        # The variant turns readiness off, in a namespace of its own.
+        variables = self.function(self.variant, "ReconcilerFunction")["Environment"]["Variables"]
+        self.assertEqual((variables["IOT_CRR_READINESS"], variables["IOT_CRR_METRICS_NAMESPACE"]),
+                         ("off", "IotCrr/provisioned"))
 
     def test_log_groups(self):
         for stack, logical in [(self.dst, "ApplierLogGroup"), (self.dst, "ReconcilerLogGroup"),
@@ -730,6 +738,16 @@ class MotoDeployTest(unittest.TestCase):
             with self.subTest(alarm=a["AlarmName"]):
                 self.assertEqual(a["AlarmActions"], [topic] if topic else [])
                 self.assertEqual(a["OKActions"], [topic] if topic else [])
+                if not a["Dimensions"]:
+                    # The reconciler's own metric (EMF), in the stack's namespace.
+                    self.assertEqual((a["Namespace"], a["MetricName"]),
+                                     (stack.parameter("MetricsNamespace"), "DevicesNotReady"))
+                    self.assertEqual((a["Statistic"], a["Period"], a["EvaluationPeriods"],
+                                      a["Threshold"], a["ComparisonOperator"],
+                                      a["TreatMissingData"]),
+                                     ("Maximum", int(stack.parameter("ReadinessAlarmPeriodSeconds")),
+                                      1, 0.0, "GreaterThanThreshold", "notBreaching"))
+                    continue
                 (dimension,) = a["Dimensions"]
                 name, value = dimension["Name"], dimension["Value"]
                 if name == "FunctionName":
@@ -752,12 +770,15 @@ class MotoDeployTest(unittest.TestCase):
     def test_alarms(self):
         # moto's CloudFormation made none of them
         self.assertIn("AWS::CloudWatch::Alarm", self.dst.unsupported)
-        metrics = self.check_alarms(self.dst, 8, self.dst.physical["AlarmTopic"])
+        metrics = self.check_alarms(self.dst, 9, self.dst.physical["AlarmTopic"])
         self.assertEqual(metrics, {("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"),
                                    ("AWS/Lambda", "IteratorAge"), ("AWS/Lambda", "Errors"),
                                    ("AWS/Lambda", "Throttles"),
-                                   ("AWS/SQS", "ApproximateNumberOfMessagesVisible")})
-        self.check_alarms(self.variant, 8, None)
+                                   ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+                                   ("IotCrr", "DevicesNotReady")})
+        # ReadinessMetrics=off: no readiness alarm.
+        metrics = self.check_alarms(self.variant, 8, None)
+        self.assertNotIn(("IotCrr/provisioned", "DevicesNotReady"), metrics)
         metrics = self.check_alarms(self.src, 3, self.src.physical["AlarmTopic"])
         self.assertEqual(metrics, {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"),
                                    ("AWS/SQS", "ApproximateNumberOfMessagesVisible")})

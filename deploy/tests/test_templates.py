@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEPLOY = os.path.dirname(HERE)
 SOURCE = os.path.join(DEPLOY, "source-region.yaml")
 DESTINATION = os.path.join(DEPLOY, "destination-region.yaml")
+LAMBDA_SRC = os.path.join(os.path.dirname(DEPLOY), "crates", "lambda", "src")
 
 # Actions that AWS documents with no resource type (the Service Authorization Reference
 # lists none for them), so IAM only accepts them with "Resource": "*". Only these may
@@ -89,6 +90,8 @@ RUST_FUNCTIONS = {
         "IOT_CRR_MAX_DELETE",
         "IOT_CRR_TIME_BUDGET_SECONDS",
         "IOT_CRR_PASS_INTERVAL_MINUTES",
+        "IOT_CRR_READINESS",
+        "IOT_CRR_METRICS_NAMESPACE",
     },
 }
 
@@ -459,13 +462,59 @@ class TemplateTest(unittest.TestCase):
         self.assertIs(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], True)
 
     def test_alarms_cover_lag_dead_letters_errors_and_throttles(self):
-        metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"])
+        # A namespace may be a parameter ({"Ref": ...}): compared as its JSON text.
+        metrics = {(json.dumps(a["Properties"]["Namespace"]), a["Properties"]["MetricName"])
                    for a in self.resources(self.dst, "AWS::CloudWatch::Alarm").values()}
-        for wanted in [("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"),
-                       ("AWS/Lambda", "IteratorAge"),
-                       ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
-                       ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles")]:
-            self.assertIn(wanted, metrics)
+        for namespace, metric in [("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"),
+                                  ("AWS/Lambda", "IteratorAge"),
+                                  ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+                                  ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"),
+                                  ({"Ref": "MetricsNamespace"}, "DevicesNotReady")]:
+            self.assertIn((json.dumps(namespace), metric), metrics)
+
+    def test_readiness_metrics_and_alarm(self):
+        params = self.dst["Parameters"]
+        env = self.dst["Resources"]["ReconcilerFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["IOT_CRR_READINESS"], {"Ref": "ReadinessMetrics"})
+        self.assertEqual(env["IOT_CRR_METRICS_NAMESPACE"], {"Ref": "MetricsNamespace"})
+        # Quoted in the template: YAML 1.1 would read a bare on/off as a boolean.
+        self.assertEqual(params["ReadinessMetrics"]["AllowedValues"], ["on", "off"])
+        self.assertEqual(params["ReadinessMetrics"]["Default"], "on")
+        self.assertEqual(self.dst["Conditions"]["ReadinessOn"],
+                         {"Fn::Equals": [{"Ref": "ReadinessMetrics"}, "on"]})
+        namespace = params["MetricsNamespace"]
+        pattern = re.compile(namespace["AllowedPattern"])
+        self.assertTrue(pattern.match(namespace["Default"]))
+        for bad in ["AWS/IoT", "", " IotCrr", "a" * 256, "iot crr!"]:
+            self.assertFalse(pattern.match(bad), bad)
+        alarm = self.dst["Resources"]["DevicesNotReadyAlarm"]
+        self.assertEqual(alarm["Condition"], "ReadinessOn")
+        p = alarm["Properties"]
+        self.assertEqual((p["Namespace"], p["MetricName"]),
+                         ({"Ref": "MetricsNamespace"}, "DevicesNotReady"))
+        self.assertNotIn("Dimensions", p, "DevicesNotReady is published without dimensions")
+        self.assertEqual((p["Statistic"], p["Threshold"], p["ComparisonOperator"],
+                          p["EvaluationPeriods"], p["TreatMissingData"]),
+                         ("Maximum", 0, "GreaterThanThreshold", 1, "notBreaching"))
+        period = self.param(self.dst, p["Period"])
+        self.assertGreaterEqual(min(period["AllowedValues"]), 3600)
+        self.assertLessEqual(max(period["AllowedValues"]), 86400)
+        self.assertIn(period["Default"], period["AllowedValues"])
+        self.assertTrue(all(v % 60 == 0 for v in period["AllowedValues"]))
+        self.assertEqual(p["AlarmActions"],
+                         {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]})
+        self.assertEqual(p["OKActions"], p["AlarmActions"])
+        # What the reconciler (crates/lambda) writes and reads: the metric's name, the
+        # default namespace, the variables and the values of IOT_CRR_READINESS.
+        with open(os.path.join(LAMBDA_SRC, "reconciler.rs"), encoding="utf-8") as f:
+            reconciler = f.read()
+        with open(os.path.join(LAMBDA_SRC, "config.rs"), encoding="utf-8") as f:
+            config = f.read()
+        self.assertIn('DEVICES_NOT_READY: &str = "DevicesNotReady";', reconciler)
+        self.assertIn(f'DEFAULT_METRICS_NAMESPACE: &str = "{namespace["Default"]}";', config)
+        for name in ("IOT_CRR_READINESS", "IOT_CRR_METRICS_NAMESPACE"):
+            self.assertIn(f'"{name}"', config)
+        self.assertIn('Some("off") => false', config)
 
     def test_outputs(self):
         self.assertTrue({"StreamArn", "StateTableName", "DeadLetterQueueUrl",

@@ -218,6 +218,31 @@ impl AwsRegistry {
         query: &AuthorizationQuery,
     ) -> Result<Vec<AuthorizationAnswer>> {
         use aws_sdk_iot::types::{ActionType, AuthDecision, AuthInfo};
+        // Every check is one TestAuthorization takes, or nothing is sent.
+        let mut infos = Vec::with_capacity(query.checks.len());
+        for (action, resource) in &query.checks {
+            let action_type = match action.to_ascii_lowercase().as_str() {
+                "iot:connect" => ActionType::Connect,
+                "iot:publish" => ActionType::Publish,
+                "iot:subscribe" => ActionType::Subscribe,
+                "iot:receive" => ActionType::Receive,
+                _ => {
+                    return Err(RegistryError::new(
+                        ErrorClass::Invalid,
+                        format!(
+                            "TestAuthorization cannot test {action} (only iot:Connect, \
+                             iot:Publish, iot:Subscribe and iot:Receive)"
+                        ),
+                    ));
+                }
+            };
+            let info = AuthInfo::builder()
+                .action_type(action_type)
+                .resources(resource.clone())
+                .build()
+                .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))?;
+            infos.push(info);
+        }
         if self.arns().is_none() {
             self.describe_certificate(&query.certificate_id).await?;
         }
@@ -233,38 +258,14 @@ impl AwsRegistry {
         };
         let principal = arns.arn(Kind::Certificate, &query.certificate_id);
         let mut answers = Vec::with_capacity(query.checks.len());
-        for chunk in query.checks.chunks(TEST_AUTHORIZATION_BATCH) {
-            let mut infos = Vec::with_capacity(chunk.len());
-            for (action, resource) in chunk {
-                let action_type = match action.to_ascii_lowercase().as_str() {
-                    "iot:connect" => ActionType::Connect,
-                    "iot:publish" => ActionType::Publish,
-                    "iot:subscribe" => ActionType::Subscribe,
-                    "iot:receive" => ActionType::Receive,
-                    _ => {
-                        return Err(RegistryError::new(
-                            ErrorClass::Invalid,
-                            format!(
-                                "TestAuthorization cannot test {action} (only iot:Connect, \
-                                 iot:Publish, iot:Subscribe and iot:Receive)"
-                            ),
-                        ));
-                    }
-                };
-                let info = AuthInfo::builder()
-                    .action_type(action_type)
-                    .resources(resource.clone())
-                    .build()
-                    .map_err(|e| RegistryError::new(ErrorClass::Other, e.to_string()))?;
-                infos.push(info);
-            }
+        for chunk in infos.chunks(TEST_AUTHORIZATION_BATCH) {
             let out = self
                 .call("TestAuthorization", || {
                     self.client
                         .test_authorization()
                         .principal(principal.clone())
                         .client_id(query.client_id.clone())
-                        .set_auth_infos(Some(infos.clone()))
+                        .set_auth_infos(Some(chunk.to_vec()))
                         .send()
                 })
                 .await?;

@@ -665,3 +665,87 @@ async fn live_quotas_denied_keep_the_defaults_with_a_note() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn test_authorization_sends_the_certificate_arn_client_id_and_checks_in_tens() {
+    // moto lacks TestAuthorization: the request AWS would get is checked here. No
+    // account is known yet: one DescribeCertificate gives the certificate's ARN.
+    let id = "a".repeat(64);
+    let answer = |decisions: &[&str]| {
+        ok(json!({
+            "authResults": decisions
+                .iter()
+                .map(|d| json!({"authDecision": d, "authInfo": {"actionType": "PUBLISH", "resources": ["x"]}}))
+                .collect::<Vec<_>>()
+        }))
+    };
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({
+            "certificateDescription": {
+                "certificateId": id,
+                "certificateArn": format!("arn:aws:iot:eu-west-1:210987654321:cert/{id}"),
+                "status": "ACTIVE",
+                "certificatePem": "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
+            }
+        }))),
+        event(answer(&["ALLOWED"; 10])),
+        event(answer(&["EXPLICIT_DENY", "IMPLICIT_DENY"])),
+    ]);
+    let reg = registry(&replay, TagMode::Off);
+    let topic = |i: usize| format!("arn:aws:iot:eu-west-1:210987654321:topic/t/{i}");
+    let mut checks = vec![(
+        "iot:Connect".to_string(),
+        "arn:aws:iot:eu-west-1:210987654321:client/dev-1".to_string(),
+    )];
+    checks.extend((0..10).map(|i| ("iot:Publish".to_string(), topic(i))));
+    checks.push((
+        "iot:Subscribe".to_string(),
+        "arn:aws:iot:eu-west-1:210987654321:topicfilter/t/#".to_string(),
+    ));
+    let query = iot_crr_registry::AuthorizationQuery {
+        certificate_id: id.clone(),
+        client_id: "dev-1".into(),
+        checks,
+    };
+    let answers = reg.test_authorization(&query).await.unwrap();
+    use iot_crr_registry::AuthorizationAnswer as A;
+    assert_eq!(answers.len(), 12);
+    assert!(answers[..10].iter().all(|a| *a == A::Allowed));
+    assert_eq!(answers[10..], [A::ExplicitDeny, A::ImplicitDeny]);
+    let reqs = requests(&replay);
+    assert_eq!(path(&reqs[0].1), format!("/certificates/{id}"));
+    assert_eq!(reqs[1].0, "POST");
+    assert!(
+        path(&reqs[1].1).starts_with("/test-authorization?"),
+        "{}",
+        reqs[1].1
+    );
+    assert!(reqs[1].1.contains("clientId=dev-1"), "{}", reqs[1].1);
+    assert_eq!(
+        reqs[1].2["principal"],
+        format!("arn:aws:iot:eu-west-1:210987654321:cert/{id}")
+    );
+    let infos = reqs[1].2["authInfos"].as_array().unwrap();
+    assert_eq!(infos.len(), 10, "at most ten checks a call");
+    assert_eq!(
+        infos[0],
+        json!({"actionType": "CONNECT", "resources": ["arn:aws:iot:eu-west-1:210987654321:client/dev-1"]})
+    );
+    assert_eq!(infos[1]["actionType"], "PUBLISH");
+    let infos = reqs[2].2["authInfos"].as_array().unwrap();
+    assert_eq!(infos.len(), 2);
+    assert_eq!(infos[1]["actionType"], "SUBSCRIBE");
+
+    // An action TestAuthorization cannot take is refused before any call.
+    let replay = StaticReplayClient::new(vec![]);
+    let reg = registry(&replay, TagMode::Off);
+    let q = iot_crr_registry::AuthorizationQuery {
+        certificate_id: id,
+        client_id: "dev-1".into(),
+        checks: vec![("iot:RetainPublish".into(), topic(1))],
+    };
+    let e = reg.test_authorization(&q).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Invalid, "{e}");
+    assert!(e.to_string().contains("iot:RetainPublish"), "{e}");
+    assert_eq!(replay.actual_requests().count(), 0);
+}

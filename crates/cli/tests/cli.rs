@@ -674,3 +674,133 @@ fn a_sync_cut_by_its_time_budget_goes_on_when_run_again() {
         .code(2)
         .stderr(predicate::str::contains("--time-budget"));
 }
+
+#[test]
+fn readiness_of_file_standbys_exit_codes_and_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fleet_file(dir.path(), "fleet.jsonl", 60, 3);
+    let standby = dir.path().join("standby.jsonl");
+    bin()
+        .args(["sync", "--source", &loc(&fleet), "--target", &loc(&standby)])
+        .args(["--rewrite-arns", "--target-region", "eu-west-1"])
+        .assert()
+        .success();
+    // Ready: exit 0, and the JSON lines end with the summary.
+    let out = bin()
+        .args([
+            "readiness",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&standby),
+        ])
+        .args(["--format", "json"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = &lines.last().unwrap()["summary"];
+    assert_eq!(summary["targetRegion"], "eu-west-1");
+    assert_eq!(summary["ready"], summary["devices"]);
+    // One line per device: every thing has a certificate here, plus the certificates
+    // attached to no thing.
+    let unattached = lines[..lines.len() - 1]
+        .iter()
+        .filter(|l| l["thing"].is_null())
+        .count();
+    assert_eq!(lines.len() - 1, 60 + unattached);
+    for l in &lines[..lines.len() - 1] {
+        assert!(l["certificate"].as_str().is_some(), "{l}");
+        assert!(l["ready"].is_boolean(), "{l}");
+    }
+
+    // The file replica made without rewriting (it records the source's region), judged
+    // as a standby in eu-west-1: no device ready, exit 1, and the fix names
+    // --rewrite-arns.
+    let raw = dir.path().join("raw.jsonl");
+    bin()
+        .args(["sync", "--source", &loc(&fleet), "--target", &loc(&raw)])
+        .assert()
+        .success();
+    bin()
+        .args([
+            "readiness",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&raw),
+        ])
+        .args(["--target-region", "eu-west-1"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("0 of "))
+        .stdout(predicate::str::contains("arns-not-rewritten"))
+        .stdout(predicate::str::contains("--rewrite-arns"));
+
+    // A missing standby is an error, not an empty registry.
+    bin()
+        .args(["readiness", "--source", &loc(&fleet), "--target"])
+        .arg(loc(&dir.path().join("typo.jsonl")))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("typo.jsonl"))
+        .stderr(predicate::str::contains("must exist"));
+    // A malformed standby names the file and line.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"kind\":\"thing\",\"thingName\":3}\n").unwrap();
+    bin()
+        .args([
+            "readiness",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&bad),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.jsonl:1"));
+    // A standby whose region nothing records: the flag that gives it is named.
+    let bare = dir.path().join("bare.jsonl");
+    std::fs::write(
+        &bare,
+        "{\"format\":\"iot-crr-snapshot\",\"formatVersion\":1}\n",
+    )
+    .unwrap();
+    bin()
+        .args([
+            "readiness",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&bare),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--target-region"));
+    // Bad arguments are refused before anything is read.
+    bin()
+        .args([
+            "readiness",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&standby),
+        ])
+        .args(["--format", "yaml"])
+        .assert()
+        .code(2);
+    bin()
+        .args([
+            "readiness",
+            "--source",
+            &loc(&fleet),
+            "--target",
+            &loc(&standby),
+        ])
+        .args(["--cross-check", "many"])
+        .assert()
+        .code(2);
+}

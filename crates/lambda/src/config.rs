@@ -57,6 +57,28 @@ pub struct Config {
     /// `live` (each region's applied values from Service Quotas, where the role may
     /// read them; otherwise the defaults, logged).
     pub live_quotas: bool,
+    /// `IOT_CRR_READINESS` (reconciler): `on` (default) judges every device's failover
+    /// readiness when a pass finishes and writes it as CloudWatch metrics; `off` does not.
+    pub readiness: bool,
+    /// `IOT_CRR_METRICS_NAMESPACE` (reconciler): the CloudWatch namespace of the
+    /// readiness metrics (default [`DEFAULT_METRICS_NAMESPACE`]).
+    pub metrics_namespace: String,
+}
+
+/// The CloudWatch namespace of the reconciler's metrics when `IOT_CRR_METRICS_NAMESPACE`
+/// is not set.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "IotCrr";
+
+/// Whether `name` is a CloudWatch namespace a metric may be published in: 1 to 255
+/// characters among letters, digits, `.`, `-`, `_`, `/`, `#`, `:` and space, not starting
+/// with a space, and not in the `AWS/` namespaces AWS reserves for its services.
+fn valid_namespace(name: &str) -> bool {
+    (1..=255).contains(&name.len())
+        && !name.starts_with(' ')
+        && !name.starts_with("AWS/")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c))
 }
 
 fn flag(name: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
@@ -129,6 +151,29 @@ impl Config {
                     });
                 }
             },
+            readiness: match non_empty("IOT_CRR_READINESS").as_deref().map(str::trim) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(v) => {
+                    return Err(ConfigError::Invalid {
+                        name: "IOT_CRR_READINESS",
+                        value: v.to_owned(),
+                        reason: "expected on or off",
+                    });
+                }
+            },
+            metrics_namespace: match non_empty("IOT_CRR_METRICS_NAMESPACE") {
+                None => DEFAULT_METRICS_NAMESPACE.to_owned(),
+                Some(v) if valid_namespace(v.trim()) => v.trim().to_owned(),
+                Some(v) => {
+                    return Err(ConfigError::Invalid {
+                        name: "IOT_CRR_METRICS_NAMESPACE",
+                        value: v,
+                        reason: "expected a CloudWatch namespace (1 to 255 letters, digits, \
+                                 spaces or . - _ / # :, not starting with AWS/)",
+                    });
+                }
+            },
         })
     }
 
@@ -183,6 +228,32 @@ mod tests {
         let e =
             Config::from_lookup(|n| (n == "IOT_CRR_QUOTAS").then(|| "fast".into())).unwrap_err();
         assert!(e.to_string().contains("expected default or live"), "{e}");
+        assert!(c.readiness);
+        assert_eq!(c.metrics_namespace, DEFAULT_METRICS_NAMESPACE);
+        let env: HashMap<&str, &str> = [
+            ("IOT_CRR_READINESS", "off"),
+            ("IOT_CRR_METRICS_NAMESPACE", " Fleet/IotCrr-standby "),
+        ]
+        .into_iter()
+        .collect();
+        let c = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert!(!c.readiness);
+        assert_eq!(c.metrics_namespace, "Fleet/IotCrr-standby");
+        let on = Config::from_lookup(|n| (n == "IOT_CRR_READINESS").then(|| "on".into()));
+        assert!(on.unwrap().readiness);
+        let e =
+            Config::from_lookup(|n| (n == "IOT_CRR_READINESS").then(|| "true".into())).unwrap_err();
+        assert!(e.to_string().contains("expected on or off"), "{e}");
+        for bad in ["AWS/IoT", "iot crr!", &"n".repeat(256)] {
+            let e = Config::from_lookup(|n| {
+                (n == "IOT_CRR_METRICS_NAMESPACE").then(|| bad.to_string())
+            })
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("IOT_CRR_METRICS_NAMESPACE"),
+                "{bad}: {e}"
+            );
+        }
         let env: HashMap<&str, &str> = [
             ("IOT_CRR_PRUNE", "true"),
             ("IOT_CRR_MAX_DELETE", "25"),

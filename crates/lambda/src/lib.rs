@@ -19,6 +19,9 @@
 //!   ([`iot_crr_replicator::pass`]): each invocation goes on from where the last one
 //!   stopped, page by page, until its time budget, saving its position in the state
 //!   table, so that a registry of any size is reconciled over several invocations.
+//!   When a run finishes a pass, it judges the failover readiness of this region (every
+//!   device the source accepts, in the time left) and writes it as CloudWatch metrics in
+//!   the embedded metric format ([`readiness_emf`]).
 //!
 //! [`Config`] reads the environment the CloudFormation templates in `deploy/` set.
 
@@ -30,11 +33,15 @@ mod forwarder;
 mod reconciler;
 
 pub use applier::apply_kinesis;
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, DEFAULT_METRICS_NAMESPACE};
 pub use dead_letters::{DeadLetterSink, MemorySink, SqsDeadLetters, SqsSink, message_body};
 pub use destination::{Destination, OpenError};
 pub use forwarder::{ForwardError, ForwardOutcome, forward};
-pub use reconciler::{DEADLINE_MARGIN, DEFAULT_TIME_BUDGET, ReconcileRunError, Reconciler};
+pub use reconciler::{
+    DEADLINE_MARGIN, DEFAULT_TIME_BUDGET, DEVICES_NOT_READY, DEVICES_NOT_READY_BY_REASON,
+    DEVICES_READY, MetricsWriter, REASON_DIMENSION, ReadinessMetrics, ReconcileRunError,
+    Reconciler, RunReport, readiness_emf,
+};
 
 /// Logs to stderr (CloudWatch Logs) as JSON, one object a line, filtered by `RUST_LOG`
 /// (default `info`).

@@ -190,7 +190,7 @@ async fn the_reconciler_resumes_across_invocations_from_dynamodb() {
             Duration::from_secs(600),
         );
         let deadline = std::time::SystemTime::now() + Duration::from_secs(900);
-        let report = reconciler.run(Some(deadline)).await.unwrap();
+        let report = reconciler.run(Some(deadline)).await.unwrap().segment;
         let saved: PassProgress =
             serde_json::from_str(&state.get_progress(&name).await.unwrap().unwrap().value).unwrap();
         assert_eq!(saved, report.progress);

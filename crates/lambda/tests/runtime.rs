@@ -10,7 +10,9 @@
 //! - `iot-crr-applier` gets those records as a Kinesis event and replicates them,
 //!   answering with no `batchItemFailures`.
 //! - `iot-crr-reconciler` gets two scheduled events: the first runs a pass that makes
-//!   the target equal the source, the second a pass that changes nothing.
+//!   the target equal the source, the second a pass that changes nothing; each finished
+//!   pass answers with the target's failover readiness and writes it to stdout as
+//!   CloudWatch embedded metric format documents.
 
 mod common;
 
@@ -197,6 +199,28 @@ struct Function(tokio::process::Child);
 
 impl Function {
     fn start(binary: &str, api: &RuntimeApi, env: &[(&str, &str)]) -> Self {
+        Function(Self::command(binary, api, env).spawn().unwrap())
+    }
+
+    /// [`Function::start`], its stdout (where Lambda's log group gets what the handler
+    /// prints) read line by line.
+    fn start_reading_stdout(
+        binary: &str,
+        api: &RuntimeApi,
+        env: &[(&str, &str)],
+    ) -> (
+        Self,
+        tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    ) {
+        let mut child = Self::command(binary, api, env)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        (Function(child), BufReader::new(stdout).lines())
+    }
+
+    fn command(binary: &str, api: &RuntimeApi, env: &[(&str, &str)]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(binary);
         cmd.env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", &api.address)
@@ -217,7 +241,7 @@ impl Function {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Function(cmd.spawn().unwrap())
+        cmd
     }
 
     /// Whether the process still runs (the runtime loop goes on after each answer).
@@ -326,7 +350,7 @@ async fn reconciler_binary_under_the_runtime_api() {
     let (_, table) = new_state_table(TO, "scheduled").await;
 
     let api = RuntimeApi::start().await;
-    let mut reconciler = Function::start(
+    let (mut reconciler, mut stdout) = Function::start_reading_stdout(
         env!("CARGO_BIN_EXE_iot-crr-reconciler"),
         &api,
         &[
@@ -340,6 +364,7 @@ async fn reconciler_binary_under_the_runtime_api() {
             ("IOT_CRR_PASS_INTERVAL_MINUTES", "0"),
             // moto serves no IoT quotas: the defaults stay, logged, and the run goes on.
             ("IOT_CRR_QUOTAS", "live"),
+            ("IOT_CRR_METRICS_NAMESPACE", "IotCrr/runtime-test"),
         ],
     );
     // What EventBridge sends on a schedule.
@@ -372,6 +397,18 @@ async fn reconciler_binary_under_the_runtime_api() {
         g.version = None;
     }
     assert_eq!(got, want);
+    // The finished pass judged readiness: in the answer, and as metrics on stdout.
+    let readiness = &first["readiness"];
+    assert!(readiness["ready"].is_u64(), "{first}");
+    let metrics = next_emf(&mut stdout).await;
+    let directive = &metrics["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "IotCrr/runtime-test", "{metrics}");
+    assert_eq!(metrics["DevicesReady"], readiness["ready"], "{metrics}");
+    assert_eq!(
+        metrics["DevicesNotReady"].as_u64(),
+        Some(readiness["notReady"].as_u64().unwrap() + readiness["cannotDecide"].as_u64().unwrap()),
+        "{metrics}"
+    );
     assert!(reconciler.is_running());
     // The next run: a new pass, in sync, nothing written.
     let second = match api.invoke(scheduled).await {
@@ -381,4 +418,25 @@ async fn reconciler_binary_under_the_runtime_api() {
     assert_eq!(second["stopped"], "finished", "{second}");
     assert_eq!(second["finishedPass"]["pass"], 2, "{second}");
     assert_eq!(second["applied"], 0, "{second}");
+    let metrics = next_emf(&mut stdout).await;
+    assert_eq!(
+        metrics["DevicesReady"], second["readiness"]["ready"],
+        "{metrics}"
+    );
+}
+
+/// The next embedded metric format document the function printed.
+async fn next_emf(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> Value {
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("a line on stdout within 30 s")
+            .unwrap()
+            .expect("stdout open");
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v.get("_aws").is_some()
+        {
+            return v;
+        }
+    }
 }

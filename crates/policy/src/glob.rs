@@ -16,13 +16,6 @@ pub(crate) enum Seg<'s> {
     One,
 }
 
-/// The pattern element under the cursor.
-enum Elem {
-    Byte(u8),
-    Star,
-    One,
-}
-
 /// Length of the UTF-8 sequence that starts with byte `b`.
 fn char_len(b: u8) -> usize {
     match b {
@@ -34,69 +27,84 @@ fn char_len(b: u8) -> usize {
 }
 
 /// Whether `text` matches the pattern of `n` segments, segment `i` given by `seg(i)`.
+///
+/// Segment by segment: a literal is compared as a whole slice, and the literals before
+/// the first wildcard must be a prefix of the text (most patterns that do not match
+/// fail there, at once). After a `*`, the text is searched for the next literal rather
+/// than tried one position at a time. `seg(i)` is called a bounded number of times
+/// per position tried, never per byte.
 pub(crate) fn glob_match<'s>(n: usize, seg: impl Fn(usize) -> Seg<'s>, text: &str) -> bool {
     let t = text.as_bytes();
-    // Pattern cursor: segment index and byte offset in a literal segment.
-    let (mut pi, mut po) = (0usize, 0usize);
+    let mut pi = 0usize;
     let mut ti = 0usize;
-    // The last star: the pattern position after it and the text position it matched up to.
+    // The last star: the segment after it and the text position it matched up to.
     let mut star: Option<(usize, usize)> = None;
     loop {
-        // The element at the cursor, skipping exhausted literals.
-        let mut elem = None;
-        while pi < n {
+        if pi == n {
+            if ti == t.len() {
+                return true;
+            }
+        } else {
             match seg(pi) {
-                Seg::Lit(s) => {
-                    if let Some(&b) = s.as_bytes().get(po) {
-                        elem = Some(Elem::Byte(b));
-                        break;
-                    }
-                    pi += 1;
-                    po = 0;
-                }
                 Seg::Star => {
-                    elem = Some(Elem::Star);
-                    break;
+                    pi += 1;
+                    // Jump to the next place the following literal occurs.
+                    if pi < n
+                        && let Seg::Lit(l) = seg(pi)
+                    {
+                        match find(&t[ti..], l.as_bytes()) {
+                            Some(at) => ti += at,
+                            None => return false,
+                        }
+                    }
+                    star = Some((pi, ti));
+                    continue;
                 }
-                Seg::One => {
-                    elem = Some(Elem::One);
-                    break;
+                Seg::One if ti < t.len() => {
+                    ti += char_len(t[ti]);
+                    pi += 1;
+                    continue;
                 }
+                Seg::Lit(l) if t[ti..].starts_with(l.as_bytes()) => {
+                    ti += l.len();
+                    pi += 1;
+                    continue;
+                }
+                _ => {}
             }
-        }
-        match elem {
-            Some(Elem::Star) => {
-                pi += 1;
-                po = 0;
-                star = Some((pi, ti));
-                continue;
-            }
-            Some(Elem::One) if ti < t.len() => {
-                ti += char_len(t[ti]);
-                pi += 1;
-                po = 0;
-                continue;
-            }
-            Some(Elem::Byte(b)) if t.get(ti) == Some(&b) => {
-                po += 1;
-                ti += 1;
-                continue;
-            }
-            None if ti >= t.len() => return true,
-            _ => {}
         }
         // Mismatch: let the last star swallow one more character, or fail.
         match star {
             Some((sp, st)) if st < t.len() => {
-                let st = st + char_len(t[st]);
+                let mut st = st + char_len(t[st]);
+                if sp < n
+                    && let Seg::Lit(l) = seg(sp)
+                {
+                    match find(&t[st.min(t.len())..], l.as_bytes()) {
+                        Some(at) => st += at,
+                        None => return false,
+                    }
+                }
                 star = Some((sp, st));
                 pi = sp;
-                po = 0;
                 ti = st;
             }
             _ => return false,
         }
     }
+}
+
+/// The first position of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    match needle.len() {
+        0 => Some(0),
+        1 => memchr_byte(needle[0], hay),
+        _ => hay.windows(needle.len()).position(|w| w == needle),
+    }
+}
+
+fn memchr_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|x| *x == b)
 }
 
 /// Splits a plain pattern string into segments: `*` and `?` are wildcards, everything else literal.

@@ -45,7 +45,7 @@ mod reason;
 mod report;
 mod side;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use iot_crr_model::{
     ArnRewrite, CertificateStatus, Filter, Kind, Name, Snapshot, StringMap, Thing,
@@ -119,12 +119,15 @@ pub struct Assessor<'a> {
     source: Side<'a>,
     target: Side<'a>,
     /// Source policies whose standby counterpart decides every request alike.
-    equivalent: HashSet<&'a str>,
+    equivalent: side::FastSet<&'a str>,
     /// Parsed source certificates, for certificate variables.
     certificates: HashMap<Name, Result<CertificateInfo, CertificateError>>,
     /// Whether any policy on either side reads certificate fields.
     uses_certificates: bool,
 }
+
+/// The policies of one connection: the source's and the standby's (names, sorted).
+type PolicySets<'a> = (Vec<&'a str>, Vec<&'a str>);
 
 /// Thing attributes as the evaluator reads them.
 struct Attrs<'a>(&'a StringMap);
@@ -194,7 +197,7 @@ impl<'a> Assessor<'a> {
             to_account: Some(target.place.account.clone()),
         };
         let same_partition = source.place.partition == target.place.partition;
-        let mut equivalent = HashSet::new();
+        let mut equivalent = side::FastSet::default();
         for (name, c) in &source.policies {
             let (Some(doc), Ok(p)) = (c.document, &c.policy) else {
                 continue;
@@ -274,7 +277,7 @@ impl<'a> Assessor<'a> {
     pub fn devices(&self, filter: &Filter) -> Vec<Device> {
         let snap = self.source.snapshot;
         let compiled = filter.compile();
-        let mut attached: HashSet<&str> = HashSet::new();
+        let mut attached: side::FastSet<&str> = side::FastSet::default();
         let mut out = Vec::new();
         for (name, t) in &snap.things {
             let wanted = compiled.matches(Kind::Thing, name);
@@ -345,7 +348,12 @@ impl<'a> Assessor<'a> {
     }
 
     /// The client ids a device connects with, most likely first.
-    fn client_ids(&self, device: &Device, info: Option<&CertificateInfo>) -> Vec<String> {
+    fn client_ids(
+        &self,
+        device: &Device,
+        held: &side::Held<'a>,
+        info: Option<&CertificateInfo>,
+    ) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let cn = info.and_then(CertificateInfo::common_name);
         if let Some(t) = &device.thing {
@@ -362,7 +370,7 @@ impl<'a> Assessor<'a> {
             out.push(cn.to_string());
         }
         // Client ids the certificate's policies name literally.
-        let names = self.source.effective(&device.certificate, None, "");
+        let names = self.source.effective(held, &device.certificate, "");
         for n in names {
             let Some(Ok(p)) = self.source.policies.get(n).map(|c| c.policy.as_ref()) else {
                 continue;
@@ -416,7 +424,9 @@ impl<'a> Assessor<'a> {
         let id = device.certificate.as_str();
         let src = &self.source;
         let tgt = &self.target;
-        let Some(src_cert) = src.snapshot.certificates.get(id) else {
+        let thing = device.thing.as_deref();
+        let src_held = src.held(id, thing);
+        let Some(src_cert) = src_held.certificate else {
             return in_source_only(format!("the source holds no certificate {id}"));
         };
         if src_cert.status != CertificateStatus::Active {
@@ -427,20 +437,19 @@ impl<'a> Assessor<'a> {
         }
         let (info, cert_error) = self.certificate_info(id);
         let mut reasons = Reasons::default();
-        let thing = device.thing.as_deref();
 
         // In the source: the client ids it lets the device connect with.
-        let mut connecting: Vec<String> = Vec::new();
+        let mut connecting: Vec<(String, Vec<&'a str>)> = Vec::new();
         let mut source_doubt: Option<String> = None;
         let mut source_refusal: Option<String> = None;
-        for client_id in self.client_ids(device, info) {
-            let names = src.effective(id, thing, &client_id);
+        for client_id in self.client_ids(device, &src_held, info) {
+            let names = src.effective(&src_held, id, &client_id);
             let (policies, problems) = compiled_of(src, &names);
-            let ctx = context(src, thing, id, &client_id, info);
+            let ctx = context(&src_held, id, &client_id, info);
             let tail = format!("client/{client_id}");
             let decision = evaluate_at(&policies, Action::Connect, &src.place.arn(&tail), &ctx);
             match decision {
-                Decision::Allowed { .. } => connecting.push(client_id),
+                Decision::Allowed { .. } => connecting.push((client_id, names)),
                 Decision::Undecidable {
                     policy,
                     statement,
@@ -476,8 +485,9 @@ impl<'a> Assessor<'a> {
         }
 
         // Authenticate.
+        let tgt_held = tgt.held(id, thing);
         let mut authenticated = true;
-        match tgt.snapshot.certificates.get(id) {
+        match tgt_held.certificate {
             None => {
                 authenticated = false;
                 reasons.add(ReasonCode::CertificateMissing, "", || {
@@ -496,11 +506,19 @@ impl<'a> Assessor<'a> {
             Some(_) => {}
         }
 
+        // The policies of each connection, on both sides.
+        let (connecting, sets): (Vec<String>, Vec<PolicySets<'_>>) = connecting
+            .into_iter()
+            .map(|(c, names)| {
+                let t = tgt.effective(&tgt_held, id, &c);
+                (c, (names, t))
+            })
+            .unzip();
+
         // Identity.
         let mut identity_same = true;
         if let Some(t) = thing {
-            let src_thing = src.snapshot.things.get(t);
-            match (src_thing, tgt.snapshot.things.get(t)) {
+            match (src_held.thing, tgt_held.thing) {
                 (_, None) => {
                     identity_same = false;
                     reasons.add(ReasonCode::ThingMissing, "", || {
@@ -508,7 +526,7 @@ impl<'a> Assessor<'a> {
                     });
                 }
                 (Some(s), Some(d)) => {
-                    identity_same = self.same_identity(s, d, id, &connecting, &mut reasons);
+                    identity_same = self.same_identity(s, d, id, &sets, &mut reasons);
                 }
                 (None, Some(_)) => {}
             }
@@ -516,9 +534,7 @@ impl<'a> Assessor<'a> {
 
         // Authorize.
         if authenticated {
-            for client_id in &connecting {
-                let src_names = src.effective(id, thing, client_id);
-                let tgt_names = tgt.effective(id, thing, client_id);
+            for (client_id, (src_names, tgt_names)) in connecting.iter().zip(&sets) {
                 let proven = !probe_all
                     && identity_same
                     && cert_error.is_none()
@@ -530,7 +546,8 @@ impl<'a> Assessor<'a> {
                 self.probe(
                     device,
                     client_id,
-                    (&src_names, &tgt_names),
+                    (src_names, tgt_names),
+                    (&src_held, &tgt_held),
                     identity_same,
                     (info, cert_error),
                     &mut reasons,
@@ -557,7 +574,7 @@ impl<'a> Assessor<'a> {
         s: &Thing,
         d: &Thing,
         certificate: &str,
-        client_ids: &[String],
+        sets: &[PolicySets<'a>],
         reasons: &mut Reasons,
     ) -> bool {
         let mut same = true;
@@ -610,14 +627,9 @@ impl<'a> Assessor<'a> {
         }
         // The attributes the policies read, on either side.
         let mut used: BTreeSet<&str> = BTreeSet::new();
-        for side in [&self.source, &self.target] {
-            for c in client_ids {
-                for n in side.effective(certificate, Some(t), c) {
-                    if let Some(Ok(p)) = side.policies.get(n).map(|c| c.policy.as_ref()) {
-                        used.extend(p.thing_attributes());
-                    }
-                }
-            }
+        for (sn, tn) in sets {
+            used.extend(self.source.attributes_read(sn));
+            used.extend(self.target.attributes_read(tn));
         }
         for a in used {
             let (sv, dv) = (s.attributes.get(a), d.attributes.get(a));
@@ -642,6 +654,7 @@ impl<'a> Assessor<'a> {
         device: &Device,
         client_id: &str,
         (src_names, tgt_names): (&[&'a str], &[&'a str]),
+        (src_held, tgt_held): (&side::Held<'a>, &side::Held<'a>),
         identity_same: bool,
         (info, cert_error): (Option<&CertificateInfo>, Option<&CertificateError>),
         reasons: &mut Reasons,
@@ -662,8 +675,8 @@ impl<'a> Assessor<'a> {
                 format!("standby {p}")
             });
         }
-        let src_owner = context(src, thing, id, client_id, info);
-        let tgt_owner = context(tgt, thing, id, client_id, info);
+        let src_owner = context(src_held, id, client_id, info);
+        let tgt_owner = context(tgt_held, id, client_id, info);
         let (src_ctx, tgt_ctx) = (src_owner.get(), tgt_owner.get());
         let uses_cert = src_policies
             .iter()
@@ -801,8 +814,8 @@ impl<'a> Assessor<'a> {
                             )
                         });
                     } else {
-                        let holder = self.holder(name, id, thing);
                         reasons.add(ReasonCode::Denied, name, || {
+                            let holder = self.holder(name, tgt_held);
                             format!(
                                 "{}: denied by policy {name} ({st}), attached in the standby to {holder}; the source does not apply it to this device",
                                 request()
@@ -819,15 +832,12 @@ impl<'a> Assessor<'a> {
 
     /// Where the standby attaches policy `name` for a device: its certificate, or the
     /// group (the thing's or an ancestor) that holds it.
-    fn holder(&self, name: &str, certificate: &str, thing: Option<&str>) -> String {
+    fn holder(&self, name: &str, held: &side::Held<'_>) -> String {
         let t = self.target.snapshot;
-        if t.certificates
-            .get(certificate)
-            .is_some_and(|c| c.policies.contains(name))
-        {
-            return format!("certificate {certificate}");
+        if let Some(c) = held.certificate.filter(|c| c.policies.contains(name)) {
+            return format!("certificate {}", c.certificate_id);
         }
-        if let Some(th) = thing.and_then(|n| t.things.get(n)) {
+        if let Some(th) = held.thing {
             for g in th.thing_groups.iter() {
                 let mut at = Some(g);
                 let mut hops = 0;
@@ -986,15 +996,12 @@ fn refusal(policies: &[(&str, &Policy)], d: &Decision) -> String {
 
 /// The variables of a connection of `certificate` with `client_id` on a side.
 fn context<'c>(
-    side: &'c Side<'_>,
-    thing: Option<&str>,
+    held: &side::Held<'c>,
     certificate: &str,
     client_id: &'c str,
     info: Option<&'c CertificateInfo>,
 ) -> ContextOwner<'c> {
-    let thing = thing
-        .filter(|t| *t == client_id)
-        .and_then(|t| side.attached_thing(t, certificate));
+    let thing = held.connected_thing(certificate, client_id);
     ContextOwner {
         client_id,
         thing: thing.map(|t| (t, Attrs(&t.attributes))),

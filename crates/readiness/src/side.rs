@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use iot_crr_model::{Name, Snapshot, Thing, principal_certificate_id};
+use iot_crr_model::{Certificate, Name, Snapshot, Thing, principal_certificate_id};
 use iot_crr_policy::{Policy, PolicyError};
 
 /// Where a registry is: the region and account its requests' ARNs carry.
@@ -52,6 +52,8 @@ pub(crate) struct Compiled<'a> {
     pub document: Option<&'a str>,
     /// The parsed document, or why it does not parse.
     pub policy: Result<Policy, PolicyError>,
+    /// The thing attributes it reads (variables and condition keys).
+    pub attributes: Vec<String>,
 }
 
 /// One side of the assessment.
@@ -59,9 +61,26 @@ pub(crate) struct Side<'a> {
     pub snapshot: &'a Snapshot,
     pub place: Place,
     /// Every policy's default version, parsed.
-    pub policies: HashMap<&'a str, Compiled<'a>>,
+    pub policies: FastMap<&'a str, Compiled<'a>>,
     /// Each thing group's policies, its ancestors' included (sorted, deduplicated).
-    pub group_policies: HashMap<&'a str, Vec<&'a str>>,
+    pub group_policies: FastMap<&'a str, Vec<&'a str>>,
+    /// Certificates by id and things by name, hashed: a device looks each up once,
+    /// and a hash probe beats a walk down a B-tree of a million names.
+    certificates: Index<'a, Certificate>,
+    things: Index<'a, Thing>,
+}
+
+/// A hash map with a fast (not DoS-resistant: the keys are the registries' own
+/// names) hasher.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// A hash set with the same hasher.
+pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+type Index<'a, T> = FastMap<&'a str, &'a T>;
+
+fn index<'a, T: Sync>(map: &'a std::collections::BTreeMap<Name, T>) -> Index<'a, T> {
+    use rayon::prelude::*;
+    map.par_iter().map(|(k, v)| (k.as_str(), v)).collect()
 }
 
 impl<'a> Side<'a> {
@@ -83,10 +102,25 @@ impl<'a> Side<'a> {
                         ),
                     }),
                 };
-                (name.as_str(), Compiled { document, policy })
+                let attributes = match &policy {
+                    Ok(p) => p
+                        .thing_attributes()
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                (
+                    name.as_str(),
+                    Compiled {
+                        document,
+                        policy,
+                        attributes,
+                    },
+                )
             })
             .collect();
-        let mut group_policies = HashMap::with_capacity(snapshot.thing_groups.len());
+        let mut group_policies = FastMap::default();
         for name in snapshot.thing_groups.keys() {
             let mut names: Vec<&'a str> = Vec::new();
             let mut at = Some(name);
@@ -104,21 +138,25 @@ impl<'a> Side<'a> {
             names.dedup();
             group_policies.insert(name.as_str(), names);
         }
+        let (certificates, things) =
+            rayon::join(|| index(&snapshot.certificates), || index(&snapshot.things));
         Side {
             snapshot,
             place,
             policies,
             group_policies,
+            certificates,
+            things,
         }
     }
 
-    /// The thing named `name` when it has `certificate` attached.
-    pub fn attached_thing(&self, name: &str, certificate: &str) -> Option<&'a Thing> {
-        self.snapshot.things.get(name).filter(|t| {
-            t.principals
-                .iter()
-                .any(|p| principal_certificate_id(p) == Some(certificate))
-        })
+    /// What this side holds of a device: its certificate and the thing of its name
+    /// (looked up once per device).
+    pub fn held(&self, certificate: &str, thing: Option<&str>) -> Held<'a> {
+        Held {
+            certificate: self.certificates.get(certificate).copied(),
+            thing: thing.and_then(|t| self.things.get(t).copied()),
+        }
     }
 
     /// The policies that apply to a connection of `certificate` with `client_id`: the
@@ -126,20 +164,12 @@ impl<'a> Side<'a> {
     /// certificate attached) those of the thing's groups and their ancestors. Sorted by
     /// name, deduplicated; a name the registry does not hold is kept (reported as
     /// missing by the caller).
-    pub fn effective(
-        &self,
-        certificate: &str,
-        thing: Option<&str>,
-        client_id: &str,
-    ) -> Vec<&'a str> {
+    pub fn effective(&self, held: &Held<'a>, certificate: &str, client_id: &str) -> Vec<&'a str> {
         let mut out: Vec<&'a str> = Vec::new();
-        if let Some(c) = self.snapshot.certificates.get(certificate) {
+        if let Some(c) = held.certificate {
             out.extend(c.policies.iter().map(Name::as_str));
         }
-        if let Some(t) = thing
-            .filter(|t| *t == client_id)
-            .and_then(|t| self.attached_thing(t, certificate))
-        {
+        if let Some(t) = held.connected_thing(certificate, client_id) {
             for g in t.thing_groups.iter() {
                 if let Some(ps) = self.group_policies.get(g.as_str()) {
                     out.extend(ps.iter().copied());
@@ -149,5 +179,41 @@ impl<'a> Side<'a> {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The thing attributes the named policies read.
+    pub fn attributes_read<'s>(&'s self, names: &'s [&'a str]) -> impl Iterator<Item = &'s str> {
+        names
+            .iter()
+            .filter_map(|n| self.policies.get(n))
+            .flat_map(|c| c.attributes.iter().map(String::as_str))
+    }
+}
+
+/// What one side holds of a device.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Held<'a> {
+    /// The device's certificate.
+    pub certificate: Option<&'a Certificate>,
+    /// The thing of the device's name (attached or not).
+    pub thing: Option<&'a Thing>,
+}
+
+impl<'a> Held<'a> {
+    /// The thing, when it has `certificate` attached.
+    pub fn attached_thing(&self, certificate: &str) -> Option<&'a Thing> {
+        self.thing.filter(|t| {
+            t.principals
+                .iter()
+                .any(|p| principal_certificate_id(p) == Some(certificate))
+        })
+    }
+
+    /// The thing a connection with `client_id` is for: the attached thing of that
+    /// name (AWS IoT resolves thing policy variables, and applies its groups'
+    /// policies, only then).
+    pub fn connected_thing(&self, certificate: &str, client_id: &str) -> Option<&'a Thing> {
+        self.attached_thing(certificate)
+            .filter(|t| t.thing_name == client_id)
     }
 }

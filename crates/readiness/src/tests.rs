@@ -476,3 +476,48 @@ fn a_json_line_has_the_documented_shape() {
     assert_eq!(v["thing"], serde_json::Value::Null);
     assert_eq!(v["ready"], true);
 }
+
+#[test]
+fn a_certificate_pem_that_does_not_parse_makes_its_device_undecided_where_a_policy_reads_it() {
+    let mut s = source();
+    let d = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "iot:Publish",
+        "Resource": format!("arn:aws:iot:{SRC_REGION}:{ACCOUNT}:topic/by-cn/${{iot:Certificate.Subject.CommonName}}")
+    }]})
+    .to_string();
+    s.policies.insert("by-cn".into(), policy("by-cn", &d));
+    s.certificates
+        .get_mut(cert_id(0).as_str())
+        .unwrap()
+        .policies
+        .insert("by-cn");
+    let t = standby(&s, true);
+    let a = Assessor::new(
+        &s,
+        Place::new(SRC_REGION, ACCOUNT),
+        &t,
+        Place::new(DST_REGION, ACCOUNT),
+    );
+    assert!(a.needs_certificates());
+    assert!(reads_certificates(&s));
+    let a = a.with_certificates([(
+        Name::from(cert_id(0)),
+        "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".to_string(),
+    )]);
+    let r = a.assess_device(Device {
+        thing: Some("dev-0".into()),
+        certificate: cert_id(0).into(),
+    });
+    assert_eq!(r.verdict, Verdict::CannotDecide, "{:?}", r.reasons);
+    assert!(
+        r.reasons.iter().any(|x| x.detail.contains("PEM")),
+        "{:?}",
+        r.reasons
+    );
+    // Devices whose policies do not read certificates are judged as ever.
+    let r = a.assess_device(Device {
+        thing: Some("dev-1".into()),
+        certificate: cert_id(1).into(),
+    });
+    assert_eq!(r.verdict, Verdict::Ready, "{:?}", r.reasons);
+}

@@ -988,3 +988,148 @@ async fn a_side_by_side_read_steps_aside_where_it_does_not_apply() {
     );
     assert_in_sync(&source, &target, &ReconcileOptions::default()).await;
 }
+
+// ---- readiness ----
+
+/// A registry whose policy engine is a fixed answer (what `TestAuthorization` says),
+/// counting the checks it is asked.
+struct Engine {
+    inner: MemoryRegistry,
+    answer: iot_crr_registry::AuthorizationAnswer,
+    asked: AtomicUsize,
+    origin: iot_crr_model::Origin,
+}
+
+wrapper_registry!(Engine, inner, {
+    fn location(&self) -> String {
+        format!(
+            "memory:engine-{}",
+            self.origin.region.as_deref().unwrap_or("?")
+        )
+    }
+    async fn apply(&self, change: &Change) -> Result<Outcome, RegistryError> {
+        self.inner.apply(change).await
+    }
+    fn origin(&self) -> iot_crr_model::Origin {
+        self.origin.clone()
+    }
+    async fn test_authorization(
+        &self,
+        query: &iot_crr_registry::AuthorizationQuery,
+    ) -> Result<Vec<iot_crr_registry::AuthorizationAnswer>, RegistryError> {
+        self.asked.fetch_add(query.checks.len(), Ordering::SeqCst);
+        Ok(vec![self.answer; query.checks.len()])
+    }
+});
+
+fn engine(s: Snapshot, region: &str, answer: iot_crr_registry::AuthorizationAnswer) -> Engine {
+    Engine {
+        inner: MemoryRegistry::with_snapshot(s),
+        answer,
+        asked: AtomicUsize::new(0),
+        origin: iot_crr_model::Origin {
+            region: Some(region.into()),
+            account_id: Some("123456789012".into()),
+        },
+    }
+}
+
+/// A generated fleet in us-east-1 and the standby a sync with rewritten ARNs makes of
+/// it in eu-west-1.
+async fn fleet_and_standby(things: usize) -> (Snapshot, Snapshot) {
+    let source = generate(&FleetSpec {
+        things,
+        seed: 5,
+        ..FleetSpec::default()
+    });
+    let target = MemoryRegistry::new();
+    let src = MemoryRegistry::with_snapshot(source.clone());
+    let options = ReconcileOptions {
+        rewrite: iot_crr_reconcile::RewriteSpec {
+            enabled: true,
+            source_region: Some("us-east-1".into()),
+            target_region: Some("eu-west-1".into()),
+            ..Default::default()
+        },
+        ..ReconcileOptions::default()
+    };
+    let done = sync(
+        &src,
+        &target,
+        &options,
+        &Default::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    assert!(done.report.is_none_or(|r| r.is_success()));
+    (source, target.snapshot())
+}
+
+#[tokio::test]
+async fn readiness_reads_both_sides_and_cross_checks_a_sample() {
+    use iot_crr_registry::AuthorizationAnswer;
+    let (source, standby) = fleet_and_standby(40).await;
+    let src = engine(source, "us-east-1", AuthorizationAnswer::Allowed);
+    // The standby's engine refuses everything: every request asked of it is a
+    // disagreement with the evaluator, which allows it.
+    let dst = engine(standby, "eu-west-1", AuthorizationAnswer::ImplicitDeny);
+    let options = iot_crr_reconcile::ReadinessOptions {
+        cross_check: 3,
+        ..Default::default()
+    };
+    let run = iot_crr_reconcile::readiness(&src, &dst, &options, &Progress::default())
+        .await
+        .unwrap();
+    assert!(run.assessment.all_ready());
+    assert_eq!(run.target.region, "eu-west-1");
+    let c = run.cross_check.unwrap();
+    assert_eq!(c.devices, 3);
+    assert!(c.requests > 0);
+    assert_eq!(
+        src.asked.load(Ordering::SeqCst) + dst.asked.load(Ordering::SeqCst),
+        c.requests
+    );
+    assert_eq!(c.disagreements.len(), dst.asked.load(Ordering::SeqCst));
+    assert!(
+        c.disagreements
+            .iter()
+            .all(|d| d.side == "standby" && d.local_allows)
+    );
+    assert!(c.disagreements.iter().all(|d| {
+        d.resource
+            .starts_with("arn:aws:iot:eu-west-1:123456789012:")
+    }));
+    assert!(c.unavailable.is_empty());
+}
+
+#[tokio::test]
+async fn readiness_needs_each_sides_region_and_says_which_flag_gives_it() {
+    let (source, standby) = fleet_and_standby(3).await;
+    let src = MemoryRegistry::with_snapshot(source);
+    let mut standby = standby;
+    standby.origin = Default::default();
+    let dst = MemoryRegistry::with_snapshot(standby);
+    let e = iot_crr_reconcile::readiness(&src, &dst, &Default::default(), &Progress::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--target-region"), "{e}");
+    // Given, it runs; a registry without a policy engine is named in the cross-check.
+    let options = iot_crr_reconcile::ReadinessOptions {
+        target_region: Some("eu-west-1".into()),
+        cross_check: 1,
+        ..Default::default()
+    };
+    let run = iot_crr_reconcile::readiness(&src, &dst, &options, &Progress::default())
+        .await
+        .unwrap();
+    assert!(run.assessment.all_ready());
+    let c = run.cross_check.unwrap();
+    assert_eq!(c.unavailable.len(), 2, "{:?}", c.unavailable);
+    assert!(
+        c.unavailable[0].contains("no policy engine"),
+        "{:?}",
+        c.unavailable
+    );
+}

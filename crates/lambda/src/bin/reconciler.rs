@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use iot_crr_lambda::{Config, DEFAULT_TIME_BUDGET, Destination, Reconciler, init_logging};
+use iot_crr_lambda::{
+    Config, DEFAULT_TIME_BUDGET, Destination, ReadinessMetrics, Reconciler, init_logging,
+};
 use iot_crr_reconcile::{ReconcileOptions, RewriteSpec};
 use iot_crr_replicator::pass::PassOptions;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -37,6 +39,12 @@ async fn main() -> Result<(), Error> {
         Arc::new(destination.state),
         options,
         config.time_budget.unwrap_or(DEFAULT_TIME_BUDGET),
+    )
+    // The readiness metrics go to stdout, which Lambda sends to the log group.
+    .with_readiness(
+        config
+            .readiness
+            .then(|| ReadinessMetrics::stdout(config.metrics_namespace.clone())),
     );
     let reconciler = &reconciler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
