@@ -4,7 +4,8 @@
 # file, syncs it to a file replica (showing the plan), then verifies the replica. Then
 # the event path: a thing changes in the source and its registry event (as an IoT rule
 # forwards it) is applied to the replica with apply-events, which re-reads the thing
-# from the source; verify confirms the replica follows.
+# from the source; verify confirms the replica follows. Last, the fleet is synced to a
+# standby in another region (ARNs rewritten) and readiness judges every device there.
 # Everything stays in ./demo; no AWS account is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,3 +37,10 @@ JSON
 "$bin" apply-events --source file:demo/fleet.jsonl --target file:demo/replica.jsonl \
     --state sqlite:demo/state.db --input demo/events.jsonl
 "$bin" verify --source file:demo/fleet.jsonl --target file:demo/replica.jsonl
+
+echo
+echo "== failover readiness: the fleet synced to a standby in eu-west-1, judged device by device =="
+rm -f demo/standby.jsonl
+"$bin" sync --source file:demo/fleet.jsonl --target file:demo/standby.jsonl \
+    --rewrite-arns --target-region eu-west-1 --max-lines 0 >/dev/null
+"$bin" readiness --source file:demo/fleet.jsonl --target file:demo/standby.jsonl --max-devices 2

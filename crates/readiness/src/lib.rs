@@ -57,7 +57,7 @@ use iot_crr_policy::{
 };
 
 pub use reason::{Fix, Reason, ReasonCode};
-pub use report::{Assessment, DeviceReport, ReasonCount, Summary, Verdict};
+pub use report::{Assessment, DeviceReport, FIRST_DEVICES, ReasonCount, Summary, Verdict};
 pub use side::Place;
 
 use side::{Compiled, Side};
