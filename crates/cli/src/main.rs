@@ -57,10 +57,25 @@ fn main() -> ExitCode {
         Ok(Status::Ok) => ExitCode::SUCCESS,
         Ok(Status::Incomplete) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes in one line, each cause once: an error whose message
+/// already holds its cause's (as `reading file:x: x:7: ...` holds the snapshot error)
+/// is not followed by that cause again.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
 }
 
 fn init_logging(verbose: u8, format: args::LogFormat) {
@@ -502,4 +517,36 @@ fn gen_fleet(a: GenFleetArgs) -> Result<Status> {
         render::counts_line(&c)
     );
     Ok(Status::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("b.jsonl:7: thing sensor-1: a bad name")]
+    struct Line;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading file:b.jsonl: {0}")]
+    struct Read(#[source] Line);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the network is down")]
+    struct Down;
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let e = anyhow::Error::new(Read(Line));
+        assert_eq!(
+            error_chain(&e),
+            "reading file:b.jsonl: b.jsonl:7: thing sensor-1: a bad name"
+        );
+        // A cause the message does not hold is still printed.
+        let e = anyhow::Error::new(Down).context("reading aws:us-east-1");
+        assert_eq!(
+            error_chain(&e),
+            "reading aws:us-east-1: the network is down"
+        );
+    }
 }

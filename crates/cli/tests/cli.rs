@@ -751,7 +751,7 @@ fn readiness_of_file_standbys_exit_codes_and_bad_input() {
     // A malformed standby names the file and line.
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"kind\":\"thing\",\"thingName\":3}\n").unwrap();
-    bin()
+    let out = bin()
         .args([
             "readiness",
             "--source",
@@ -762,6 +762,9 @@ fn readiness_of_file_standbys_exit_codes_and_bad_input() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("bad.jsonl:1"));
+    // Each cause once (the snapshot error is not repeated after the read error).
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.matches("bad.jsonl:1").count(), 1, "{err}");
     // A standby whose region nothing records: the flag that gives it is named.
     let bare = dir.path().join("bare.jsonl");
     std::fs::write(
