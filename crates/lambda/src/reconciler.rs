@@ -411,13 +411,17 @@ mod tests {
     /// numbers, nothing else); returns (namespace, dimension sets, metric names).
     fn check_emf(root: &serde_json::Map<String, Value>) -> (String, Vec<Vec<String>>, Vec<String>) {
         let aws = root["_aws"].as_object().expect("_aws is an object");
-        let keys: Vec<&str> = aws.keys().map(String::as_str).collect();
+        // Sorted: serde_json keeps insertion order when a crate of the build turns on
+        // its `preserve_order` feature.
+        let mut keys: Vec<&str> = aws.keys().map(String::as_str).collect();
+        keys.sort_unstable();
         assert_eq!(keys, ["CloudWatchMetrics", "Timestamp"], "{aws:?}");
         assert!(aws["Timestamp"].is_i64(), "{aws:?}");
         let directives = aws["CloudWatchMetrics"].as_array().unwrap();
         assert_eq!(directives.len(), 1);
         let d = directives[0].as_object().unwrap();
-        let keys: Vec<&str> = d.keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = d.keys().map(String::as_str).collect();
+        keys.sort_unstable();
         assert_eq!(keys, ["Dimensions", "Metrics", "Namespace"], "{d:?}");
         let sets: Vec<Vec<String>> = d["Dimensions"]
             .as_array()
