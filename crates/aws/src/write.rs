@@ -15,9 +15,9 @@ use aws_sdk_iot::types::{
     ThingGroupProperties, ThingIndexingMode, ThingTypeProperties,
 };
 use iot_crr_model::{
-    BillingGroup, CertificateStatus, Change, Kind, Name, Outcome, PolicyTarget, StringMap, Thing,
-    ThingGroup, certificate_status_update, principal_certificate_id, same_billing_group,
-    same_document, same_policy, same_thing, same_thing_group, same_thing_type,
+    BillingGroup, BillingGroupChange, CertificateStatus, Change, Kind, Name, Outcome, PolicyTarget,
+    StringMap, Thing, ThingGroup, certificate_status_update, principal_certificate_id,
+    same_billing_group, same_document, same_policy, same_thing, same_thing_group, same_thing_type,
 };
 use iot_crr_registry::{ErrorClass, RegistryError, Result};
 
@@ -303,7 +303,7 @@ impl AwsRegistry {
             Change::DeleteThingType { thing_type_name } => {
                 self.delete_thing_type(thing_type_name).await
             }
-            Change::CreateBillingGroup { billing_group } => {
+            Change::BillingGroup(BillingGroupChange::CreateBillingGroup { billing_group }) => {
                 let name = billing_group.billing_group_name.as_str();
                 let props = BillingGroupProperties::builder()
                     .set_billing_group_description(billing_group.billing_group_description.clone())
@@ -357,10 +357,10 @@ impl AwsRegistry {
                     Err(e) => Err(e),
                 }
             }
-            Change::UpdateBillingGroup {
+            Change::BillingGroup(BillingGroupChange::UpdateBillingGroup {
                 billing_group_name,
                 billing_group_description,
-            } => {
+            }) => {
                 let props = BillingGroupProperties::builder()
                     .billing_group_description(
                         billing_group_description.clone().unwrap_or_default(),
@@ -376,15 +376,17 @@ impl AwsRegistry {
                 .await?;
                 applied()
             }
-            Change::DeleteBillingGroup { billing_group_name } => gone_ok(
-                self.call("DeleteBillingGroup", || {
-                    self.client
-                        .delete_billing_group()
-                        .billing_group_name(billing_group_name.as_str())
-                        .send()
-                })
-                .await,
-            ),
+            Change::BillingGroup(BillingGroupChange::DeleteBillingGroup { billing_group_name }) => {
+                gone_ok(
+                    self.call("DeleteBillingGroup", || {
+                        self.client
+                            .delete_billing_group()
+                            .billing_group_name(billing_group_name.as_str())
+                            .send()
+                    })
+                    .await,
+                )
+            }
             Change::CreateThingGroup { thing_group } => self.create_thing_group(thing_group).await,
             Change::UpdateThingGroup { thing_group } => self.update_thing_group(thing_group).await,
             Change::DeleteThingGroup { thing_group_name } => {

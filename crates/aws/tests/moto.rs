@@ -11,9 +11,9 @@ use aws_sdk_iot::Client;
 use aws_sdk_iot::types::{AttributePayload, ThingGroupProperties, ThingTypeProperties};
 use iot_crr_aws::{AwsOptions, AwsRegistry, CertStrategy};
 use iot_crr_model::{
-    BillingGroup, CertificateStatus, Change, DiffOptions, Filter, Kind, NameSet, Outcome,
-    PolicyTarget, PrincipalCoverage, Related, ResourceKey, Snapshot, StringMap, ThingGroup,
-    ThingType, cert_principal,
+    BillingGroup, BillingGroupChange, CertificateStatus, Change, DiffOptions, Filter, Kind,
+    NameSet, Outcome, PolicyTarget, PrincipalCoverage, Related, ResourceKey, Snapshot, StringMap,
+    ThingGroup, ThingType, cert_principal,
 };
 use iot_crr_registry::{ErrorClass, ReadRequest, Registry};
 use iot_crr_testkit::{moto_endpoint, moto_sdk_config};
@@ -927,21 +927,21 @@ async fn apply_every_change_moto_supports() {
     // Billing groups.
     apply(
         &reg,
-        Change::CreateBillingGroup {
+        Change::BillingGroup(BillingGroupChange::CreateBillingGroup {
             billing_group: BillingGroup {
                 billing_group_name: "billing-a".into(),
                 billing_group_description: Some("cost centre A".into()),
                 ..Default::default()
             },
-        },
+        }),
     )
     .await;
     apply(
         &reg,
-        Change::UpdateBillingGroup {
+        Change::BillingGroup(BillingGroupChange::UpdateBillingGroup {
             billing_group_name: "billing-a".into(),
             billing_group_description: Some("cost centre B".into()),
-        },
+        }),
     )
     .await;
     let d = c
@@ -1401,9 +1401,9 @@ async fn apply_every_change_moto_supports() {
             .thing_groups()
             .is_empty()
     );
-    let del_billing = Change::DeleteBillingGroup {
+    let del_billing = Change::BillingGroup(BillingGroupChange::DeleteBillingGroup {
         billing_group_name: "billing-a".into(),
-    };
+    });
     apply(&reg, del_billing.clone()).await;
     apply(&reg, del_billing).await;
     // Detaching from a thing that is gone is already in state.

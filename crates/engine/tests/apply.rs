@@ -8,8 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use iot_crr_engine::{ApplyOptions, ApplyProgress, ChangeResult, Engine, RetryPolicy, apply_plan};
 use iot_crr_model::{
-    BillingGroup, Change, Counts, DiffOptions, Kind, Outcome, Plan, PlannedChange, Resource,
-    ResourceKey, Snapshot, ThingGroup, ThingType, plan::PLAN_FORMAT_VERSION,
+    BillingGroup, BillingGroupChange, Change, Counts, DiffOptions, Kind, Outcome, Plan,
+    PlannedChange, Resource, ResourceKey, Snapshot, ThingGroup, ThingType,
+    plan::PLAN_FORMAT_VERSION,
 };
 use iot_crr_registry::{
     Capabilities, ErrorClass, Fault, FileRegistry, MemoryRegistry, ReadRequest, Registry,
@@ -81,12 +82,12 @@ fn thing_type(name: &str) -> Change {
 }
 
 fn billing_group(name: &str) -> Change {
-    Change::CreateBillingGroup {
+    Change::BillingGroup(BillingGroupChange::CreateBillingGroup {
         billing_group: BillingGroup {
             billing_group_name: name.into(),
             ..Default::default()
         },
-    }
+    })
 }
 
 fn add_to_group(thing: &str, group: &str) -> Change {

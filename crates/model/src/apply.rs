@@ -21,11 +21,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::collections::StringMap;
 use crate::create::{
-    certificate_status_update, same_billing_group, same_policy, same_thing, same_thing_group,
-    same_thing_type, settable_status,
+    certificate_status_update, same_policy, same_thing, same_thing_group, same_thing_type,
+    settable_status,
 };
 use crate::diff::effective_attributes;
 use crate::document::same_document;
+use crate::kinds::KindChange;
 use crate::plan::{Change, PolicyTarget};
 use crate::resource::{
     Certificate, CertificateStatus, Name, Policy, PolicyVersion, Thing, principal_certificate_id,
@@ -66,28 +67,28 @@ pub struct ApplyError {
     pub message: String,
 }
 
-fn not_found(msg: impl Into<String>) -> ApplyError {
+pub(crate) fn not_found(msg: impl Into<String>) -> ApplyError {
     ApplyError {
         kind: ApplyErrorKind::NotFound,
         message: msg.into(),
     }
 }
 
-fn conflict(msg: impl Into<String>) -> ApplyError {
+pub(crate) fn conflict(msg: impl Into<String>) -> ApplyError {
     ApplyError {
         kind: ApplyErrorKind::Conflict,
         message: msg.into(),
     }
 }
 
-fn invalid(msg: impl Into<String>) -> ApplyError {
+pub(crate) fn invalid(msg: impl Into<String>) -> ApplyError {
     ApplyError {
         kind: ApplyErrorKind::Invalid,
         message: msg.into(),
     }
 }
 
-fn done(changed: bool) -> Result<Outcome, ApplyError> {
+pub(crate) fn done(changed: bool) -> Result<Outcome, ApplyError> {
     Ok(if changed {
         Outcome::Applied
     } else {
@@ -127,22 +128,13 @@ fn tags_mut<'a>(
     s: &'a mut Snapshot,
     key: &crate::resource::ResourceKey,
 ) -> Result<&'a mut StringMap, ApplyError> {
-    use crate::resource::Kind;
-    let missing = || not_found(format!("{key} does not exist"));
-    Ok(match key.kind {
-        Kind::ThingType => &mut s.thing_types.get_mut(&key.name).ok_or_else(missing)?.tags,
-        Kind::BillingGroup => {
-            &mut s
-                .billing_groups
-                .get_mut(&key.name)
-                .ok_or_else(missing)?
-                .tags
-        }
-        Kind::ThingGroup => &mut s.thing_groups.get_mut(&key.name).ok_or_else(missing)?.tags,
-        Kind::Policy => &mut s.policies.get_mut(&key.name).ok_or_else(missing)?.tags,
-        Kind::Certificate | Kind::Thing => {
-            return Err(invalid(format!("{} resources cannot be tagged", key.kind)));
-        }
+    crate::with_kind!(key.kind, K => {
+        let resource = K::map_mut(s)
+            .get_mut(&key.name)
+            .ok_or_else(|| not_found(format!("{key} does not exist")))?;
+        resource
+            .tags_mut()
+            .ok_or_else(|| invalid(format!("{} resources cannot be tagged", key.kind)))
     })
 }
 
@@ -215,45 +207,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
             s.thing_types.remove(thing_type_name);
             done(true)
         }
-        Change::CreateBillingGroup { billing_group } => {
-            let name = &billing_group.billing_group_name;
-            if let Some(existing) = s.billing_groups.get(name) {
-                return if same_billing_group(existing, billing_group) {
-                    done(false)
-                } else {
-                    Err(conflict(format!(
-                        "billing group {name} already exists with other properties"
-                    )))
-                };
-            }
-            s.billing_groups.insert(name.clone(), billing_group.clone());
-            done(true)
-        }
-        Change::UpdateBillingGroup {
-            billing_group_name,
-            billing_group_description,
-        } => {
-            let g = s
-                .billing_groups
-                .get_mut(billing_group_name)
-                .ok_or_else(|| {
-                    not_found(format!("billing group {billing_group_name} does not exist"))
-                })?;
-            let changed = g.billing_group_description != *billing_group_description;
-            g.billing_group_description = billing_group_description.clone();
-            done(changed)
-        }
-        Change::DeleteBillingGroup { billing_group_name } => {
-            if s.billing_groups.remove(billing_group_name).is_none() {
-                return done(false);
-            }
-            for t in s.things.values_mut() {
-                if t.billing_group_name.as_ref() == Some(billing_group_name) {
-                    t.billing_group_name = None;
-                }
-            }
-            done(true)
-        }
+        Change::BillingGroup(c) => c.apply(s),
         Change::CreateThingGroup { thing_group } => {
             let name = &thing_group.thing_group_name;
             if let Some(existing) = s.thing_groups.get(name) {

@@ -147,14 +147,7 @@ pub fn partition_of_region(region: &str) -> &'static str {
 
 /// The resource type segment of a kind's ARN (`cert`, `thinggroup`...).
 pub fn resource_type(kind: Kind) -> &'static str {
-    match kind {
-        Kind::ThingType => "thingtype",
-        Kind::BillingGroup => "billinggroup",
-        Kind::ThingGroup => "thinggroup",
-        Kind::Policy => "policy",
-        Kind::Certificate => "cert",
-        Kind::Thing => "thing",
-    }
+    kind.arn_type()
 }
 
 /// Builds the AWS IoT ARNs of one region and account.

@@ -24,9 +24,10 @@ use std::fmt;
 
 use crate::apply::MAX_POLICY_VERSIONS;
 use crate::collections::{NameSet, StringMap};
+use crate::kinds::{KindChange, KindSpec};
 use crate::plan::{Change, PolicyTarget};
 use crate::resource::{
-    BillingGroup, Certificate, Kind, Name, Policy, Resource, Thing, ThingGroup, ThingType,
+    Certificate, Kind, Name, Policy, Resource, Thing, ThingGroup, ThingType,
     principal_certificate_id,
 };
 
@@ -91,14 +92,7 @@ impl fmt::Display for Shown<'_> {
 
 /// How a kind is named in messages.
 fn noun(kind: Kind) -> &'static str {
-    match kind {
-        Kind::ThingType => "thing type",
-        Kind::BillingGroup => "billing group",
-        Kind::ThingGroup => "thing group",
-        Kind::Policy => "policy",
-        Kind::Certificate => "certificate",
-        Kind::Thing => "thing",
-    }
+    kind.noun()
 }
 
 /// The subject of a message about the resource `kind`/`name`.
@@ -107,18 +101,18 @@ fn subject(kind: Kind, name: &str) -> String {
 }
 
 /// Builds violations about one resource.
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     kind: Kind,
     name: &'a str,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(kind: Kind, name: &'a str) -> Self {
+    pub(crate) fn new(kind: Kind, name: &'a str) -> Self {
         Ctx { kind, name }
     }
 
     /// A violation of `field`.
-    fn err(&self, field: impl fmt::Display, problem: String) -> Violation {
+    pub(crate) fn err(&self, field: impl fmt::Display, problem: String) -> Violation {
         Violation {
             subject: subject(self.kind, self.name),
             field: field.to_string(),
@@ -442,32 +436,25 @@ pub fn check_name_of(kind: Kind, value: &str) -> Result<(), String> {
 
 /// The API field that holds the name of a resource of `kind`.
 fn name_field(kind: Kind) -> &'static str {
-    match kind {
-        Kind::ThingType => "thingTypeName",
-        Kind::BillingGroup => "billingGroupName",
-        Kind::ThingGroup => "thingGroupName",
-        Kind::Policy => "policyName",
-        Kind::Certificate => "certificateId",
-        Kind::Thing => "thingName",
-    }
+    kind.name_field()
 }
 
 // ---------------------------------------------------------------------------------------
 // Composite checks.
 // ---------------------------------------------------------------------------------------
 
-fn own_name(c: &Ctx) -> Result<(), Violation> {
+pub(crate) fn own_name(c: &Ctx) -> Result<(), Violation> {
     check_name_of(c.kind, c.name).map_err(|p| c.err(name_field(c.kind), p))
 }
 
-fn description(c: &Ctx, field: &str, value: &Option<String>) -> Result<(), Violation> {
+pub(crate) fn description(c: &Ctx, field: &str, value: &Option<String>) -> Result<(), Violation> {
     match value {
         Some(d) => check_description(d).map_err(|p| c.err(field, p)),
         None => Ok(()),
     }
 }
 
-fn attributes(c: &Ctx, attrs: &StringMap) -> Result<(), Violation> {
+pub(crate) fn attributes(c: &Ctx, attrs: &StringMap) -> Result<(), Violation> {
     for (k, v) in attrs.iter() {
         check_attribute_name(k)
             .map_err(|p| c.err(format_args!("attribute name {}", Shown(k)), p))?;
@@ -477,7 +464,7 @@ fn attributes(c: &Ctx, attrs: &StringMap) -> Result<(), Violation> {
     Ok(())
 }
 
-fn tags(c: &Ctx, tags: &StringMap) -> Result<(), Violation> {
+pub(crate) fn tags(c: &Ctx, tags: &StringMap) -> Result<(), Violation> {
     for (k, v) in tags.iter() {
         check_tag_key(k).map_err(|p| c.err(format_args!("tag key {}", Shown(k)), p))?;
         check_tag_value(v).map_err(|p| c.err(format_args!("tag {} value", Shown(k)), p))?;
@@ -485,7 +472,7 @@ fn tags(c: &Ctx, tags: &StringMap) -> Result<(), Violation> {
     check_tag_count(tags.keys()).map_err(|p| c.err("tags", p))
 }
 
-fn names_in(
+pub(crate) fn names_in(
     c: &Ctx,
     field: &str,
     names: &NameSet,
@@ -497,7 +484,7 @@ fn names_in(
     Ok(())
 }
 
-fn optional(
+pub(crate) fn optional(
     c: &Ctx,
     field: &str,
     value: &Option<Name>,
@@ -521,7 +508,7 @@ fn thing_attributes(c: &Ctx, attrs: &StringMap, has_type: bool) -> Result<(), Vi
 }
 
 /// A thing type.
-fn thing_type(t: &ThingType) -> Result<(), Violation> {
+pub(crate) fn thing_type(t: &ThingType) -> Result<(), Violation> {
     let c = Ctx::new(Kind::ThingType, &t.thing_type_name);
     own_name(&c)?;
     description(&c, "thingTypeDescription", &t.thing_type_description)?;
@@ -529,16 +516,8 @@ fn thing_type(t: &ThingType) -> Result<(), Violation> {
     tags(&c, &t.tags)
 }
 
-/// A billing group.
-fn billing_group(b: &BillingGroup) -> Result<(), Violation> {
-    let c = Ctx::new(Kind::BillingGroup, &b.billing_group_name);
-    own_name(&c)?;
-    description(&c, "billingGroupDescription", &b.billing_group_description)?;
-    tags(&c, &b.tags)
-}
-
 /// A thing group.
-fn thing_group(g: &ThingGroup) -> Result<(), Violation> {
+pub(crate) fn thing_group(g: &ThingGroup) -> Result<(), Violation> {
     let c = Ctx::new(Kind::ThingGroup, &g.thing_group_name);
     own_name(&c)?;
     optional(&c, "parentGroupName", &g.parent_group_name, check_name)?;
@@ -567,7 +546,7 @@ fn thing_group(g: &ThingGroup) -> Result<(), Violation> {
 }
 
 /// A policy with its versions.
-fn policy(p: &Policy) -> Result<(), Violation> {
+pub(crate) fn policy(p: &Policy) -> Result<(), Violation> {
     let c = Ctx::new(Kind::Policy, &p.policy_name);
     own_name(&c)?;
     check_policy_version_count(p.versions.len()).map_err(|p| c.err("versions", p))?;
@@ -585,7 +564,7 @@ fn policy(p: &Policy) -> Result<(), Violation> {
 }
 
 /// A certificate, with its PEM when `pem`.
-fn certificate(cert: &Certificate, pem: bool) -> Result<(), Violation> {
+pub(crate) fn certificate(cert: &Certificate, pem: bool) -> Result<(), Violation> {
     let c = Ctx::new(Kind::Certificate, &cert.certificate_id);
     own_name(&c)?;
     if pem {
@@ -601,7 +580,7 @@ fn certificate(cert: &Certificate, pem: bool) -> Result<(), Violation> {
 }
 
 /// A thing with its memberships and principals.
-fn thing(t: &Thing) -> Result<(), Violation> {
+pub(crate) fn thing(t: &Thing) -> Result<(), Violation> {
     let c = Ctx::new(Kind::Thing, &t.thing_name);
     own_name(&c)?;
     optional(&c, "thingTypeName", &t.thing_type_name, check_name)?;
@@ -617,7 +596,7 @@ fn thing(t: &Thing) -> Result<(), Violation> {
 pub fn check_resource(r: &Resource) -> Result<(), Violation> {
     match r {
         Resource::ThingType(t) => thing_type(t),
-        Resource::BillingGroup(b) => billing_group(b),
+        Resource::BillingGroup(b) => b.check(),
         Resource::ThingGroup(g) => thing_group(g),
         Resource::Policy(p) => policy(p),
         Resource::Certificate(c) => certificate(c, true),
@@ -656,14 +635,7 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
             description(&c, "thingTypeDescription", thing_type_description)?;
             searchable(&c, searchable_attributes)
         }
-        Change::CreateBillingGroup { billing_group: b } => billing_group(b),
-        Change::UpdateBillingGroup {
-            billing_group_description,
-            ..
-        } => {
-            own_name(&c)?;
-            description(&c, "billingGroupDescription", billing_group_description)
-        }
+        Change::BillingGroup(change) => change.check(),
         Change::CreateThingGroup { thing_group: g }
         | Change::UpdateThingGroup { thing_group: g } => thing_group(g),
         Change::CreatePolicy {
@@ -777,7 +749,6 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
         }
         Change::DeprecateThingType { .. }
         | Change::DeleteThingType { .. }
-        | Change::DeleteBillingGroup { .. }
         | Change::DeleteThingGroup { .. }
         | Change::DeletePolicy { .. }
         | Change::UpdateCertificate { .. }

@@ -11,7 +11,7 @@
 use crate::collections::StringMap;
 use crate::diff::same_attributes;
 use crate::document::same_document;
-use crate::resource::{BillingGroup, CertificateStatus, Policy, Thing, ThingGroup, ThingType};
+use crate::resource::{CertificateStatus, Policy, Thing, ThingGroup, ThingType};
 
 /// The index a dynamic thing group queries when it names none (AWS IoT's only index).
 pub const DEFAULT_INDEX_NAME: &str = "AWS_Things";
@@ -27,11 +27,7 @@ pub fn same_thing_type(existing: &ThingType, wanted: &ThingType) -> bool {
         && existing.searchable_attributes == wanted.searchable_attributes
 }
 
-/// Whether an existing billing group is the one `CreateBillingGroup` would make: the
-/// same description.
-pub fn same_billing_group(existing: &BillingGroup, wanted: &BillingGroup) -> bool {
-    existing.billing_group_description == wanted.billing_group_description
-}
+pub use crate::kinds::billing_group::same_billing_group;
 
 /// Whether an existing thing group is the one `CreateThingGroup` (or
 /// `CreateDynamicThingGroup`) would make: the same parent, description, attributes and,
@@ -108,7 +104,7 @@ pub fn certificate_status_update(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::PolicyVersion;
+    use crate::resource::{BillingGroup, PolicyVersion};
 
     #[test]
     fn thing_types_and_billing_groups_compare_what_create_sets() {

@@ -54,11 +54,12 @@ use crate::create::settable_status;
 use crate::document::canonical_document;
 use crate::filter::{CompiledFilter, DiffOptions};
 use crate::fingerprint::fingerprint_pair;
+use crate::kinds::billing_group;
 use crate::plan::{Change, PLAN_FORMAT_VERSION, Plan, PlannedChange, PolicyTarget};
 use crate::related::Related;
 use crate::resource::{
-    BillingGroup, Certificate, CertificateStatus, Kind, Name, Policy, ResourceKey, Thing,
-    ThingGroup, ThingType, cert_principal, principal_certificate_id,
+    Certificate, CertificateStatus, Kind, Name, Policy, ResourceKey, Thing, ThingGroup, ThingType,
+    cert_principal, principal_certificate_id,
 };
 use crate::same::{PairView, Parsed, SameLines};
 use crate::snapshot::{PrincipalCoverage, Snapshot};
@@ -104,7 +105,7 @@ pub mod stage {
 /// Hierarchies deeper than this are treated as broken (a cycle) and cut.
 const MAX_WALK: usize = 64;
 
-struct Builder {
+pub(crate) struct Builder {
     changes: Vec<PlannedChange>,
     warnings: Vec<String>,
     seen_warnings: HashSet<String>,
@@ -121,7 +122,7 @@ impl Builder {
         }
     }
 
-    fn push(&mut self, base: u32, sub: u32, change: Change) {
+    pub(crate) fn push(&mut self, base: u32, sub: u32, change: Change) {
         self.changes.push(PlannedChange {
             stage: base * 1000 + sub.min(stage::MAX_DEPTH),
             change,
@@ -135,7 +136,7 @@ impl Builder {
     }
 
     /// The tags a created resource gets: none when tags are not compared.
-    fn tags(&self, tags: &StringMap) -> StringMap {
+    pub(crate) fn tags(&self, tags: &StringMap) -> StringMap {
         if self.ignore_tags {
             StringMap::new()
         } else {
@@ -156,7 +157,7 @@ struct Memo {
 }
 
 /// What the diff knows about the two sides beyond the views.
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     desired: &'a dyn View,
     actual: &'a dyn View,
     opts: &'a DiffOptions,
@@ -386,7 +387,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Whether a target-only resource of this kind will be deleted by this plan.
-    fn pruned(&self, kind: Kind, name: &Name) -> bool {
+    pub(crate) fn pruned(&self, kind: Kind, name: &Name) -> bool {
         self.opts.prune && self.takes_part(kind, name) && self.protected(kind, name).is_none()
     }
 
@@ -548,7 +549,7 @@ fn diff_key(ctx: &Ctx<'_>, b: &mut Builder, kind: Kind, name: &Name) {
     match kind {
         Kind::ThingType => diff_thing_type(ctx, b, name, d.thing_type(name), a.thing_type(name)),
         Kind::BillingGroup => {
-            diff_billing_group(ctx, b, name, d.billing_group(name), a.billing_group(name))
+            billing_group::diff(ctx, b, name, d.billing_group(name), a.billing_group(name))
         }
         Kind::ThingGroup => {
             diff_thing_group(ctx, b, name, d.thing_group(name), a.thing_group(name))
@@ -649,7 +650,7 @@ fn diff_all(
         Kind::BillingGroup,
         &desired.billing_groups,
         &actual.billing_groups,
-        diff_billing_group,
+        billing_group::diff,
         &[],
     );
     walk(
@@ -691,7 +692,12 @@ fn diff_all(
 }
 
 /// Tag changes that turn `actual` tags into `desired` tags.
-fn diff_tags(b: &mut Builder, key: ResourceKey, desired: &StringMap, actual: &StringMap) {
+pub(crate) fn diff_tags(
+    b: &mut Builder,
+    key: ResourceKey,
+    desired: &StringMap,
+    actual: &StringMap,
+) {
     if b.ignore_tags || desired == actual {
         return;
     }
@@ -876,57 +882,6 @@ fn thing_gets_type(ctx: &Ctx<'_>, name: &Name, ty: &Name) -> bool {
             .actual
             .thing(name)
             .is_none_or(|a| a.thing_type_name.as_ref() != Some(ty))
-}
-
-fn diff_billing_group(
-    ctx: &Ctx<'_>,
-    b: &mut Builder,
-    name: &Name,
-    d: Option<&BillingGroup>,
-    a: Option<&BillingGroup>,
-) {
-    match (d, a) {
-        (Some(d), None) => b.push(
-            stage::DEFINITIONS,
-            0,
-            Change::CreateBillingGroup {
-                billing_group: BillingGroup {
-                    tags: b.tags(&d.tags),
-                    ..d.clone()
-                },
-            },
-        ),
-        (Some(d), Some(a)) => {
-            if d.billing_group_description != a.billing_group_description {
-                b.push(
-                    stage::DEFINITIONS,
-                    0,
-                    Change::UpdateBillingGroup {
-                        billing_group_name: name.clone(),
-                        billing_group_description: d.billing_group_description.clone(),
-                    },
-                );
-            }
-            diff_tags(
-                b,
-                ResourceKey::new(Kind::BillingGroup, name.clone()),
-                &d.tags,
-                &a.tags,
-            );
-        }
-        (None, Some(_)) => {
-            if ctx.pruned(Kind::BillingGroup, name) {
-                b.push(
-                    stage::PRUNE_OTHERS,
-                    0,
-                    Change::DeleteBillingGroup {
-                        billing_group_name: name.clone(),
-                    },
-                );
-            }
-        }
-        (None, None) => {}
-    }
 }
 
 fn diff_policy(

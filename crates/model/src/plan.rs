@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::collections::{NameSet, StringMap};
 use crate::filter::DiffOptions;
+use crate::kinds::KindChange;
+use crate::kinds::billing_group::BillingGroupChange;
 use crate::resource::{
-    BillingGroup, CertificateStatus, Kind, Name, ResourceKey, ThingGroup, ThingType,
-    principal_certificate_id,
+    CertificateStatus, Kind, Name, ResourceKey, ThingGroup, ThingType, principal_certificate_id,
 };
 use crate::snapshot::Counts;
 
@@ -48,7 +49,12 @@ impl fmt::Display for PolicyTarget {
 
 /// One registry write. Field names are camelCase in JSON, like the AWS API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    remote = "Self",
+    tag = "op",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Change {
     /// `CreateThingType`, with its tags. The type is created not deprecated; a
     /// deprecated source type gets a [`Change::DeprecateThingType`] after it.
@@ -77,23 +83,6 @@ pub enum Change {
     DeleteThingType {
         /// Type name.
         thing_type_name: Name,
-    },
-    /// `CreateBillingGroup`, with its tags.
-    CreateBillingGroup {
-        /// The group as it should be.
-        billing_group: BillingGroup,
-    },
-    /// `UpdateBillingGroup`.
-    UpdateBillingGroup {
-        /// Group name.
-        billing_group_name: Name,
-        /// The new description.
-        billing_group_description: Option<String>,
-    },
-    /// `DeleteBillingGroup`.
-    DeleteBillingGroup {
-        /// Group name.
-        billing_group_name: Name,
     },
     /// `CreateThingGroup` or, for a group with a query, `CreateDynamicThingGroup`, with
     /// its tags in the same call. Policies are attached by their own changes.
@@ -277,6 +266,77 @@ pub enum Change {
         /// Keys to remove.
         tag_keys: NameSet,
     },
+    /// A billing group's own changes.
+    #[serde(untagged)]
+    BillingGroup(BillingGroupChange),
+}
+
+/// The `op` values of the changes still defined in this file; the kinds in modules of
+/// their own list theirs in [`KindChange::OPS`].
+const SHARED_OPS: &[&str] = &[
+    "createThingType",
+    "updateThingType",
+    "deprecateThingType",
+    "deleteThingType",
+    "createThingGroup",
+    "updateThingGroup",
+    "deleteThingGroup",
+    "createPolicy",
+    "createPolicyVersion",
+    "setDefaultPolicyVersion",
+    "deletePolicyVersion",
+    "deletePolicy",
+    "registerCertificate",
+    "updateCertificate",
+    "deleteCertificate",
+    "createThing",
+    "updateThing",
+    "deleteThing",
+    "addThingToThingGroup",
+    "removeThingFromThingGroup",
+    "addThingToBillingGroup",
+    "removeThingFromBillingGroup",
+    "attachPolicy",
+    "detachPolicy",
+    "attachThingPrincipal",
+    "detachThingPrincipal",
+    "tagResource",
+    "untagResource",
+];
+
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // The derived form (`remote = "Self"`): a kind's own changes write themselves,
+        // with their `op`, as the untagged variants they are.
+        Change::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Change {
+    /// Reads the `op` first and hands the object to the module that owns it, so that an
+    /// error names the op or the missing field rather than "no variant matched".
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let object = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let op = match object.get("op") {
+            Some(serde_json::Value::String(op)) => op.clone(),
+            Some(other) => {
+                return Err(D::Error::custom(format_args!(
+                    "op is {other}, not an operation name"
+                )));
+            }
+            None => return Err(D::Error::missing_field("op")),
+        };
+        let value = serde_json::Value::Object(object);
+        let read = if BillingGroupChange::OPS.contains(&op.as_str()) {
+            BillingGroupChange::deserialize(value).map(Change::BillingGroup)
+        } else if SHARED_OPS.contains(&op.as_str()) {
+            Change::deserialize(value)
+        } else {
+            return Err(D::Error::custom(format_args!("unknown op {op:?}")));
+        };
+        read.map_err(D::Error::custom)
+    }
 }
 
 /// The broad effect of a change, for summaries and the apply report.
@@ -300,9 +360,6 @@ impl Change {
             Change::UpdateThingType { .. } => "UpdateThingType",
             Change::DeprecateThingType { .. } => "DeprecateThingType",
             Change::DeleteThingType { .. } => "DeleteThingType",
-            Change::CreateBillingGroup { .. } => "CreateBillingGroup",
-            Change::UpdateBillingGroup { .. } => "UpdateBillingGroup",
-            Change::DeleteBillingGroup { .. } => "DeleteBillingGroup",
             Change::CreateThingGroup { thing_group } if thing_group.is_dynamic() => {
                 "CreateDynamicThingGroup"
             }
@@ -333,6 +390,7 @@ impl Change {
             Change::DetachThingPrincipal { .. } => "DetachThingPrincipal",
             Change::TagResource { .. } => "TagResource",
             Change::UntagResource { .. } => "UntagResource",
+            Change::BillingGroup(c) => c.api(),
         }
     }
 
@@ -353,15 +411,7 @@ impl Change {
             | Change::DeleteThingType { thing_type_name } => {
                 ResourceKey::new(ThingType, thing_type_name.clone())
             }
-            Change::CreateBillingGroup { billing_group } => {
-                ResourceKey::new(BillingGroup, billing_group.billing_group_name.clone())
-            }
-            Change::UpdateBillingGroup {
-                billing_group_name, ..
-            }
-            | Change::DeleteBillingGroup { billing_group_name } => {
-                ResourceKey::new(BillingGroup, billing_group_name.clone())
-            }
+            Change::BillingGroup(c) => c.key(),
             Change::CreateThingGroup { thing_group } | Change::UpdateThingGroup { thing_group } => {
                 ResourceKey::new(ThingGroup, thing_group.thing_group_name.clone())
             }
@@ -402,13 +452,11 @@ impl Change {
     pub fn action(&self) -> Action {
         match self {
             Change::CreateThingType { .. }
-            | Change::CreateBillingGroup { .. }
             | Change::CreateThingGroup { .. }
             | Change::CreatePolicy { .. }
             | Change::RegisterCertificate { .. }
             | Change::CreateThing { .. } => Action::Create,
             Change::DeleteThingType { .. }
-            | Change::DeleteBillingGroup { .. }
             | Change::DeleteThingGroup { .. }
             | Change::DeletePolicy { .. }
             | Change::DeletePolicyVersion { .. }
@@ -419,6 +467,7 @@ impl Change {
             | Change::DetachPolicy { .. }
             | Change::DetachThingPrincipal { .. }
             | Change::UntagResource { .. } => Action::Delete,
+            Change::BillingGroup(c) => c.action(),
             _ => Action::Update,
         }
     }
@@ -485,6 +534,7 @@ impl Change {
                     out.push(ResourceKey::new(Kind::Certificate, id))
                 }
             }
+            Change::BillingGroup(c) => c.requires(&mut out),
             _ => {}
         }
         out
@@ -514,19 +564,7 @@ impl fmt::Display for Change {
             Change::DeleteThingType { thing_type_name } => {
                 write!(f, "delete thing type {thing_type_name}")
             }
-            Change::CreateBillingGroup { billing_group } => {
-                write!(
-                    f,
-                    "create billing group {}",
-                    billing_group.billing_group_name
-                )
-            }
-            Change::UpdateBillingGroup {
-                billing_group_name, ..
-            } => write!(f, "update billing group {billing_group_name}"),
-            Change::DeleteBillingGroup { billing_group_name } => {
-                write!(f, "delete billing group {billing_group_name}")
-            }
+            Change::BillingGroup(c) => c.fmt(f),
             Change::CreateThingGroup { thing_group } => {
                 let dynamic = if thing_group.is_dynamic() {
                     "dynamic "

@@ -10,6 +10,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::collections::{NameSet, StringMap};
+pub use crate::kinds::billing_group::BillingGroup;
 
 /// A resource name or short string value. Short strings (up to 24 bytes) live inline,
 /// which keeps a million-thing registry compact in memory.
@@ -47,14 +48,27 @@ impl Kind {
 
     /// The `kind` field value used in snapshot files and plans.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::ThingType => "thingType",
-            Kind::BillingGroup => "billingGroup",
-            Kind::ThingGroup => "thingGroup",
-            Kind::Policy => "policy",
-            Kind::Certificate => "certificate",
-            Kind::Thing => "thing",
-        }
+        crate::with_kind!(self, K => K::TAG)
+    }
+
+    /// How the kind is named in messages (`billing group`).
+    pub fn noun(self) -> &'static str {
+        crate::with_kind!(self, K => K::NOUN)
+    }
+
+    /// The plural of [`Kind::noun`] (`billing groups`).
+    pub fn plural(self) -> &'static str {
+        crate::with_kind!(self, K => K::PLURAL)
+    }
+
+    /// The API field that holds a resource's name (`billingGroupName`).
+    pub fn name_field(self) -> &'static str {
+        crate::with_kind!(self, K => K::NAME_FIELD)
+    }
+
+    /// The resource type segment of the kind's ARNs (`billinggroup`, `cert`).
+    pub fn arn_type(self) -> &'static str {
+        crate::with_kind!(self, K => K::ARN_TYPE)
     }
 
     /// Parses a kind from its snapshot name, also accepting kebab-case and plurals
@@ -79,10 +93,7 @@ impl Kind {
 
     /// Whether AWS IoT lets this kind carry tags (`TagResource`).
     pub fn is_taggable(self) -> bool {
-        matches!(
-            self,
-            Kind::ThingType | Kind::BillingGroup | Kind::ThingGroup | Kind::Policy
-        )
+        crate::with_kind!(self, K => K::TAGGABLE)
     }
 }
 
@@ -133,20 +144,6 @@ pub struct ThingType {
     /// Whether the type is deprecated (`thingTypeMetadata.deprecated`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deprecated: bool,
-    /// Tags.
-    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
-    pub tags: StringMap,
-}
-
-/// A billing group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BillingGroup {
-    /// `billingGroupName`.
-    pub billing_group_name: Name,
-    /// `billingGroupDescription` (from `billingGroupProperties`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub billing_group_description: Option<String>,
     /// Tags.
     #[serde(default, skip_serializing_if = "StringMap::is_empty")]
     pub tags: StringMap,

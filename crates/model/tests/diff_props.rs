@@ -548,7 +548,7 @@ proptest! {
             | iot_crr_model::Change::DeleteCertificate { .. }
             | iot_crr_model::Change::DeletePolicy { .. }
             | iot_crr_model::Change::DeleteThingType { .. }
-            | iot_crr_model::Change::DeleteBillingGroup { .. }));
+            | iot_crr_model::Change::BillingGroup(iot_crr_model::BillingGroupChange::DeleteBillingGroup { .. })));
         prop_assert!(!deletes_resource);
         apply_all(&plan, &mut target);
         let again = diff(&desired, &target, &opts);

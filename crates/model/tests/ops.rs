@@ -3,8 +3,8 @@
 //! modules of their own) must leave every line of this table as it is.
 
 use iot_crr_model::{
-    BillingGroup, CertificateStatus, Change, Kind, NameSet, PolicyTarget, Resource, ResourceKey,
-    StringMap, ThingGroup, ThingType,
+    BillingGroup, BillingGroupChange, CertificateStatus, Change, Kind, NameSet, PolicyTarget,
+    Resource, ResourceKey, StringMap, ThingGroup, ThingType,
 };
 
 fn tags() -> StringMap {
@@ -50,26 +50,26 @@ fn table() -> Vec<(Change, &'static str)> {
             r#"{"op":"deleteThingType","thingTypeName":"sensor"}"#,
         ),
         (
-            Change::CreateBillingGroup {
+            Change::BillingGroup(BillingGroupChange::CreateBillingGroup {
                 billing_group: BillingGroup {
                     billing_group_name: "fleet".into(),
                     billing_group_description: Some("d".into()),
                     tags: tags(),
                 },
-            },
+            }),
             r#"{"op":"createBillingGroup","billingGroup":{"billingGroupName":"fleet","billingGroupDescription":"d","tags":{"team":"ops"}}}"#,
         ),
         (
-            Change::UpdateBillingGroup {
+            Change::BillingGroup(BillingGroupChange::UpdateBillingGroup {
                 billing_group_name: "fleet".into(),
                 billing_group_description: None,
-            },
+            }),
             r#"{"op":"updateBillingGroup","billingGroupName":"fleet","billingGroupDescription":null}"#,
         ),
         (
-            Change::DeleteBillingGroup {
+            Change::BillingGroup(BillingGroupChange::DeleteBillingGroup {
                 billing_group_name: "fleet".into(),
-            },
+            }),
             r#"{"op":"deleteBillingGroup","billingGroupName":"fleet"}"#,
         ),
         (

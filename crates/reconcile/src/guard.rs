@@ -1,6 +1,6 @@
 //! The delete guard: a plan may not delete more than a bound.
 
-use iot_crr_model::{Change, Plan, PlannedChange, diff::stage};
+use iot_crr_model::{BillingGroupChange, Change, Plan, PlannedChange, diff::stage};
 
 use crate::{DeleteBound, ReconcileError, Result};
 
@@ -25,7 +25,7 @@ pub fn is_counted_delete(c: &PlannedChange) -> bool {
             Change::DeleteThing { .. }
                 | Change::DeleteThingGroup { .. }
                 | Change::DeleteThingType { .. }
-                | Change::DeleteBillingGroup { .. }
+                | Change::BillingGroup(BillingGroupChange::DeleteBillingGroup { .. })
                 | Change::DeletePolicy { .. }
                 | Change::DeleteCertificate { .. }
         )

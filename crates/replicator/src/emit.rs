@@ -14,8 +14,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use iot_crr_model::{
-    ArnBuilder, Change, Kind, Origin, Outcome, PolicyTarget, Related, Resource, ResourceKey,
-    Snapshot, principal_certificate_id,
+    ArnBuilder, BillingGroupChange, Change, Kind, Origin, Outcome, PolicyTarget, Related, Resource,
+    ResourceKey, Snapshot, principal_certificate_id,
 };
 use iot_crr_registry::{Capabilities, ReadRequest, Registry, Result};
 use serde_json::{Value, json};
@@ -397,15 +397,15 @@ fn cloudtrail_parameters(change: &Change, arns: &ArnBuilder) -> (&'static str, V
             json!({"thingName": thing_name.as_str(), "principal": principal_arn(principal)}),
             none,
         ),
-        Change::CreateBillingGroup { billing_group } => (
+        Change::BillingGroup(BillingGroupChange::CreateBillingGroup { billing_group }) => (
             change.api(),
             json!({"billingGroupName": billing_group.billing_group_name.as_str()}),
             none,
         ),
-        Change::UpdateBillingGroup {
+        Change::BillingGroup(BillingGroupChange::UpdateBillingGroup {
             billing_group_name, ..
-        }
-        | Change::DeleteBillingGroup { billing_group_name } => (
+        })
+        | Change::BillingGroup(BillingGroupChange::DeleteBillingGroup { billing_group_name }) => (
             change.api(),
             json!({"billingGroupName": billing_group_name.as_str()}),
             none,

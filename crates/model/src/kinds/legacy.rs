@@ -1,0 +1,68 @@
+//! [`KindSpec`] for the kinds whose changes, diff and reference semantics still live in
+//! the shared files (`plan.rs`, `diff.rs`, `apply.rs`); each moves into a module of its
+//! own as billing groups did.
+
+use std::collections::BTreeMap;
+
+use crate::collections::StringMap;
+use crate::constraints::{self, Violation};
+use crate::kinds::KindSpec;
+use crate::resource::{Certificate, Kind, Name, Policy, Thing, ThingGroup, ThingType};
+use crate::snapshot::Snapshot;
+
+macro_rules! spec {
+    ($ty:ty, $kind:ident, $field:ident, $map:ident, $tag:literal, $noun:literal,
+     $plural:literal, $name_field:literal, $arn:literal, taggable: $taggable:tt,
+     check: $check:expr) => {
+        impl KindSpec for $ty {
+            const KIND: Kind = Kind::$kind;
+            const TAG: &'static str = $tag;
+            const NOUN: &'static str = $noun;
+            const PLURAL: &'static str = $plural;
+            const NAME_FIELD: &'static str = $name_field;
+            const ARN_TYPE: &'static str = $arn;
+            const TAGGABLE: bool = $taggable;
+
+            fn name(&self) -> &Name {
+                &self.$field
+            }
+
+            fn map(s: &Snapshot) -> &BTreeMap<Name, Self> {
+                &s.$map
+            }
+
+            fn map_mut(s: &mut Snapshot) -> &mut BTreeMap<Name, Self> {
+                &mut s.$map
+            }
+
+            fn tags_mut(&mut self) -> Option<&mut StringMap> {
+                tags_of!($taggable, self)
+            }
+
+            fn check(&self) -> Result<(), Violation> {
+                ($check)(self)
+            }
+        }
+    };
+}
+
+macro_rules! tags_of {
+    (true, $s:ident) => {
+        Some(&mut $s.tags)
+    };
+    (false, $s:ident) => {
+        None
+    };
+}
+
+spec!(ThingType, ThingType, thing_type_name, thing_types, "thingType", "thing type",
+    "thing types", "thingTypeName", "thingtype", taggable: true, check: constraints::thing_type);
+spec!(ThingGroup, ThingGroup, thing_group_name, thing_groups, "thingGroup", "thing group",
+    "thing groups", "thingGroupName", "thinggroup", taggable: true, check: constraints::thing_group);
+spec!(Policy, Policy, policy_name, policies, "policy", "policy", "policies", "policyName",
+    "policy", taggable: true, check: constraints::policy);
+spec!(Certificate, Certificate, certificate_id, certificates, "certificate", "certificate",
+    "certificates", "certificateId", "cert", taggable: false,
+    check: |c| constraints::certificate(c, true));
+spec!(Thing, Thing, thing_name, things, "thing", "thing", "things", "thingName", "thing",
+    taggable: false, check: constraints::thing);
