@@ -19,14 +19,7 @@ pub fn counts_line(c: &Counts) -> String {
 }
 
 fn plural(k: Kind) -> &'static str {
-    match k {
-        Kind::ThingType => "thing types",
-        Kind::BillingGroup => "billing groups",
-        Kind::ThingGroup => "thing groups",
-        Kind::Policy => "policies",
-        Kind::Certificate => "certificates",
-        Kind::Thing => "things",
-    }
+    k.plural()
 }
 
 fn sign(a: Action) -> char {

@@ -293,24 +293,7 @@ impl From<&Filter> for CompiledFilter {
 /// The kind named by a pattern's prefix, spelled as [`Kind::parse`] accepts it
 /// (kebab-case, plurals, any case), without allocating.
 fn kind_prefix(s: &str) -> Option<Kind> {
-    // The longest spelling, `billinggroups`, has 13 letters.
-    let mut buf = [0u8; 16];
-    let mut n = 0;
-    for b in s.bytes().filter(|b| *b != b'-' && *b != b'_') {
-        *buf.get_mut(n)? = b.to_ascii_lowercase();
-        n += 1;
-    }
-    let norm = &buf[..n];
-    let norm = norm.strip_suffix(b"s").unwrap_or(norm);
-    Some(match norm {
-        b"thingtype" => Kind::ThingType,
-        b"billinggroup" => Kind::BillingGroup,
-        b"thinggroup" | b"group" => Kind::ThingGroup,
-        b"policy" | b"policie" => Kind::Policy,
-        b"certificate" | b"cert" => Kind::Certificate,
-        b"thing" => Kind::Thing,
-        _ => return None,
-    })
+    Kind::parse(s)
 }
 
 fn split_pattern(p: &str) -> Result<(Option<Kind>, &str), PatternError> {

@@ -74,20 +74,20 @@ impl Kind {
     /// Parses a kind from its snapshot name, also accepting kebab-case and plurals
     /// (`thing-group`, `thingGroups`, `things`) as typed on a command line.
     pub fn parse(s: &str) -> Option<Kind> {
-        let norm: String = s
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .collect::<String>()
-            .to_ascii_lowercase();
-        let norm = norm.strip_suffix('s').unwrap_or(&norm);
-        Some(match norm {
-            "thingtype" => Kind::ThingType,
-            "billinggroup" => Kind::BillingGroup,
-            "thinggroup" | "group" => Kind::ThingGroup,
-            "policy" | "policie" => Kind::Policy,
-            "certificate" | "cert" => Kind::Certificate,
-            "thing" => Kind::Thing,
-            _ => return None,
+        // The longest spelling, `billinggroups`, has 13 letters.
+        let mut buf = [0u8; 24];
+        let mut n = 0;
+        for b in s.bytes().filter(|b| *b != b'-' && *b != b'_') {
+            *buf.get_mut(n)? = b.to_ascii_lowercase();
+            n += 1;
+        }
+        let norm = &buf[..n];
+        let norm = norm.strip_suffix(b"s").unwrap_or(norm);
+        Kind::ALL.into_iter().find(|k| {
+            crate::with_kind!(*k, K => {
+                K::TAG.as_bytes().eq_ignore_ascii_case(norm)
+                    || K::ALIASES.iter().any(|a| a.as_bytes() == norm)
+            })
         })
     }
 

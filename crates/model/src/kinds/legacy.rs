@@ -13,7 +13,7 @@ use crate::snapshot::Snapshot;
 macro_rules! spec {
     ($ty:ty, $kind:ident, $field:ident, $map:ident, $tag:literal, $noun:literal,
      $plural:literal, $name_field:literal, $arn:literal, taggable: $taggable:tt,
-     check: $check:expr) => {
+     $(aliases: $aliases:expr,)? check: $check:expr) => {
         impl KindSpec for $ty {
             const KIND: Kind = Kind::$kind;
             const TAG: &'static str = $tag;
@@ -22,6 +22,7 @@ macro_rules! spec {
             const NAME_FIELD: &'static str = $name_field;
             const ARN_TYPE: &'static str = $arn;
             const TAGGABLE: bool = $taggable;
+            $(const ALIASES: &'static [&'static str] = $aliases;)?
 
             fn name(&self) -> &Name {
                 &self.$field
@@ -58,11 +59,12 @@ macro_rules! tags_of {
 spec!(ThingType, ThingType, thing_type_name, thing_types, "thingType", "thing type",
     "thing types", "thingTypeName", "thingtype", taggable: true, check: constraints::thing_type);
 spec!(ThingGroup, ThingGroup, thing_group_name, thing_groups, "thingGroup", "thing group",
-    "thing groups", "thingGroupName", "thinggroup", taggable: true, check: constraints::thing_group);
+    "thing groups", "thingGroupName", "thinggroup", taggable: true,
+    aliases: &["group"], check: constraints::thing_group);
 spec!(Policy, Policy, policy_name, policies, "policy", "policy", "policies", "policyName",
-    "policy", taggable: true, check: constraints::policy);
+    "policy", taggable: true, aliases: &["policie"], check: constraints::policy);
 spec!(Certificate, Certificate, certificate_id, certificates, "certificate", "certificate",
     "certificates", "certificateId", "cert", taggable: false,
-    check: |c| constraints::certificate(c, true));
+    aliases: &["cert"], check: |c| constraints::certificate(c, true));
 spec!(Thing, Thing, thing_name, things, "thing", "thing", "things", "thingName", "thing",
     taggable: false, check: constraints::thing);

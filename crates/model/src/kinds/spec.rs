@@ -33,6 +33,9 @@ pub trait KindSpec:
     const ARN_TYPE: &'static str;
     /// Whether AWS IoT lets it carry tags (`TagResource`).
     const TAGGABLE: bool;
+    /// Other singular spellings a command line may use, lowercase without dashes
+    /// (`cert`); [`KindSpec::TAG`] in any case, kebab-case or plural is always accepted.
+    const ALIASES: &'static [&'static str] = &[];
 
     /// Its name (the key of its map in a [`Snapshot`]).
     fn name(&self) -> &Name;
