@@ -25,6 +25,7 @@
 
 pub mod arn;
 pub mod error;
+mod kinds;
 mod options;
 pub mod quotas;
 mod rate;

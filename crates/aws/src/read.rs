@@ -54,7 +54,7 @@ use crate::arn;
 use crate::registry::AwsRegistry;
 
 /// The largest page the IoT list APIs accept.
-const PAGE: i32 = 250;
+pub(crate) const PAGE: i32 = 250;
 
 /// Calls `$req` (a fluent builder expression) for every page, setting the page token
 /// with `$set` and reading the next one with `$next`; `$body` sees each page as `$out`.
@@ -75,9 +75,10 @@ macro_rules! paginate {
         }
     }};
 }
+pub(crate) use paginate;
 
 /// A key page with its next cursor (AWS and moto send "" or nothing on the last page).
-fn page(keys: Vec<ResourceKey>, next: Option<&str>) -> iot_crr_registry::KeyPage {
+pub(crate) fn page(keys: Vec<ResourceKey>, next: Option<&str>) -> iot_crr_registry::KeyPage {
     iot_crr_registry::KeyPage {
         keys,
         next: next.filter(|t| !t.is_empty()).map(str::to_string),
@@ -154,7 +155,7 @@ impl ThingRelations {
 
 impl AwsRegistry {
     /// Runs `f` over `items` with bounded concurrency.
-    async fn each<I, T, F, Fut>(&self, items: Vec<I>, f: F) -> Result<Vec<T>>
+    pub(crate) async fn each<I, T, F, Fut>(&self, items: Vec<I>, f: F) -> Result<Vec<T>>
     where
         F: Fn(I) -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -520,21 +521,7 @@ impl AwsRegistry {
                     out.next_token(),
                 )
             }
-            Kind::BillingGroup => {
-                let out = self
-                    .call("ListBillingGroups", || {
-                        self.client
-                            .list_billing_groups()
-                            .max_results(size)
-                            .set_next_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                page(
-                    names(&mut out.billing_groups().iter().map(|g| g.group_name())),
-                    out.next_token(),
-                )
-            }
+            Kind::BillingGroup => self.billing_group_keys(token, size).await?,
             Kind::ThingGroup => {
                 let out = self
                     .call("ListThingGroups", || {
@@ -738,71 +725,6 @@ impl AwsRegistry {
         self.each(found, |(type_arn, mut t)| async move {
             t.tags = self.tags_of(&type_arn).await?;
             Ok(t)
-        })
-        .await
-    }
-
-    /// Billing groups with their member things. Members are read only when `members`.
-    async fn read_billing_groups(
-        &self,
-        req: &ReadRequest,
-        details: bool,
-        members: bool,
-    ) -> Result<Vec<(BillingGroup, Vec<Name>)>> {
-        let mut list: Vec<(String, String)> = Vec::new();
-        paginate!(
-            self,
-            "ListBillingGroups",
-            self.client.list_billing_groups().max_results(PAGE),
-            set_next_token,
-            next_token,
-            |out| {
-                for g in out.billing_groups() {
-                    if let (Some(n), Some(a)) = (g.group_name(), g.group_arn()) {
-                        self.note_arn(a);
-                        list.push((n.to_string(), a.to_string()));
-                    }
-                }
-            }
-        );
-        self.each(list, |(name, group_arn)| async move {
-            let selected = details && req.filter.matches(Kind::BillingGroup, &name);
-            let mut group = BillingGroup {
-                billing_group_name: name.as_str().into(),
-                ..Default::default()
-            };
-            if selected {
-                let d = self
-                    .call("DescribeBillingGroup", || {
-                        self.client
-                            .describe_billing_group()
-                            .billing_group_name(&name)
-                            .send()
-                    })
-                    .await?;
-                group.billing_group_description = non_empty(
-                    d.billing_group_properties()
-                        .and_then(|p| p.billing_group_description()),
-                );
-                group.tags = self.tags_of(&group_arn).await?;
-            }
-            let mut things = Vec::new();
-            if members {
-                paginate!(
-                    self,
-                    "ListThingsInBillingGroup",
-                    self.client
-                        .list_things_in_billing_group()
-                        .billing_group_name(&name)
-                        .max_results(PAGE),
-                    set_next_token,
-                    next_token,
-                    |out| {
-                        things.extend(out.things().iter().map(|s| Name::from(s.as_str())));
-                    }
-                );
-            }
-            Ok((group, things))
         })
         .await
     }
@@ -1150,35 +1072,6 @@ impl AwsRegistry {
             t.tags = self.tags_of(a).await?;
         }
         Ok(Some(Resource::ThingType(t)))
-    }
-
-    pub(crate) async fn read_billing_group(&self, name: &str) -> Result<Option<Resource>> {
-        let d = match self
-            .call("DescribeBillingGroup", || {
-                self.client
-                    .describe_billing_group()
-                    .billing_group_name(name)
-                    .send()
-            })
-            .await
-        {
-            Ok(d) => d,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let mut g = BillingGroup {
-            billing_group_name: name.into(),
-            billing_group_description: non_empty(
-                d.billing_group_properties()
-                    .and_then(|p| p.billing_group_description()),
-            ),
-            tags: StringMap::new(),
-        };
-        if let Some(a) = d.billing_group_arn() {
-            self.note_arn(a);
-            g.tags = self.tags_of(a).await?;
-        }
-        Ok(Some(Resource::BillingGroup(g)))
     }
 
     pub(crate) async fn read_thing_group(&self, name: &str) -> Result<Option<Resource>> {

@@ -11,33 +11,33 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_iot::types::{
-    AttributePayload, BillingGroupProperties, CertificateStatus as AwsStatus, Tag,
-    ThingGroupProperties, ThingIndexingMode, ThingTypeProperties,
+    AttributePayload, CertificateStatus as AwsStatus, Tag, ThingGroupProperties, ThingIndexingMode,
+    ThingTypeProperties,
 };
 use iot_crr_model::{
-    BillingGroup, BillingGroupChange, CertificateStatus, Change, Kind, Name, Outcome, PolicyTarget,
-    StringMap, Thing, ThingGroup, certificate_status_update, principal_certificate_id,
-    same_billing_group, same_document, same_policy, same_thing, same_thing_group, same_thing_type,
+    CertificateStatus, Change, Kind, Name, Outcome, PolicyTarget, StringMap, Thing, ThingGroup,
+    certificate_status_update, principal_certificate_id, same_document, same_policy, same_thing,
+    same_thing_group, same_thing_type,
 };
 use iot_crr_registry::{ErrorClass, RegistryError, Result};
 
 use crate::options::CertStrategy;
-use crate::read::{non_empty, string_map, thing_type_from};
+use crate::read::{string_map, thing_type_from};
 use crate::registry::AwsRegistry;
 
 /// AWS IoT deletes a thing type only this long after it was deprecated.
 const THING_TYPE_DELETE_DELAY: Duration = Duration::from_secs(5 * 60);
 
-const ALREADY_EXISTS: &str = "ResourceAlreadyExistsException";
+pub(crate) const ALREADY_EXISTS: &str = "ResourceAlreadyExistsException";
 const INVALID_REQUEST: &str = "InvalidRequestException";
 const VERSIONS_LIMIT: &str = "VersionsLimitExceededException";
 
-fn applied() -> Result<Outcome> {
+pub(crate) fn applied() -> Result<Outcome> {
     Ok(Outcome::Applied)
 }
 
 /// A delete or detach: "not found" means it is already gone.
-fn gone_ok<T>(r: Result<T>) -> Result<Outcome> {
+pub(crate) fn gone_ok<T>(r: Result<T>) -> Result<Outcome> {
     match r {
         Ok(_) => Ok(Outcome::Applied),
         Err(e) if e.class == ErrorClass::NotFound => Ok(Outcome::AlreadyInState),
@@ -45,7 +45,7 @@ fn gone_ok<T>(r: Result<T>) -> Result<Outcome> {
     }
 }
 
-fn conflict(api: &str, msg: impl Into<String>) -> RegistryError {
+pub(crate) fn conflict(api: &str, msg: impl Into<String>) -> RegistryError {
     RegistryError::new(ErrorClass::Conflict, msg).with_api(api)
 }
 
@@ -94,7 +94,7 @@ fn lost_create(have: usize, newest_is_ours: bool, versions_before: Option<u32>) 
 
 impl AwsRegistry {
     /// The tags to send with a create call: none when empty or when tags are off.
-    fn create_tags(&self, tags: &StringMap) -> Result<Option<Vec<Tag>>> {
+    pub(crate) fn create_tags(&self, tags: &StringMap) -> Result<Option<Vec<Tag>>> {
         if tags.is_empty() || !self.tags_enabled() {
             return Ok(None);
         }
@@ -157,15 +157,7 @@ impl AwsRegistry {
                 })
                 .await
                 .map(|o| o.thing_type_arn().map(str::to_string)),
-            Kind::BillingGroup => self
-                .call("DescribeBillingGroup", || {
-                    self.client
-                        .describe_billing_group()
-                        .billing_group_name(name)
-                        .send()
-                })
-                .await
-                .map(|o| o.billing_group_arn().map(str::to_string)),
+            Kind::BillingGroup => self.billing_group_arn(name).await,
             Kind::Policy => self
                 .call("GetPolicy", || {
                     self.client.get_policy().policy_name(name).send()
@@ -303,90 +295,7 @@ impl AwsRegistry {
             Change::DeleteThingType { thing_type_name } => {
                 self.delete_thing_type(thing_type_name).await
             }
-            Change::BillingGroup(BillingGroupChange::CreateBillingGroup { billing_group }) => {
-                let name = billing_group.billing_group_name.as_str();
-                let props = BillingGroupProperties::builder()
-                    .set_billing_group_description(billing_group.billing_group_description.clone())
-                    .build();
-                let tags = self.create_tags(&billing_group.tags)?;
-                let r = self
-                    .call("CreateBillingGroup", || {
-                        self.client
-                            .create_billing_group()
-                            .billing_group_name(name)
-                            .billing_group_properties(props.clone())
-                            .set_tags(tags.clone())
-                            .send()
-                    })
-                    .await;
-                match r {
-                    Ok(o) => {
-                        if let Some(a) = o.billing_group_arn() {
-                            self.note_arn(a);
-                        }
-                        applied()
-                    }
-                    Err(e) if e.has_code(ALREADY_EXISTS) => {
-                        let d = self
-                            .call("DescribeBillingGroup", || {
-                                self.client
-                                    .describe_billing_group()
-                                    .billing_group_name(name)
-                                    .send()
-                            })
-                            .await?;
-                        let existing = BillingGroup {
-                            billing_group_name: name.into(),
-                            billing_group_description: non_empty(
-                                d.billing_group_properties()
-                                    .and_then(|p| p.billing_group_description()),
-                            ),
-                            ..Default::default()
-                        };
-                        if same_billing_group(&existing, billing_group) {
-                            Ok(Outcome::AlreadyInState)
-                        } else {
-                            Err(conflict(
-                                "CreateBillingGroup",
-                                format!(
-                                    "billing group {name} already exists with other properties"
-                                ),
-                            ))
-                        }
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Change::BillingGroup(BillingGroupChange::UpdateBillingGroup {
-                billing_group_name,
-                billing_group_description,
-            }) => {
-                let props = BillingGroupProperties::builder()
-                    .billing_group_description(
-                        billing_group_description.clone().unwrap_or_default(),
-                    )
-                    .build();
-                self.call("UpdateBillingGroup", || {
-                    self.client
-                        .update_billing_group()
-                        .billing_group_name(billing_group_name.as_str())
-                        .billing_group_properties(props.clone())
-                        .send()
-                })
-                .await?;
-                applied()
-            }
-            Change::BillingGroup(BillingGroupChange::DeleteBillingGroup { billing_group_name }) => {
-                gone_ok(
-                    self.call("DeleteBillingGroup", || {
-                        self.client
-                            .delete_billing_group()
-                            .billing_group_name(billing_group_name.as_str())
-                            .send()
-                    })
-                    .await,
-                )
-            }
+            Change::BillingGroup(c) => self.apply_billing_group(c).await,
             Change::CreateThingGroup { thing_group } => self.create_thing_group(thing_group).await,
             Change::UpdateThingGroup { thing_group } => self.update_thing_group(thing_group).await,
             Change::DeleteThingGroup { thing_group_name } => {

@@ -10,107 +10,167 @@ use crate::registry::arn_name;
 use crate::time::parse_rfc3339_millis;
 use crate::{Event, EventKind};
 
-macro_rules! api_calls {
-    ($($(#[$doc:meta])* $v:ident),* $(,)?) => {
-        /// The AWS IoT API calls this crate maps to resource keys (the CloudTrail
-        /// `eventName`). The keys each gives, most relevant first:
-        ///
-        /// - policy calls (`CreatePolicy`, `CreatePolicyVersion`, `DeletePolicyVersion`,
-        ///   `SetDefaultPolicyVersion`, `DeletePolicy`): the policy;
-        /// - `AttachPolicy`/`DetachPolicy` and `AttachPrincipalPolicy`/
-        ///   `DetachPrincipalPolicy`: the target (certificate or thing group, where the
-        ///   attachment is kept) then the policy (so that it exists before the
-        ///   attachment is made); a target that is not an ARN (a Cognito identity)
-        ///   gives the policy only;
-        /// - certificate calls: the certificate (`certificateId` of the response for the
-        ///   four that create one, of the request for `UpdateCertificate` and
-        ///   `DeleteCertificate`);
-        /// - `AttachThingPrincipal`/`DetachThingPrincipal`: the thing (principals are
-        ///   part of it), then the certificate when the principal is a certificate ARN;
-        /// - billing group calls: the billing group; `AddThingToBillingGroup`/
-        ///   `RemoveThingFromBillingGroup`: the thing;
-        /// - `TagResource`/`UntagResource`: the resource its ARN names;
-        /// - thing, thing group and thing type calls: that resource; thing group
-        ///   membership calls: the thing.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        pub enum ApiCall {
-            $($(#[$doc])* #[doc = concat!("`", stringify!($v), "`.")] $v,)*
-        }
+/// How a call's resource keys are read from its request and response parameters.
+pub(crate) type KeysFn =
+    fn(ApiCall, &Fields<'_, '_>, &Fields<'_, '_>) -> Result<Vec<ResourceKey>, DecodeError>;
 
-        impl ApiCall {
-            /// Every call handled.
-            pub const ALL: &'static [ApiCall] = &[$(ApiCall::$v),*];
-
-            /// The `eventName`.
-            pub fn as_str(self) -> &'static str {
-                match self { $(ApiCall::$v => stringify!($v),)* }
-            }
-
-            /// Whether the call deletes the resource of its first key (`DeletePolicy`,
-            /// `DeleteCertificate`, `DeleteThing`, ...; not `DeletePolicyVersion`,
-            /// which changes a policy).
-            pub fn is_delete(self) -> bool {
-                matches!(
-                    self,
-                    ApiCall::DeletePolicy
-                        | ApiCall::DeleteCertificate
-                        | ApiCall::DeleteBillingGroup
-                        | ApiCall::DeleteThing
-                        | ApiCall::DeleteThingGroup
-                        | ApiCall::DeleteDynamicThingGroup
-                        | ApiCall::DeleteThingType
-                )
-            }
-
-            /// Parses an `eventName`.
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $(stringify!($v) => Some(ApiCall::$v),)* _ => None }
-            }
-        }
-    };
+/// What the decoder knows of one CloudTrail call: its `eventName`, whether it deletes
+/// the resource of its first key, and how its keys are read.
+#[derive(Debug)]
+pub(crate) struct CallSpec {
+    pub(crate) name: &'static str,
+    pub(crate) deletes: bool,
+    pub(crate) keys: KeysFn,
 }
 
-api_calls!(
-    CreatePolicy,
-    CreatePolicyVersion,
-    DeletePolicyVersion,
-    SetDefaultPolicyVersion,
-    DeletePolicy,
-    AttachPolicy,
-    DetachPolicy,
-    AttachPrincipalPolicy,
-    DetachPrincipalPolicy,
-    RegisterCertificate,
-    RegisterCertificateWithoutCA,
-    CreateKeysAndCertificate,
-    CreateCertificateFromCsr,
-    UpdateCertificate,
-    DeleteCertificate,
-    AttachThingPrincipal,
-    DetachThingPrincipal,
-    CreateBillingGroup,
-    UpdateBillingGroup,
-    DeleteBillingGroup,
-    AddThingToBillingGroup,
-    RemoveThingFromBillingGroup,
-    TagResource,
-    UntagResource,
-    CreateThing,
-    UpdateThing,
-    DeleteThing,
-    CreateThingGroup,
-    UpdateThingGroup,
-    DeleteThingGroup,
-    CreateDynamicThingGroup,
-    UpdateDynamicThingGroup,
-    DeleteDynamicThingGroup,
-    AddThingToThingGroup,
-    RemoveThingFromThingGroup,
-    UpdateThingGroupsForThing,
-    CreateThingType,
-    UpdateThingType,
-    DeprecateThingType,
-    DeleteThingType,
+/// An AWS IoT API call this crate maps to resource keys (the CloudTrail `eventName`).
+/// Each kind declares its calls in its own module (`kinds/`) with [`api_calls!`]; the
+/// calls that cross kinds are declared here. The keys each gives, most relevant first:
+///
+/// - policy calls (`CreatePolicy`, `CreatePolicyVersion`, `DeletePolicyVersion`,
+///   `SetDefaultPolicyVersion`, `DeletePolicy`): the policy;
+/// - `AttachPolicy`/`DetachPolicy` and `AttachPrincipalPolicy`/
+///   `DetachPrincipalPolicy`: the target (certificate or thing group, where the
+///   attachment is kept) then the policy (so that it exists before the
+///   attachment is made); a target that is not an ARN (a Cognito identity)
+///   gives the policy only;
+/// - certificate calls: the certificate (`certificateId` of the response for the
+///   four that create one, of the request for `UpdateCertificate` and
+///   `DeleteCertificate`);
+/// - `AttachThingPrincipal`/`DetachThingPrincipal`: the thing (principals are
+///   part of it), then the certificate when the principal is a certificate ARN;
+/// - billing group calls: the billing group; `AddThingToBillingGroup`/
+///   `RemoveThingFromBillingGroup`: the thing;
+/// - `TagResource`/`UntagResource`: the resource its ARN names;
+/// - thing, thing group and thing type calls: that resource; thing group
+///   membership calls: the thing.
+#[derive(Clone, Copy)]
+pub struct ApiCall(pub(crate) &'static CallSpec);
+
+impl ApiCall {
+    /// Every call handled, kind by kind.
+    pub fn all() -> impl Iterator<Item = ApiCall> {
+        TABLES.iter().flat_map(|t| t.iter().copied())
+    }
+
+    /// The `eventName`.
+    pub fn as_str(self) -> &'static str {
+        self.0.name
+    }
+
+    /// Whether the call deletes the resource of its first key (`DeletePolicy`,
+    /// `DeleteCertificate`, `DeleteThing`, ...; not `DeletePolicyVersion`, which
+    /// changes a policy).
+    pub fn is_delete(self) -> bool {
+        self.0.deletes
+    }
+
+    /// Parses an `eventName`.
+    pub fn parse(s: &str) -> Option<Self> {
+        ApiCall::all().find(|c| c.as_str() == s)
+    }
+
+    fn keys(
+        self,
+        req: &Fields<'_, '_>,
+        resp: &Fields<'_, '_>,
+    ) -> Result<Vec<ResourceKey>, DecodeError> {
+        (self.0.keys)(self, req, resp)
+    }
+}
+
+impl PartialEq for ApiCall {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for ApiCall {}
+
+impl std::hash::Hash for ApiCall {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.name.hash(h)
+    }
+}
+
+impl std::fmt::Debug for ApiCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl Serialize for ApiCall {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name)
+    }
+}
+
+/// Declares calls: `api_calls!(TABLE: Name => keys_fn, Name [deletes] => keys_fn, ...)`
+/// gives an associated constant `ApiCall::Name` for each and the table `TABLE`, which
+/// [`TABLES`] lists.
+macro_rules! api_calls {
+    ($table:ident: $($v:ident $([$delete:ident])? => $keys:expr),* $(,)?) => {
+        #[allow(non_upper_case_globals)]
+        impl $crate::cloudtrail::ApiCall {
+            $(
+                #[doc = concat!("`", stringify!($v), "`.")]
+                pub const $v: $crate::cloudtrail::ApiCall =
+                    $crate::cloudtrail::ApiCall(&$crate::cloudtrail::CallSpec {
+                        name: stringify!($v),
+                        deletes: api_calls!(@deletes $($delete)?),
+                        keys: $keys,
+                    });
+            )*
+        }
+        pub(crate) const $table: &[$crate::cloudtrail::ApiCall] =
+            &[$($crate::cloudtrail::ApiCall::$v),*];
+    };
+    (@deletes deletes) => { true };
+    (@deletes) => { false };
+}
+pub(crate) use api_calls;
+
+/// The call tables: the calls that cross kinds, then each kind's.
+const TABLES: &[&[ApiCall]] = &[SHARED, crate::kinds::billing_group::CALLS];
+
+api_calls!(SHARED:
+    CreatePolicy => shared_keys,
+    CreatePolicyVersion => shared_keys,
+    DeletePolicyVersion => shared_keys,
+    SetDefaultPolicyVersion => shared_keys,
+    DeletePolicy [deletes] => shared_keys,
+    AttachPolicy => shared_keys,
+    DetachPolicy => shared_keys,
+    AttachPrincipalPolicy => shared_keys,
+    DetachPrincipalPolicy => shared_keys,
+    RegisterCertificate => shared_keys,
+    RegisterCertificateWithoutCA => shared_keys,
+    CreateKeysAndCertificate => shared_keys,
+    CreateCertificateFromCsr => shared_keys,
+    UpdateCertificate => shared_keys,
+    DeleteCertificate [deletes] => shared_keys,
+    AttachThingPrincipal => shared_keys,
+    DetachThingPrincipal => shared_keys,
+    AddThingToBillingGroup => shared_keys,
+    RemoveThingFromBillingGroup => shared_keys,
+    TagResource => shared_keys,
+    UntagResource => shared_keys,
+    CreateThing => shared_keys,
+    UpdateThing => shared_keys,
+    DeleteThing [deletes] => shared_keys,
+    CreateThingGroup => shared_keys,
+    UpdateThingGroup => shared_keys,
+    DeleteThingGroup [deletes] => shared_keys,
+    CreateDynamicThingGroup => shared_keys,
+    UpdateDynamicThingGroup => shared_keys,
+    DeleteDynamicThingGroup [deletes] => shared_keys,
+    AddThingToThingGroup => shared_keys,
+    RemoveThingFromThingGroup => shared_keys,
+    UpdateThingGroupsForThing => shared_keys,
+    CreateThingType => shared_keys,
+    UpdateThingType => shared_keys,
+    DeprecateThingType => shared_keys,
+    DeleteThingType [deletes] => shared_keys,
 );
 
 const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
@@ -158,22 +218,22 @@ fn target_key(
     }
 }
 
-fn keys_of(
+/// The keys of the calls declared here, by name.
+fn shared_keys(
     call: ApiCall,
     req: &Fields<'_, '_>,
     resp: &Fields<'_, '_>,
 ) -> Result<Vec<ResourceKey>, DecodeError> {
-    use ApiCall::*;
     let key = |kind, name: &str| ResourceKey::new(kind, name);
-    Ok(match call {
-        CreatePolicy
-        | CreatePolicyVersion
-        | DeletePolicyVersion
-        | SetDefaultPolicyVersion
-        | DeletePolicy => vec![key(Kind::Policy, req.name("policyName")?)],
-        AttachPolicy | DetachPolicy | AttachPrincipalPolicy | DetachPrincipalPolicy => {
-            let (field, allow_group) = match call {
-                AttachPolicy | DetachPolicy => ("target", true),
+    Ok(match call.as_str() {
+        "CreatePolicy"
+        | "CreatePolicyVersion"
+        | "DeletePolicyVersion"
+        | "SetDefaultPolicyVersion"
+        | "DeletePolicy" => vec![key(Kind::Policy, req.name("policyName")?)],
+        "AttachPolicy" | "DetachPolicy" | "AttachPrincipalPolicy" | "DetachPrincipalPolicy" => {
+            let (field, allow_group) = match call.as_str() {
+                "AttachPolicy" | "DetachPolicy" => ("target", true),
                 _ => ("principal", false),
             };
             let target = req.str(field)?;
@@ -184,10 +244,10 @@ fn keys_of(
             keys.push(key(Kind::Policy, policy));
             keys
         }
-        RegisterCertificate
-        | RegisterCertificateWithoutCA
-        | CreateKeysAndCertificate
-        | CreateCertificateFromCsr => {
+        "RegisterCertificate"
+        | "RegisterCertificateWithoutCA"
+        | "CreateKeysAndCertificate"
+        | "CreateCertificateFromCsr" => {
             let id = match resp.opt_name("certificateId")? {
                 Some(id) => Name::from(id),
                 None => match resp.opt_str("certificateArn")? {
@@ -197,29 +257,26 @@ fn keys_of(
             };
             vec![ResourceKey::new(Kind::Certificate, id)]
         }
-        UpdateCertificate | DeleteCertificate => {
+        "UpdateCertificate" | "DeleteCertificate" => {
             vec![key(Kind::Certificate, req.name("certificateId")?)]
         }
-        AttachThingPrincipal | DetachThingPrincipal => {
+        "AttachThingPrincipal" | "DetachThingPrincipal" => {
             let thing = req.name("thingName")?;
             let principal = req.str("principal")?;
             let mut keys = vec![key(Kind::Thing, thing)];
             keys.extend(target_key(req, "principal", principal, false)?);
             keys
         }
-        CreateBillingGroup | UpdateBillingGroup | DeleteBillingGroup => {
-            vec![key(Kind::BillingGroup, req.name("billingGroupName")?)]
-        }
-        AddThingToBillingGroup
-        | RemoveThingFromBillingGroup
-        | AddThingToThingGroup
-        | RemoveThingFromThingGroup => {
+        "AddThingToBillingGroup"
+        | "RemoveThingFromBillingGroup"
+        | "AddThingToThingGroup"
+        | "RemoveThingFromThingGroup" => {
             vec![ResourceKey::new(
                 Kind::Thing,
                 name_or_arn(req, "thingName", "thingArn", Kind::Thing)?,
             )]
         }
-        TagResource | UntagResource => {
+        "TagResource" | "UntagResource" => {
             let arn = req.str("resourceArn")?;
             match Arn::parse(arn).and_then(|a| a.iot_resource()) {
                 Some((k, n)) => vec![key(k, n)],
@@ -233,20 +290,21 @@ fn keys_of(
                 }
             }
         }
-        CreateThing | UpdateThing | DeleteThing | UpdateThingGroupsForThing => {
+        "CreateThing" | "UpdateThing" | "DeleteThing" | "UpdateThingGroupsForThing" => {
             vec![key(Kind::Thing, req.name("thingName")?)]
         }
-        CreateThingGroup
-        | UpdateThingGroup
-        | DeleteThingGroup
-        | CreateDynamicThingGroup
-        | UpdateDynamicThingGroup
-        | DeleteDynamicThingGroup => {
+        "CreateThingGroup"
+        | "UpdateThingGroup"
+        | "DeleteThingGroup"
+        | "CreateDynamicThingGroup"
+        | "UpdateDynamicThingGroup"
+        | "DeleteDynamicThingGroup" => {
             vec![key(Kind::ThingGroup, req.name("thingGroupName")?)]
         }
-        CreateThingType | UpdateThingType | DeprecateThingType | DeleteThingType => {
+        "CreateThingType" | "UpdateThingType" | "DeprecateThingType" | "DeleteThingType" => {
             vec![key(Kind::ThingType, req.name("thingTypeName")?)]
         }
+        other => unreachable!("{other} is not a call of this table"),
     })
 }
 
@@ -325,7 +383,7 @@ pub(crate) fn decode(map: &Object<'_>) -> Result<Event, DecodeError> {
             };
         let req = sub("requestParameters", "detail.requestParameters")?;
         let resp = sub("responseElements", "detail.responseElements")?;
-        keys_of(call, &req, &resp)?
+        call.keys(&req, &resp)?
     };
     Ok(Event {
         id,

@@ -22,6 +22,7 @@
 mod cloudtrail;
 mod error;
 mod json;
+mod kinds;
 mod registry;
 mod time;
 

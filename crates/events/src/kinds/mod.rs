@@ -1,0 +1,5 @@
+//! Each resource kind's CloudTrail calls, one module per kind. Kinds moved here so far:
+//! billing groups; the calls of the other kinds, and those that cross kinds, are still
+//! declared in `cloudtrail.rs`.
+
+pub(crate) mod billing_group;
