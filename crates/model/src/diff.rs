@@ -54,7 +54,7 @@ use crate::create::settable_status;
 use crate::document::canonical_document;
 use crate::filter::{CompiledFilter, DiffOptions};
 use crate::fingerprint::fingerprint_pair;
-use crate::kinds::billing_group;
+use crate::kinds::{KindSpec, billing_group};
 use crate::plan::{Change, PLAN_FORMAT_VERSION, Plan, PlannedChange, PolicyTarget};
 use crate::related::Related;
 use crate::resource::{
@@ -546,20 +546,7 @@ pub fn diff_keys(
 fn diff_key(ctx: &Ctx<'_>, b: &mut Builder, kind: Kind, name: &Name) {
     let first = b.changes.len();
     let (d, a) = (ctx.desired, ctx.actual);
-    match kind {
-        Kind::ThingType => diff_thing_type(ctx, b, name, d.thing_type(name), a.thing_type(name)),
-        Kind::BillingGroup => {
-            billing_group::diff(ctx, b, name, d.billing_group(name), a.billing_group(name))
-        }
-        Kind::ThingGroup => {
-            diff_thing_group(ctx, b, name, d.thing_group(name), a.thing_group(name))
-        }
-        Kind::Policy => diff_policy(ctx, b, name, d.policy(name), a.policy(name)),
-        Kind::Certificate => {
-            diff_certificate(ctx, b, name, d.certificate(name), a.certificate(name))
-        }
-        Kind::Thing => diff_thing(ctx, b, name, d.thing(name), a.thing(name)),
-    }
+    crate::with_kind!(kind, K => K::diff(ctx, b, name, K::in_view(d, name), K::in_view(a, name)));
     // What the new changes need that only the desired state has yet, or that the plan
     // re-creates.
     for c in &b.changes[first..] {
@@ -635,51 +622,12 @@ fn diff_all(
             visit(n, Some(*r), Some(*r));
         }
     }
-    walk(
-        ctx,
-        b,
-        Kind::ThingType,
-        &desired.thing_types,
-        &actual.thing_types,
-        diff_thing_type,
-        &[],
-    );
-    walk(
-        ctx,
-        b,
-        Kind::BillingGroup,
-        &desired.billing_groups,
-        &actual.billing_groups,
-        billing_group::diff,
-        &[],
-    );
-    walk(
-        ctx,
-        b,
-        Kind::ThingGroup,
-        &desired.thing_groups,
-        &actual.thing_groups,
-        diff_thing_group,
-        &[],
-    );
-    walk(
-        ctx,
-        b,
-        Kind::Policy,
-        &desired.policies,
-        &actual.policies,
-        diff_policy,
-        &[],
-    );
-    walk(
-        ctx,
-        b,
-        Kind::Certificate,
-        &desired.certificates,
-        &actual.certificates,
-        diff_certificate,
-        &[],
-    );
+    crate::for_each_kind!(K => {
+        // Things are walked with the things both sides hold alike outside the maps.
+        if K::KIND != Kind::Thing {
+            walk(ctx, b, K::KIND, K::map(desired), K::map(actual), K::diff, &[]);
+        }
+    });
     walk(
         ctx,
         b,
@@ -690,6 +638,32 @@ fn diff_all(
         again,
     );
 }
+
+/// How a kind's resources are compared: the changes that turn the target's resource
+/// (`a`) into the desired one (`d`), either side absent.
+pub(crate) trait KindDiff: KindSpec {
+    /// Pushes the changes for one resource.
+    fn diff(ctx: &Ctx<'_>, b: &mut Builder, name: &Name, d: Option<&Self>, a: Option<&Self>);
+}
+
+macro_rules! kind_diff {
+    ($($ty:ty => $f:path),* $(,)?) => {
+        $(impl KindDiff for $ty {
+            fn diff(ctx: &Ctx<'_>, b: &mut Builder, name: &Name, d: Option<&Self>, a: Option<&Self>) {
+                $f(ctx, b, name, d, a)
+            }
+        })*
+    };
+}
+
+kind_diff!(
+    ThingType => diff_thing_type,
+    crate::resource::BillingGroup => billing_group::diff,
+    ThingGroup => diff_thing_group,
+    Policy => diff_policy,
+    Certificate => diff_certificate,
+    Thing => diff_thing,
+);
 
 /// Tag changes that turn `actual` tags into `desired` tags.
 pub(crate) fn diff_tags(

@@ -8,7 +8,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use crate::filter::{CompiledFilter, Filter};
 use crate::format::{LINES_PER_CHUNK, Wrap, resource_lines};
-use crate::resource::{Kind, Name, ResourceRef};
+use crate::resource::{Kind, Name};
 use crate::same::SameLines;
 use crate::snapshot::Snapshot;
 
@@ -26,40 +26,35 @@ pub fn fingerprint(s: &Snapshot, filter: &Filter) -> String {
 pub fn fingerprint_pair(s: &Snapshot, same: &SameLines, filter: &Filter) -> String {
     let f = filter.compile();
     let mut h = Xxh3::new();
-    hash_kind(&mut h, Kind::ThingType, &s.thing_types, &f, |r| {
-        ResourceRef::ThingType(r)
-    });
-    hash_kind(&mut h, Kind::BillingGroup, &s.billing_groups, &f, |r| {
-        ResourceRef::BillingGroup(r)
-    });
-    hash_kind(&mut h, Kind::ThingGroup, &s.thing_groups, &f, |r| {
-        ResourceRef::ThingGroup(r)
-    });
-    hash_kind(&mut h, Kind::Policy, &s.policies, &f, |r| {
-        ResourceRef::Policy(r)
-    });
-    hash_kind_with(&mut h, Kind::Certificate, &s.certificates, same, &f, |r| {
-        ResourceRef::Certificate(r)
-    });
-    hash_kind_with(&mut h, Kind::Thing, &s.things, same, &f, |r| {
-        ResourceRef::Thing(r)
+    crate::for_each_kind!(K => {
+        if K::FAST_LINE {
+            hash_kind_with(&mut h, K::KIND, K::map(s), same, &f, K::as_resource);
+        } else {
+            hash_kind(&mut h, K::KIND, K::map(s), &f, K::as_resource, K::ALWAYS_FINGERPRINTED);
+        }
     });
     format!("xxh3-128:{:032x}", h.digest128())
 }
 
 /// Hashes the resources of one kind that the filter selects (the same selection as
-/// [`Snapshot::filtered`]); a kind the filter leaves out adds nothing.
+/// [`Snapshot::filtered`]); a kind the filter leaves out adds nothing, and so does an
+/// empty kind unless `always` (the six original kinds, whose name and count of zero
+/// every fingerprint has always hashed).
 fn hash_kind<T: Sync>(
     h: &mut Xxh3,
     kind: Kind,
     map: &BTreeMap<Name, T>,
     filter: &CompiledFilter,
     wrap: Wrap<T>,
+    always: bool,
 ) {
     if !filter.selects_kind(kind) {
         return;
     }
     let items: Vec<&T> = filter.select(kind, map).map(|(_, v)| v).collect();
+    if items.is_empty() && !always {
+        return;
+    }
     // Chunks are hashed in parallel; the chunk digests, in order, feed the final hash.
     let digests: Vec<u128> = items
         .par_chunks(LINES_PER_CHUNK)
@@ -90,7 +85,7 @@ fn hash_kind_with<T: Sync>(
     wrap: Wrap<T>,
 ) {
     if same.len(kind) == 0 {
-        return hash_kind(h, kind, map, filter, wrap);
+        return hash_kind(h, kind, map, filter, wrap, true);
     }
     let mut own = filter.select(kind, map).peekable();
     let mut items: Vec<Item<'_, T>> = Vec::new();

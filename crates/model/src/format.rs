@@ -465,17 +465,10 @@ fn parse_stream(
             let (line, offset, len, res) = r?;
             let kind = res.kind();
             let fresh = match res {
-                Resource::ThingType(r) => {
-                    insert_new(&mut snap.thing_types, r.thing_type_name.clone(), r)
-                }
-                Resource::BillingGroup(r) => {
-                    insert_new(&mut snap.billing_groups, r.billing_group_name.clone(), r)
-                }
                 Resource::ThingGroup(r) => {
                     group_lines.insert(r.thing_group_name.clone(), line);
                     insert_new(&mut snap.thing_groups, r.thing_group_name.clone(), r)
                 }
-                Resource::Policy(r) => insert_new(&mut snap.policies, r.policy_name.clone(), r),
                 Resource::Certificate(r) => {
                     if pems == Pems::Skip {
                         cert_lines.push(LineAt {
@@ -487,6 +480,9 @@ fn parse_stream(
                     certificates.insert(r.certificate_id.clone(), r)
                 }
                 Resource::Thing(r) => things.insert(r.thing_name.clone(), r),
+                other => crate::with_resource!(other, K, r => {
+                    insert_new(K::map_mut(&mut snap), r.name().clone(), r)
+                }),
             };
             if let Err(key) = fresh {
                 return Err(Failure::Duplicate { kind, key, line });
@@ -866,12 +862,9 @@ pub fn write_to(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
     };
     serde_json::to_writer(&mut *w, &header)?;
     w.write_all(b"\n")?;
-    write_kind(w, &s.thing_types, |r| ResourceRef::ThingType(r))?;
-    write_kind(w, &s.billing_groups, |r| ResourceRef::BillingGroup(r))?;
-    write_kind(w, &s.thing_groups, |r| ResourceRef::ThingGroup(r))?;
-    write_kind(w, &s.policies, |r| ResourceRef::Policy(r))?;
-    write_kind(w, &s.certificates, |r| ResourceRef::Certificate(r))?;
-    write_kind(w, &s.things, |r| ResourceRef::Thing(r))?;
+    crate::for_each_kind!(K => {
+        write_kind(w, K::map(s), K::as_resource)?;
+    });
     Ok(())
 }
 

@@ -378,7 +378,8 @@ pub fn principal_certificate_id(principal: &str) -> Option<&str> {
 /// so that writing or fingerprinting a registry clones nothing.
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
-pub(crate) enum ResourceRef<'a> {
+#[allow(missing_docs)]
+pub enum ResourceRef<'a> {
     ThingType(&'a ThingType),
     BillingGroup(&'a BillingGroup),
     ThingGroup(&'a ThingGroup),

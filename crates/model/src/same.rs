@@ -476,6 +476,10 @@ fn merge_sorted<T: Ord>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
 }
 
 impl View for PairView<'_> {
+    fn plain(&self, kind: Kind, name: &str) -> &Snapshot {
+        self.snap.plain(kind, name)
+    }
+
     fn thing_type(&self, name: &str) -> Option<&ThingType> {
         self.snap.thing_type(name)
     }

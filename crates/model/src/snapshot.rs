@@ -81,14 +81,7 @@ pub struct Counts {
 impl Counts {
     /// The count for one kind.
     pub fn get(&self, kind: Kind) -> usize {
-        match kind {
-            Kind::ThingType => self.thing_types,
-            Kind::BillingGroup => self.billing_groups,
-            Kind::ThingGroup => self.thing_groups,
-            Kind::Policy => self.policies,
-            Kind::Certificate => self.certificates,
-            Kind::Thing => self.things,
-        }
+        crate::with_kind!(kind, K => K::count(self))
     }
 
     /// The total over all kinds.
@@ -100,15 +93,11 @@ impl Counts {
 impl std::ops::Add for Counts {
     type Output = Counts;
 
-    fn add(self, o: Counts) -> Counts {
-        Counts {
-            thing_types: self.thing_types + o.thing_types,
-            billing_groups: self.billing_groups + o.billing_groups,
-            thing_groups: self.thing_groups + o.thing_groups,
-            policies: self.policies + o.policies,
-            certificates: self.certificates + o.certificates,
-            things: self.things + o.things,
-        }
+    fn add(mut self, o: Counts) -> Counts {
+        crate::for_each_kind!(K => {
+            *K::count_mut(&mut self) += K::count(&o);
+        });
+        self
     }
 }
 
@@ -120,110 +109,41 @@ impl Snapshot {
 
     /// Inserts (or replaces) a resource.
     pub fn insert(&mut self, resource: Resource) {
-        match resource {
-            Resource::ThingType(r) => {
-                self.thing_types.insert(r.thing_type_name.clone(), r);
-            }
-            Resource::BillingGroup(r) => {
-                self.billing_groups.insert(r.billing_group_name.clone(), r);
-            }
-            Resource::ThingGroup(r) => {
-                self.thing_groups.insert(r.thing_group_name.clone(), r);
-            }
-            Resource::Policy(r) => {
-                self.policies.insert(r.policy_name.clone(), r);
-            }
-            Resource::Certificate(r) => {
-                self.certificates.insert(r.certificate_id.clone(), r);
-            }
-            Resource::Thing(r) => {
-                self.things.insert(r.thing_name.clone(), r);
-            }
-        }
+        crate::with_resource!(resource, K, r => {
+            K::map_mut(self).insert(r.name().clone(), r);
+        })
     }
 
     /// A copy of one resource.
     pub fn get(&self, key: &ResourceKey) -> Option<Resource> {
-        let n = &key.name;
-        match key.kind {
-            Kind::ThingType => self.thing_types.get(n).cloned().map(Resource::ThingType),
-            Kind::BillingGroup => self
-                .billing_groups
-                .get(n)
-                .cloned()
-                .map(Resource::BillingGroup),
-            Kind::ThingGroup => self.thing_groups.get(n).cloned().map(Resource::ThingGroup),
-            Kind::Policy => self.policies.get(n).cloned().map(Resource::Policy),
-            Kind::Certificate => self.certificates.get(n).cloned().map(Resource::Certificate),
-            Kind::Thing => self.things.get(n).cloned().map(Resource::Thing),
-        }
+        crate::with_kind!(key.kind, K => K::map(self).get(&key.name).cloned().map(K::into_resource))
     }
 
     /// Whether a resource with this key exists.
     pub fn contains(&self, key: &ResourceKey) -> bool {
-        let n = &key.name;
-        match key.kind {
-            Kind::ThingType => self.thing_types.contains_key(n),
-            Kind::BillingGroup => self.billing_groups.contains_key(n),
-            Kind::ThingGroup => self.thing_groups.contains_key(n),
-            Kind::Policy => self.policies.contains_key(n),
-            Kind::Certificate => self.certificates.contains_key(n),
-            Kind::Thing => self.things.contains_key(n),
-        }
+        crate::with_kind!(key.kind, K => K::map(self).contains_key(&key.name))
     }
 
     /// Removes a resource, returning it.
     pub fn remove(&mut self, key: &ResourceKey) -> Option<Resource> {
-        let n = &key.name;
-        match key.kind {
-            Kind::ThingType => self.thing_types.remove(n).map(Resource::ThingType),
-            Kind::BillingGroup => self.billing_groups.remove(n).map(Resource::BillingGroup),
-            Kind::ThingGroup => self.thing_groups.remove(n).map(Resource::ThingGroup),
-            Kind::Policy => self.policies.remove(n).map(Resource::Policy),
-            Kind::Certificate => self.certificates.remove(n).map(Resource::Certificate),
-            Kind::Thing => self.things.remove(n).map(Resource::Thing),
-        }
+        crate::with_kind!(key.kind, K => K::map_mut(self).remove(&key.name).map(K::into_resource))
     }
 
     /// Resource counts per kind.
     pub fn counts(&self) -> Counts {
-        Counts {
-            thing_types: self.thing_types.len(),
-            billing_groups: self.billing_groups.len(),
-            thing_groups: self.thing_groups.len(),
-            policies: self.policies.len(),
-            certificates: self.certificates.len(),
-            things: self.things.len(),
-        }
+        let mut c = Counts::default();
+        crate::for_each_kind!(K => {
+            *K::count_mut(&mut c) = K::map(self).len();
+        });
+        c
     }
 
     /// Every resource, cloned, in snapshot-file order (kind in dependency order, then
     /// name).
     pub fn resources(&self) -> impl Iterator<Item = Resource> + '_ {
-        self.thing_types
-            .values()
-            .cloned()
-            .map(Resource::ThingType)
-            .chain(
-                self.billing_groups
-                    .values()
-                    .cloned()
-                    .map(Resource::BillingGroup),
-            )
-            .chain(
-                self.thing_groups
-                    .values()
-                    .cloned()
-                    .map(Resource::ThingGroup),
-            )
-            .chain(self.policies.values().cloned().map(Resource::Policy))
-            .chain(
-                self.certificates
-                    .values()
-                    .cloned()
-                    .map(Resource::Certificate),
-            )
-            .chain(self.things.values().cloned().map(Resource::Thing))
+        Kind::ALL.into_iter().flat_map(move |kind| -> Box<dyn Iterator<Item = Resource> + '_> {
+            crate::with_kind!(kind, K => Box::new(K::map(self).values().cloned().map(K::into_resource)))
+        })
     }
 
     /// A copy holding only the resources `filter` selects, with the same origin and
@@ -242,16 +162,15 @@ impl Snapshot {
                 .map(|(n, v)| (n.clone(), v.clone()))
                 .collect()
         }
-        Snapshot {
+        let mut out = Snapshot {
             origin: self.origin.clone(),
             principal_coverage: self.principal_coverage,
-            thing_types: pick(&f, Kind::ThingType, &self.thing_types),
-            billing_groups: pick(&f, Kind::BillingGroup, &self.billing_groups),
-            thing_groups: pick(&f, Kind::ThingGroup, &self.thing_groups),
-            policies: pick(&f, Kind::Policy, &self.policies),
-            certificates: pick(&f, Kind::Certificate, &self.certificates),
-            things: pick(&f, Kind::Thing, &self.things),
-        }
+            ..Snapshot::default()
+        };
+        crate::for_each_kind!(K => {
+            *K::map_mut(&mut out) = pick(&f, K::KIND, K::map(self));
+        });
+        out
     }
 
     /// Keeps only the resources `filter` selects, in place (what [`Snapshot::filtered`]
@@ -268,12 +187,9 @@ impl Snapshot {
                 map.retain(|n, _| f.matches(kind, n));
             }
         }
-        retain(&f, Kind::ThingType, &mut self.thing_types);
-        retain(&f, Kind::BillingGroup, &mut self.billing_groups);
-        retain(&f, Kind::ThingGroup, &mut self.thing_groups);
-        retain(&f, Kind::Policy, &mut self.policies);
-        retain(&f, Kind::Certificate, &mut self.certificates);
-        retain(&f, Kind::Thing, &mut self.things);
+        crate::for_each_kind!(K => {
+            retain(&f, K::KIND, K::map_mut(self));
+        });
     }
 
     /// Resource counts per kind of what `filter` selects (without copying anything).
@@ -282,15 +198,11 @@ impl Snapshot {
         if f.is_all() {
             return self.counts();
         }
-        let n = |kind| self.selected_names(kind, &f).count();
-        Counts {
-            thing_types: n(Kind::ThingType),
-            billing_groups: n(Kind::BillingGroup),
-            thing_groups: n(Kind::ThingGroup),
-            policies: n(Kind::Policy),
-            certificates: n(Kind::Certificate),
-            things: n(Kind::Thing),
-        }
+        let mut c = Counts::default();
+        crate::for_each_kind!(K => {
+            *K::count_mut(&mut c) = self.selected_names(K::KIND, &f).count();
+        });
+        c
     }
 
     /// The names (certificate ids) of the resources of `kind` that `filter` selects, in
@@ -307,14 +219,7 @@ impl Snapshot {
         ) -> Box<dyn Iterator<Item = &'a Name> + 'a> {
             Box::new(f.select(kind, map).map(|(n, _)| n))
         }
-        match kind {
-            Kind::ThingType => names(filter, kind, &self.thing_types),
-            Kind::BillingGroup => names(filter, kind, &self.billing_groups),
-            Kind::ThingGroup => names(filter, kind, &self.thing_groups),
-            Kind::Policy => names(filter, kind, &self.policies),
-            Kind::Certificate => names(filter, kind, &self.certificates),
-            Kind::Thing => names(filter, kind, &self.things),
-        }
+        crate::with_kind!(kind, K => names(filter, kind, K::map(self)))
     }
 
     /// Up to `limit` names (certificate ids) of the resources of `kind` that sort after
@@ -337,14 +242,7 @@ impl Snapshot {
             let names: Vec<Name> = it.by_ref().take(limit.max(1)).collect();
             (names, it.next().is_some())
         }
-        match kind {
-            Kind::ThingType => page(&self.thing_types, after, limit),
-            Kind::BillingGroup => page(&self.billing_groups, after, limit),
-            Kind::ThingGroup => page(&self.thing_groups, after, limit),
-            Kind::Policy => page(&self.policies, after, limit),
-            Kind::Certificate => page(&self.certificates, after, limit),
-            Kind::Thing => page(&self.things, after, limit),
-        }
+        crate::with_kind!(kind, K => page(K::map(self), after, limit))
     }
 
     /// The depth of a thing group in its hierarchy (0 for a root). A cycle or a missing

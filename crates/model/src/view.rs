@@ -49,17 +49,14 @@ pub trait View {
     /// The names of one kind the view holds, sorted (for a complete view: all of
     /// them).
     fn names(&self, kind: Kind) -> Vec<Name>;
+    /// The snapshot that holds the resources of kinds without a method of their own
+    /// here (looked up with [`KindSpec::in_view`]). A partial view records the resource
+    /// `kind`/`name` as a miss when it does not know it.
+    fn plain(&self, kind: Kind, name: &str) -> &Snapshot;
 
     /// Whether a resource exists.
     fn contains(&self, kind: Kind, name: &str) -> bool {
-        match kind {
-            Kind::ThingType => self.thing_type(name).is_some(),
-            Kind::BillingGroup => self.billing_group(name).is_some(),
-            Kind::ThingGroup => self.thing_group(name).is_some(),
-            Kind::Policy => self.policy(name).is_some(),
-            Kind::Certificate => self.certificate(name).is_some(),
-            Kind::Thing => self.thing(name).is_some(),
-        }
+        crate::with_kind!(kind, K => K::in_view(self, name).is_some())
     }
 }
 
@@ -144,6 +141,10 @@ fn index_things<'a, I: IntoIterator<Item = &'a str>>(
 }
 
 impl View for SnapshotView<'_> {
+    fn plain(&self, _kind: Kind, _name: &str) -> &Snapshot {
+        self.snap
+    }
+
     fn thing_type(&self, name: &str) -> Option<&ThingType> {
         self.snap.thing_types.get(name)
     }
@@ -246,15 +247,7 @@ impl View for SnapshotView<'_> {
     }
 
     fn names(&self, kind: Kind) -> Vec<Name> {
-        let s = self.snap;
-        match kind {
-            Kind::ThingType => s.thing_types.keys().cloned().collect(),
-            Kind::BillingGroup => s.billing_groups.keys().cloned().collect(),
-            Kind::ThingGroup => s.thing_groups.keys().cloned().collect(),
-            Kind::Policy => s.policies.keys().cloned().collect(),
-            Kind::Certificate => s.certificates.keys().cloned().collect(),
-            Kind::Thing => s.things.keys().cloned().collect(),
-        }
+        crate::with_kind!(kind, K => K::map(self.snap).keys().cloned().collect())
     }
 }
 
@@ -366,6 +359,13 @@ impl PartialView {
 }
 
 impl View for PartialView {
+    fn plain(&self, kind: Kind, name: &str) -> &Snapshot {
+        if !self.snap.contains(&ResourceKey::new(kind, name)) {
+            self.lookup::<()>(kind, name, None);
+        }
+        &self.snap
+    }
+
     fn thing_type(&self, name: &str) -> Option<&ThingType> {
         self.lookup(Kind::ThingType, name, self.snap.thing_types.get(name))
     }

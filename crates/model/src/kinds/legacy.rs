@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 use crate::collections::StringMap;
 use crate::constraints::{self, Violation};
 use crate::kinds::KindSpec;
-use crate::resource::{Certificate, Kind, Name, Policy, Thing, ThingGroup, ThingType};
-use crate::snapshot::Snapshot;
+use crate::resource::{
+    Certificate, Kind, Name, Policy, Resource, ResourceRef, Thing, ThingGroup, ThingType,
+};
+use crate::snapshot::{Counts, Snapshot};
+use crate::view::View;
 
 macro_rules! spec {
-    ($ty:ty, $kind:ident, $field:ident, $map:ident, $tag:literal, $noun:literal,
+    ($ty:ty, $kind:ident, $field:ident, $map:ident, $view:ident, $tag:literal, $noun:literal,
      $plural:literal, $name_field:literal, $arn:literal, taggable: $taggable:tt,
      $(aliases: $aliases:expr,)? check: $check:expr) => {
         impl KindSpec for $ty {
@@ -22,6 +25,8 @@ macro_rules! spec {
             const NAME_FIELD: &'static str = $name_field;
             const ARN_TYPE: &'static str = $arn;
             const TAGGABLE: bool = $taggable;
+            const ALWAYS_FINGERPRINTED: bool = true;
+            const FAST_LINE: bool = matches!(Kind::$kind, Kind::Thing | Kind::Certificate);
             $(const ALIASES: &'static [&'static str] = $aliases;)?
 
             fn name(&self) -> &Name {
@@ -40,6 +45,26 @@ macro_rules! spec {
                 tags_of!($taggable, self)
             }
 
+            fn count(c: &Counts) -> usize {
+                c.$map
+            }
+
+            fn count_mut(c: &mut Counts) -> &mut usize {
+                &mut c.$map
+            }
+
+            fn into_resource(self) -> Resource {
+                Resource::$kind(self)
+            }
+
+            fn as_resource(&self) -> ResourceRef<'_> {
+                ResourceRef::$kind(self)
+            }
+
+            fn in_view<'v, V: View + ?Sized>(v: &'v V, name: &str) -> Option<&'v Self> {
+                v.$view(name)
+            }
+
             fn check(&self) -> Result<(), Violation> {
                 ($check)(self)
             }
@@ -56,15 +81,15 @@ macro_rules! tags_of {
     };
 }
 
-spec!(ThingType, ThingType, thing_type_name, thing_types, "thingType", "thing type",
+spec!(ThingType, ThingType, thing_type_name, thing_types, thing_type, "thingType", "thing type",
     "thing types", "thingTypeName", "thingtype", taggable: true, check: constraints::thing_type);
-spec!(ThingGroup, ThingGroup, thing_group_name, thing_groups, "thingGroup", "thing group",
+spec!(ThingGroup, ThingGroup, thing_group_name, thing_groups, thing_group, "thingGroup", "thing group",
     "thing groups", "thingGroupName", "thinggroup", taggable: true,
     aliases: &["group"], check: constraints::thing_group);
-spec!(Policy, Policy, policy_name, policies, "policy", "policy", "policies", "policyName",
+spec!(Policy, Policy, policy_name, policies, policy, "policy", "policy", "policies", "policyName",
     "policy", taggable: true, aliases: &["policie"], check: constraints::policy);
-spec!(Certificate, Certificate, certificate_id, certificates, "certificate", "certificate",
+spec!(Certificate, Certificate, certificate_id, certificates, certificate, "certificate", "certificate",
     "certificates", "certificateId", "cert", taggable: false,
     aliases: &["cert"], check: |c| constraints::certificate(c, true));
-spec!(Thing, Thing, thing_name, things, "thing", "thing", "things", "thingName", "thing",
+spec!(Thing, Thing, thing_name, things, thing, "thing", "thing", "things", "thingName", "thing",
     taggable: false, check: constraints::thing);

@@ -55,3 +55,81 @@ macro_rules! with_kind {
         }
     }};
 }
+
+/// Runs `$body` with `$r` bound to the resource inside `$resource` (a [`Resource`](crate::Resource),
+/// by value or by reference) and `$K` its type.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_resource {
+    ($resource:expr, $K:ident, $r:ident => $body:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::kinds::KindSpec as _;
+        match $resource {
+            $crate::Resource::ThingType($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::ThingType;
+                $body
+            }
+            $crate::Resource::BillingGroup($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::BillingGroup;
+                $body
+            }
+            $crate::Resource::ThingGroup($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::ThingGroup;
+                $body
+            }
+            $crate::Resource::Policy($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::Policy;
+                $body
+            }
+            $crate::Resource::Certificate($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::Certificate;
+                $body
+            }
+            $crate::Resource::Thing($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::Thing;
+                $body
+            }
+        }
+    }};
+}
+
+/// Runs `$body` once for each kind in dependency order (the order of snapshot files),
+/// with `$K` the kind's type.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_kind {
+    ($K:ident => $body:block) => {{
+        #[allow(unused_imports)]
+        use $crate::kinds::KindSpec as _;
+        {
+            type $K = $crate::ThingType;
+            $body
+        }
+        {
+            type $K = $crate::BillingGroup;
+            $body
+        }
+        {
+            type $K = $crate::ThingGroup;
+            $body
+        }
+        {
+            type $K = $crate::Policy;
+            $body
+        }
+        {
+            type $K = $crate::Certificate;
+            $body
+        }
+        {
+            type $K = $crate::Thing;
+            $body
+        }
+    }};
+}

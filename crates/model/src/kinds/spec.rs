@@ -11,8 +11,9 @@ use crate::apply::{ApplyError, Outcome};
 use crate::collections::StringMap;
 use crate::constraints::Violation;
 use crate::plan::Action;
-use crate::resource::{Kind, Name, ResourceKey};
-use crate::snapshot::Snapshot;
+use crate::resource::{Kind, Name, Resource, ResourceKey, ResourceRef};
+use crate::snapshot::{Counts, Snapshot};
+use crate::view::View;
 
 /// A resource kind: its resource type and the facts the shared machinery (snapshot files,
 /// filters, messages, ARNs, tags) needs about it. The resource struct implements it.
@@ -47,6 +48,26 @@ pub trait KindSpec:
     fn tags_mut(&mut self) -> Option<&mut StringMap> {
         None
     }
+    /// Its count in [`Counts`].
+    fn count(c: &Counts) -> usize;
+    /// Its count in [`Counts`], to change.
+    fn count_mut(c: &mut Counts) -> &mut usize;
+    /// As one resource of any kind.
+    fn into_resource(self) -> Resource;
+    /// Borrowed as one resource of any kind (serialised as its snapshot line).
+    fn as_resource(&self) -> ResourceRef<'_>;
+    /// Looks it up in one side of a comparison. Kinds without a [`View`] method of their
+    /// own are held in the view's [`View::plain`] snapshot.
+    fn in_view<'v, V: View + ?Sized>(v: &'v V, name: &str) -> Option<&'v Self> {
+        Self::map(v.plain(Self::KIND, name)).get(name)
+    }
+    /// Whether its snapshot lines are written and read by hand (things, certificates)
+    /// rather than by serde.
+    const FAST_LINE: bool = false;
+    /// Whether it is one of the six kinds every fingerprint hashes even when empty;
+    /// kinds added later count only when they hold something, so that fingerprints (and
+    /// the plans that record them) stay what they were for registries without them.
+    const ALWAYS_FINGERPRINTED: bool = false;
     /// Checks it against AWS IoT's documented constraints.
     fn check(&self) -> Result<(), Violation>;
 }

@@ -16,8 +16,9 @@ pub(crate) use diff::diff;
 use crate::collections::StringMap;
 use crate::constraints::{self, Violation};
 use crate::kinds::KindSpec;
-use crate::resource::{Kind, Name};
-use crate::snapshot::Snapshot;
+use crate::resource::{Kind, Name, Resource, ResourceRef};
+use crate::snapshot::{Counts, Snapshot};
+use crate::view::View;
 
 /// A billing group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -56,6 +57,28 @@ impl KindSpec for BillingGroup {
 
     fn tags_mut(&mut self) -> Option<&mut StringMap> {
         Some(&mut self.tags)
+    }
+
+    const ALWAYS_FINGERPRINTED: bool = true;
+
+    fn count(c: &Counts) -> usize {
+        c.billing_groups
+    }
+
+    fn count_mut(c: &mut Counts) -> &mut usize {
+        &mut c.billing_groups
+    }
+
+    fn into_resource(self) -> Resource {
+        Resource::BillingGroup(self)
+    }
+
+    fn as_resource(&self) -> ResourceRef<'_> {
+        ResourceRef::BillingGroup(self)
+    }
+
+    fn in_view<'v, V: View + ?Sized>(v: &'v V, name: &str) -> Option<&'v Self> {
+        v.billing_group(name)
     }
 
     fn check(&self) -> Result<(), Violation> {
