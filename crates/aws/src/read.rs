@@ -396,8 +396,18 @@ impl AwsRegistry {
             Ok::<_, RegistryError>(rel)
         };
 
-        let (types, policies, mut rel, (things, certs, mut principals, by_cert)) =
-            tokio::try_join!(types, policies, relations, things_and_certs)?;
+        // Kinds read on their own (no relation to another kind's API).
+        let role_aliases = async {
+            if !f.selects_kind(Kind::RoleAlias) {
+                return Ok(Vec::new());
+            }
+            let aliases = self.read_role_aliases(req).await?;
+            req.report(Kind::RoleAlias, aliases.len() as u64);
+            Ok::<_, RegistryError>(aliases)
+        };
+
+        let (types, policies, mut rel, (things, certs, mut principals, by_cert), role_aliases) =
+            tokio::try_join!(types, policies, relations, things_and_certs, role_aliases)?;
 
         // Join the relations.
         let mut snap = Snapshot::default();
@@ -408,6 +418,9 @@ impl AwsRegistry {
         }
         for t in types {
             snap.thing_types.insert(t.thing_type_name.clone(), t);
+        }
+        for a in role_aliases {
+            snap.role_aliases.insert(a.role_alias.clone(), a);
         }
         for g in std::mem::take(&mut rel.billing_groups) {
             snap.billing_groups.insert(g.billing_group_name.clone(), g);
@@ -522,6 +535,7 @@ impl AwsRegistry {
                 )
             }
             Kind::BillingGroup => self.billing_group_keys(token, size).await?,
+            Kind::RoleAlias => self.role_alias_keys(token, size).await?,
             Kind::ThingGroup => {
                 let out = self
                     .call("ListThingGroups", || {

@@ -9,7 +9,10 @@ use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use iot_crr_aws::{AwsOptions, AwsRegistry, TagMode};
-use iot_crr_model::{Change, Kind, NameSet, Outcome, Resource, ResourceKey, StringMap, ThingGroup};
+use iot_crr_model::{
+    Change, Kind, NameSet, Outcome, Resource, ResourceKey, RoleAlias, RoleAliasChange, StringMap,
+    ThingGroup,
+};
 use iot_crr_registry::{ErrorClass, Registry};
 use serde_json::{Value, json};
 
@@ -748,4 +751,96 @@ async fn test_authorization_sends_the_certificate_arn_client_id_and_checks_in_te
     assert_eq!(e.class, ErrorClass::Invalid, "{e}");
     assert!(e.to_string().contains("iot:RetainPublish"), "{e}");
     assert_eq!(replay.actual_requests().count(), 0);
+}
+
+#[tokio::test]
+async fn create_role_alias_sends_role_duration_and_tags_and_an_existing_twin_is_in_state() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({
+            "roleAlias": "cam",
+            "roleAliasArn": "arn:aws:iot:eu-west-1:123456789012:rolealias/cam"
+        }))),
+        event(response(
+            409,
+            Some("ResourceAlreadyExistsException"),
+            json!({"message": "exists"}),
+        )),
+        event(ok(json!({"roleAliasDescription": {
+            "roleAlias": "cam",
+            "roleAliasArn": "arn:aws:iot:eu-west-1:123456789012:rolealias/cam",
+            "roleArn": "arn:aws:iam::123456789012:role/r",
+            "credentialDurationSeconds": 900
+        }}))),
+    ]);
+    let reg = registry(&replay, TagMode::On).with_account_id(ACCOUNT);
+    let create = Change::RoleAlias(RoleAliasChange::CreateRoleAlias {
+        role_alias: RoleAlias {
+            role_alias: "cam".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            credential_duration_seconds: 900,
+            tags: StringMap::from_iter([("team", "iot")]),
+        },
+    });
+    assert_eq!(reg.apply(&create).await.unwrap(), Outcome::Applied);
+    // Sent again (an answer lost): the alias exists alike, so nothing to do.
+    assert_eq!(reg.apply(&create).await.unwrap(), Outcome::AlreadyInState);
+    let reqs = requests(&replay);
+    assert_eq!(
+        (reqs[0].0.as_str(), path(&reqs[0].1)),
+        ("POST", "/role-aliases/cam")
+    );
+    assert_eq!(
+        reqs[0].2,
+        json!({
+            "roleArn": "arn:aws:iam::123456789012:role/r",
+            "credentialDurationSeconds": 900,
+            "tags": [{"Key": "team", "Value": "iot"}]
+        })
+    );
+    assert_eq!(
+        (reqs[2].0.as_str(), path(&reqs[2].1)),
+        ("GET", "/role-aliases/cam")
+    );
+}
+
+#[tokio::test]
+async fn role_aliases_are_listed_page_by_page_and_read_with_their_tags() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({"roleAliases": ["a"], "nextMarker": "m2"}))),
+        event(ok(json!({"roleAliases": ["b"]}))),
+        event(ok(json!({"roleAliasDescription": {
+            "roleAlias": "a",
+            "roleAliasArn": "arn:aws:iot:eu-west-1:123456789012:rolealias/a",
+            "roleArn": "arn:aws:iam::123456789012:role/r"
+        }}))),
+        event(ok(json!({"tags": [{"Key": "k", "Value": "v"}]}))),
+    ]);
+    let reg = registry(&replay, TagMode::On);
+    let page = reg.list_keys(Kind::RoleAlias, None, 1).await.unwrap();
+    assert_eq!(page.keys, [ResourceKey::new(Kind::RoleAlias, "a")]);
+    assert_eq!(page.next.as_deref(), Some("m2"));
+    let page = reg
+        .list_keys(Kind::RoleAlias, page.next.as_deref(), 1)
+        .await
+        .unwrap();
+    assert_eq!(page.next, None);
+    let r = reg
+        .read_resource(&ResourceKey::new(Kind::RoleAlias, "a"))
+        .await
+        .unwrap()
+        .unwrap();
+    let Resource::RoleAlias(a) = r else {
+        panic!("{r:?}")
+    };
+    // AWS's default duration when the description has none.
+    assert_eq!(a.credential_duration_seconds, 3600);
+    assert_eq!(a.tags, StringMap::from_iter([("k", "v")]));
+    let reqs = requests(&replay);
+    assert!(reqs[0].1.contains("pageSize=1"), "{}", reqs[0].1);
+    assert!(reqs[1].1.contains("marker=m2"), "{}", reqs[1].1);
+    assert!(
+        reqs[3].1.contains("rolealias%2Fa"),
+        "tags read by the alias's ARN: {}",
+        reqs[3].1
+    );
 }

@@ -41,6 +41,7 @@ pub(crate) struct CallSpec {
 ///   part of it), then the certificate when the principal is a certificate ARN;
 /// - billing group calls: the billing group; `AddThingToBillingGroup`/
 ///   `RemoveThingFromBillingGroup`: the thing;
+/// - role alias calls: the role alias;
 /// - `TagResource`/`UntagResource`: the resource its ARN names;
 /// - thing, thing group and thing type calls: that resource; thing group
 ///   membership calls: the thing.
@@ -131,7 +132,11 @@ macro_rules! api_calls {
 pub(crate) use api_calls;
 
 /// The call tables: the calls that cross kinds, then each kind's.
-const TABLES: &[&[ApiCall]] = &[SHARED, crate::kinds::billing_group::CALLS];
+const TABLES: &[&[ApiCall]] = &[
+    SHARED,
+    crate::kinds::billing_group::CALLS,
+    crate::kinds::role_alias::CALLS,
+];
 
 api_calls!(SHARED:
     CreatePolicy => shared_keys,

@@ -179,6 +179,7 @@ pub(crate) fn arn_name(
                 Kind::ThingType => "a thing type",
                 Kind::BillingGroup => "a billing group",
                 Kind::Policy => "a policy",
+                Kind::RoleAlias => "a role alias",
                 Kind::Certificate => "a certificate",
             },
             value: value.to_owned(),

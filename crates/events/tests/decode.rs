@@ -736,6 +736,7 @@ fn every_api_call_maps_to_its_keys() {
     let g = || key(Kind::ThingGroup, "g1");
     let b = || key(Kind::BillingGroup, "b1");
     let ty = || key(Kind::ThingType, "ty1");
+    let alias = || key(Kind::RoleAlias, "cam=1");
     let none = json!(null);
     let policy = json!({"policyName": "p1"});
     let cert_resp = json!({"certificateId": CERT, "certificateArn": cert_arn});
@@ -984,6 +985,26 @@ fn every_api_call_maps_to_its_keys() {
             json!({"thingTypeName": "ty1"}),
             none.clone(),
             vec![ty()],
+        ),
+        (
+            ApiCall::CreateRoleAlias,
+            json!({"roleAlias": "cam=1", "roleArn": "arn:aws:iam::123456789012:role/r",
+                   "credentialDurationSeconds": 3600}),
+            json!({"roleAlias": "cam=1",
+                   "roleAliasArn": "arn:aws:iot:us-east-1:123456789012:rolealias/cam=1"}),
+            vec![alias()],
+        ),
+        (
+            ApiCall::UpdateRoleAlias,
+            json!({"roleAlias": "cam=1", "credentialDurationSeconds": 900}),
+            none.clone(),
+            vec![alias()],
+        ),
+        (
+            ApiCall::DeleteRoleAlias,
+            json!({"roleAlias": "cam=1"}),
+            none.clone(),
+            vec![alias()],
         ),
     ];
     let mut seen: Vec<ApiCall> = cases.iter().map(|c| c.0).collect();

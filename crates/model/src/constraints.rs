@@ -24,7 +24,7 @@ use std::fmt;
 
 use crate::apply::MAX_POLICY_VERSIONS;
 use crate::collections::{NameSet, StringMap};
-use crate::kinds::{KindChange, KindSpec};
+use crate::kinds::KindChange;
 use crate::plan::{Change, PolicyTarget};
 use crate::resource::{
     Certificate, Kind, Name, Policy, Resource, Thing, ThingGroup, ThingType,
@@ -230,6 +230,14 @@ impl AsciiRule {
     }
 }
 
+/// A role alias name: 1 to 128 of `[\w=,@-]`.
+const ROLE_ALIAS_NAME: AsciiRule = AsciiRule {
+    chars: Class::alphanumeric_and(b"_=,@-"),
+    min: 1,
+    max: MAX_NAME_LEN,
+    described: "letters, digits and _ = , @ -",
+};
+
 /// A thing, thing type, thing group, billing group or index name: 1 to 128 of
 /// `[a-zA-Z0-9:_-]`.
 pub(crate) const NAME: AsciiRule = AsciiRule {
@@ -267,6 +275,31 @@ pub(crate) const ATTRIBUTE_VALUE: AsciiRule = AsciiRule {
 /// `[a-zA-Z0-9:_-]`.
 pub fn check_name(value: &str) -> Result<(), String> {
     NAME.check(value)
+}
+
+/// A role alias name: 1 to 128 of `[\w=,@-]`.
+pub fn check_role_alias_name(value: &str) -> Result<(), String> {
+    ROLE_ALIAS_NAME.check(value)
+}
+
+/// A role ARN (`roleArn` of a role alias): 20 to 2048 characters, an IAM role ARN.
+pub fn check_role_arn(value: &str) -> Result<(), String> {
+    length(value, 20, 2048)?;
+    match value.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "iam", "", _, role] if role.starts_with("role/") => Ok(()),
+        _ => Err("is not an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)".into()),
+    }
+}
+
+/// A role alias's `credentialDurationSeconds`: 900 to 43200.
+pub fn check_credential_duration(seconds: u32) -> Result<(), String> {
+    if (900..=43200).contains(&seconds) {
+        Ok(())
+    } else {
+        Err(format!(
+            "is {seconds} (AWS IoT allows 900 to 43200 seconds)"
+        ))
+    }
 }
 
 /// A policy name: 1 to 128 of `[\w+=,.@-]`.
@@ -430,6 +463,7 @@ pub fn check_name_of(kind: Kind, value: &str) -> Result<(), String> {
     match kind {
         Kind::Certificate => check_certificate_id(value),
         Kind::Policy => check_policy_name(value),
+        Kind::RoleAlias => check_role_alias_name(value),
         _ => check_name(value),
     }
 }
@@ -594,14 +628,7 @@ pub(crate) fn thing(t: &Thing) -> Result<(), Violation> {
 
 /// Checks one resource (a snapshot line) against AWS IoT's constraints.
 pub fn check_resource(r: &Resource) -> Result<(), Violation> {
-    match r {
-        Resource::ThingType(t) => thing_type(t),
-        Resource::BillingGroup(b) => b.check(),
-        Resource::ThingGroup(g) => thing_group(g),
-        Resource::Policy(p) => policy(p),
-        Resource::Certificate(c) => certificate(c, true),
-        Resource::Thing(t) => thing(t),
-    }
+    crate::with_resource!(r, K, x => x.check())
 }
 
 /// Checks a certificate read without its PEM (a snapshot read for a comparison, whose
@@ -636,6 +663,7 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
             searchable(&c, searchable_attributes)
         }
         Change::BillingGroup(change) => change.check(),
+        Change::RoleAlias(change) => change.check(),
         Change::CreateThingGroup { thing_group: g }
         | Change::UpdateThingGroup { thing_group: g } => thing_group(g),
         Change::CreatePolicy {

@@ -412,6 +412,12 @@ impl<'a> Ctx<'a> {
     fn rewrite(&self, text: &str) -> Option<String> {
         self.opts.rewrite.as_ref().and_then(|r| r.rewrite(text))
     }
+
+    /// An ARN (or a text of ARNs) as it goes into the target: rewritten for the target
+    /// region and account.
+    pub(crate) fn rewrite_arn(&self, text: &str) -> String {
+        self.rewrite(text).unwrap_or_else(|| text.to_string())
+    }
 }
 
 /// The result of [`diff_keys`].
@@ -659,6 +665,7 @@ macro_rules! kind_diff {
 kind_diff!(
     ThingType => diff_thing_type,
     crate::resource::BillingGroup => billing_group::diff,
+    crate::resource::RoleAlias => crate::kinds::role_alias::diff,
     ThingGroup => diff_thing_group,
     Policy => diff_policy,
     Certificate => diff_certificate,

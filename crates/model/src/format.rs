@@ -990,14 +990,7 @@ mod tests {
         let s = sample();
         let mut n = 0;
         for r in s.resources() {
-            let borrowed = match &r {
-                Resource::ThingType(x) => ResourceRef::ThingType(x),
-                Resource::BillingGroup(x) => ResourceRef::BillingGroup(x),
-                Resource::ThingGroup(x) => ResourceRef::ThingGroup(x),
-                Resource::Policy(x) => ResourceRef::Policy(x),
-                Resource::Certificate(x) => ResourceRef::Certificate(x),
-                Resource::Thing(x) => ResourceRef::Thing(x),
-            };
+            let borrowed = r.as_borrowed();
             assert_eq!(
                 serde_json::to_string(&borrowed).unwrap(),
                 serde_json::to_string(&r).unwrap()

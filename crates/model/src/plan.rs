@@ -13,6 +13,7 @@ use crate::collections::{NameSet, StringMap};
 use crate::filter::DiffOptions;
 use crate::kinds::KindChange;
 use crate::kinds::billing_group::BillingGroupChange;
+use crate::kinds::role_alias::RoleAliasChange;
 use crate::resource::{
     CertificateStatus, Kind, Name, ResourceKey, ThingGroup, ThingType, principal_certificate_id,
 };
@@ -269,6 +270,9 @@ pub enum Change {
     /// A billing group's own changes.
     #[serde(untagged)]
     BillingGroup(BillingGroupChange),
+    /// A role alias's changes.
+    #[serde(untagged)]
+    RoleAlias(RoleAliasChange),
 }
 
 /// The `op` values of the changes still defined in this file; the kinds in modules of
@@ -330,6 +334,8 @@ impl<'de> Deserialize<'de> for Change {
         let value = serde_json::Value::Object(object);
         let read = if BillingGroupChange::OPS.contains(&op.as_str()) {
             BillingGroupChange::deserialize(value).map(Change::BillingGroup)
+        } else if RoleAliasChange::OPS.contains(&op.as_str()) {
+            RoleAliasChange::deserialize(value).map(Change::RoleAlias)
         } else if SHARED_OPS.contains(&op.as_str()) {
             Change::deserialize(value)
         } else {
@@ -391,6 +397,7 @@ impl Change {
             Change::TagResource { .. } => "TagResource",
             Change::UntagResource { .. } => "UntagResource",
             Change::BillingGroup(c) => c.api(),
+            Change::RoleAlias(c) => c.api(),
         }
     }
 
@@ -412,6 +419,7 @@ impl Change {
                 ResourceKey::new(ThingType, thing_type_name.clone())
             }
             Change::BillingGroup(c) => c.key(),
+            Change::RoleAlias(c) => c.key(),
             Change::CreateThingGroup { thing_group } | Change::UpdateThingGroup { thing_group } => {
                 ResourceKey::new(ThingGroup, thing_group.thing_group_name.clone())
             }
@@ -468,7 +476,23 @@ impl Change {
             | Change::DetachThingPrincipal { .. }
             | Change::UntagResource { .. } => Action::Delete,
             Change::BillingGroup(c) => c.action(),
+            Change::RoleAlias(c) => c.action(),
             _ => Action::Update,
+        }
+    }
+
+    /// Whether the change deletes a resource (not a version, a relation or tags): what
+    /// `--max-deletes` counts in the prune stages.
+    pub fn deletes_resource(&self) -> bool {
+        match self {
+            Change::DeleteThing { .. }
+            | Change::DeleteThingGroup { .. }
+            | Change::DeleteThingType { .. }
+            | Change::DeletePolicy { .. }
+            | Change::DeleteCertificate { .. } => true,
+            Change::BillingGroup(c) => c.deletes_resource(),
+            Change::RoleAlias(c) => c.deletes_resource(),
+            _ => false,
         }
     }
 
@@ -535,6 +559,7 @@ impl Change {
                 }
             }
             Change::BillingGroup(c) => c.requires(&mut out),
+            Change::RoleAlias(c) => c.requires(&mut out),
             _ => {}
         }
         out
@@ -565,6 +590,7 @@ impl fmt::Display for Change {
                 write!(f, "delete thing type {thing_type_name}")
             }
             Change::BillingGroup(c) => c.fmt(f),
+            Change::RoleAlias(c) => c.fmt(f),
             Change::CreateThingGroup { thing_group } => {
                 let dynamic = if thing_group.is_dynamic() {
                     "dynamic "

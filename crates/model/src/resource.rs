@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::collections::{NameSet, StringMap};
 pub use crate::kinds::billing_group::BillingGroup;
+pub use crate::kinds::role_alias::RoleAlias;
 
 /// A resource name or short string value. Short strings (up to 24 bytes) live inline,
 /// which keeps a million-thing registry compact in memory.
@@ -29,6 +30,8 @@ pub enum Kind {
     ThingGroup,
     /// A policy with its versions (`CreatePolicy`, `CreatePolicyVersion`).
     Policy,
+    /// A role alias for the credentials provider (`CreateRoleAlias`).
+    RoleAlias,
     /// A device certificate (`RegisterCertificate*`).
     Certificate,
     /// A thing (`CreateThing`).
@@ -37,11 +40,12 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::ThingType,
         Kind::BillingGroup,
         Kind::ThingGroup,
         Kind::Policy,
+        Kind::RoleAlias,
         Kind::Certificate,
         Kind::Thing,
     ];
@@ -82,12 +86,17 @@ impl Kind {
             n += 1;
         }
         let norm = &buf[..n];
-        let norm = norm.strip_suffix(b"s").unwrap_or(norm);
+        // Singular, plural in -s, plural in -es (`roleAliases`).
+        let forms = [
+            Some(norm),
+            norm.strip_suffix(b"s"),
+            norm.strip_suffix(b"es"),
+        ];
         Kind::ALL.into_iter().find(|k| {
-            crate::with_kind!(*k, K => {
-                K::TAG.as_bytes().eq_ignore_ascii_case(norm)
-                    || K::ALIASES.iter().any(|a| a.as_bytes() == norm)
-            })
+            crate::with_kind!(*k, K => forms.iter().flatten().any(|f| {
+                K::TAG.as_bytes().eq_ignore_ascii_case(f)
+                    || K::ALIASES.iter().any(|a| a.as_bytes() == *f)
+            }))
         })
     }
 
@@ -384,6 +393,7 @@ pub enum ResourceRef<'a> {
     BillingGroup(&'a BillingGroup),
     ThingGroup(&'a ThingGroup),
     Policy(&'a Policy),
+    RoleAlias(&'a RoleAlias),
     Certificate(&'a Certificate),
     Thing(&'a Thing),
 }
@@ -400,6 +410,8 @@ pub enum Resource {
     ThingGroup(ThingGroup),
     /// A policy.
     Policy(Policy),
+    /// A role alias.
+    RoleAlias(RoleAlias),
     /// A certificate.
     Certificate(Certificate),
     /// A thing.
@@ -409,26 +421,17 @@ pub enum Resource {
 impl Resource {
     /// The resource's kind.
     pub fn kind(&self) -> Kind {
-        match self {
-            Resource::ThingType(_) => Kind::ThingType,
-            Resource::BillingGroup(_) => Kind::BillingGroup,
-            Resource::ThingGroup(_) => Kind::ThingGroup,
-            Resource::Policy(_) => Kind::Policy,
-            Resource::Certificate(_) => Kind::Certificate,
-            Resource::Thing(_) => Kind::Thing,
-        }
+        crate::with_resource!(self, K, _r => K::KIND)
     }
 
     /// The resource's name (certificate id for a certificate).
     pub fn name(&self) -> &Name {
-        match self {
-            Resource::ThingType(r) => &r.thing_type_name,
-            Resource::BillingGroup(r) => &r.billing_group_name,
-            Resource::ThingGroup(r) => &r.thing_group_name,
-            Resource::Policy(r) => &r.policy_name,
-            Resource::Certificate(r) => &r.certificate_id,
-            Resource::Thing(r) => &r.thing_name,
-        }
+        crate::with_resource!(self, K, r => r.name())
+    }
+
+    /// The resource borrowed, serialised as it is.
+    pub fn as_borrowed(&self) -> ResourceRef<'_> {
+        crate::with_resource!(self, K, r => r.as_resource())
     }
 
     /// The resource's key.

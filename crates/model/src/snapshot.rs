@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
-    BillingGroup, Certificate, Kind, Name, Policy, Resource, ResourceKey, Thing, ThingGroup,
-    ThingType,
+    BillingGroup, Certificate, Kind, Name, Policy, Resource, ResourceKey, RoleAlias, Thing,
+    ThingGroup, ThingType,
 };
 
 /// Where a snapshot came from: the region and account its ARNs name. Used to rewrite
@@ -54,6 +54,8 @@ pub struct Snapshot {
     pub thing_groups: BTreeMap<Name, ThingGroup>,
     /// Policies by name.
     pub policies: BTreeMap<Name, Policy>,
+    /// Role aliases by name.
+    pub role_aliases: BTreeMap<Name, RoleAlias>,
     /// Certificates by id.
     pub certificates: BTreeMap<Name, Certificate>,
     /// Things by name.
@@ -72,10 +74,17 @@ pub struct Counts {
     pub thing_groups: usize,
     /// Policies.
     pub policies: usize,
+    /// Role aliases (left out of plan files when none, as plans before them were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub role_aliases: usize,
     /// Certificates.
     pub certificates: usize,
     /// Things.
     pub things: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Counts {

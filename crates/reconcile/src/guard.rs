@@ -1,6 +1,6 @@
 //! The delete guard: a plan may not delete more than a bound.
 
-use iot_crr_model::{BillingGroupChange, Change, Plan, PlannedChange, diff::stage};
+use iot_crr_model::{Plan, PlannedChange, diff::stage};
 
 use crate::{DeleteBound, ReconcileError, Result};
 
@@ -19,16 +19,7 @@ pub struct DeleteCount {
 /// The deletes of groups that are re-created, policy versions, detaches and memberships
 /// are not.
 pub fn is_counted_delete(c: &PlannedChange) -> bool {
-    stage::base(c.stage) >= stage::PRUNE_DETACH
-        && matches!(
-            c.change,
-            Change::DeleteThing { .. }
-                | Change::DeleteThingGroup { .. }
-                | Change::DeleteThingType { .. }
-                | Change::BillingGroup(BillingGroupChange::DeleteBillingGroup { .. })
-                | Change::DeletePolicy { .. }
-                | Change::DeleteCertificate { .. }
-        )
+    stage::base(c.stage) >= stage::PRUNE_DETACH && c.change.deletes_resource()
 }
 
 /// Counts the resources a plan deletes for good ([`is_counted_delete`]).

@@ -429,14 +429,7 @@ fn cloudtrail_parameters(change: &Change, arns: &ArnBuilder) -> (&'static str, V
                     json!({"resourceArn": arns.arn(key.kind, &key.name)})
                 }
                 _ => {
-                    let field = match key.kind {
-                        Kind::Thing => "thingName",
-                        Kind::ThingGroup => "thingGroupName",
-                        Kind::ThingType => "thingTypeName",
-                        Kind::BillingGroup => "billingGroupName",
-                        Kind::Policy => "policyName",
-                        Kind::Certificate => "certificateId",
-                    };
+                    let field = key.kind.name_field();
                     json!({ field: key.name.as_str() })
                 }
             };

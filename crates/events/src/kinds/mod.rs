@@ -1,5 +1,6 @@
-//! Each resource kind's CloudTrail calls, one module per kind. Kinds moved here so far:
-//! billing groups; the calls of the other kinds, and those that cross kinds, are still
+//! Each resource kind's CloudTrail calls, one module per kind. Kinds here so far:
+//! billing groups and role aliases; the calls of the other kinds, and those that cross kinds, are still
 //! declared in `cloudtrail.rs`.
 
 pub(crate) mod billing_group;
+pub(crate) mod role_alias;

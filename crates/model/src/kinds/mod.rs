@@ -6,12 +6,13 @@
 //! fingerprints, snapshot files) reaches a kind through these traits and through
 //! [`with_kind!`](crate::with_kind), the one list that maps a [`Kind`] to its type.
 //!
-//! Kinds moved here so far: billing groups. The others still live in the shared files
+//! Kinds here so far: billing groups and role aliases. The others still live in the shared files
 //! (`resource.rs`, `plan.rs`, `diff.rs`, `apply.rs`, `constraints.rs`) and move one at a
 //! time; `docs/kinds-reshape.md` has the plan.
 
 pub mod billing_group;
 mod legacy;
+pub mod role_alias;
 mod spec;
 
 pub use spec::{KindChange, KindSpec};
@@ -42,6 +43,10 @@ macro_rules! with_kind {
             }
             $crate::Kind::Policy => {
                 type $K = $crate::Policy;
+                $body
+            }
+            $crate::Kind::RoleAlias => {
+                type $K = $crate::RoleAlias;
                 $body
             }
             $crate::Kind::Certificate => {
@@ -85,6 +90,11 @@ macro_rules! with_resource {
                 type $K = $crate::Policy;
                 $body
             }
+            $crate::Resource::RoleAlias($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::RoleAlias;
+                $body
+            }
             $crate::Resource::Certificate($r) => {
                 #[allow(dead_code)]
                 type $K = $crate::Certificate;
@@ -121,6 +131,10 @@ macro_rules! for_each_kind {
         }
         {
             type $K = $crate::Policy;
+            $body
+        }
+        {
+            type $K = $crate::RoleAlias;
             $body
         }
         {

@@ -1,0 +1,200 @@
+//! The kinds beyond the original registry, end to end through the binary against moto
+//! (two regions in one server): role aliases synced to another region and a second plan
+//! empty; then the source changed, and the CloudTrail events of those calls (shuffled,
+//! repeated) applied by `apply-events --source`, after which the regions verify equal.
+//!
+//! moto keeps no tags on role aliases and ignores `ListRoleAliases` paging (one page);
+//! both are covered by the request-shape tests of the AWS backend.
+//!
+//! Needs `IOT_CRR_MOTO_ENDPOINT` (set by `scripts/test.sh`, which starts moto).
+
+use assert_cmd::Command;
+use iot_crr_testkit::{command_at, moto_endpoint};
+use predicates::prelude::*;
+use serde_json::json;
+
+const SOURCE: &str = "us-west-2";
+const TARGET: &str = "eu-central-1";
+const ROLE: &str = "arn:aws:iam::123456789012:role/device-credentials";
+
+fn bin() -> Command {
+    Command::from_std(command_at(
+        assert_cmd::cargo::cargo_bin("iot-crr"),
+        &moto_endpoint(),
+    ))
+}
+
+/// The tests of this file share one moto server and reset it: one at a time.
+static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn reset() -> std::sync::MutexGuard<'static, ()> {
+    let guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    let url = format!("{}/moto-api/reset", moto_endpoint());
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys,urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], method='POST'))",
+            &url,
+        ])
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "resetting moto at {url}");
+    guard
+}
+
+/// Runs a boto3 snippet against moto in `region` (boto3 comes with moto).
+fn boto3(region: &str, code: &str) {
+    let script = format!(
+        "import boto3\niot = boto3.client('iot', region_name='{region}', endpoint_url='{}', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}\n",
+        moto_endpoint()
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "boto3 in {region}: {code}");
+}
+
+/// A CloudTrail record of an AWS IoT call as EventBridge delivers it.
+fn cloudtrail(id: &str, name: &str, request: serde_json::Value) -> String {
+    json!({
+        "version": "0",
+        "id": id,
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iot",
+        "account": "123456789012",
+        "time": "2026-12-07T10:00:00Z",
+        "region": SOURCE,
+        "detail": {
+            "eventVersion": "1.08",
+            "eventTime": "2026-12-07T10:00:00Z",
+            "eventSource": "iot.amazonaws.com",
+            "eventName": name,
+            "awsRegion": SOURCE,
+            "requestParameters": request,
+            "responseElements": null,
+            "eventID": id,
+            "recipientAccountId": "123456789012"
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn role_aliases_sync_to_another_region_and_follow_their_cloudtrail_events() {
+    let _server = reset();
+    let dir = tempfile::tempdir().unwrap();
+    boto3(
+        SOURCE,
+        &format!(
+            "iot.create_role_alias(roleAlias='cam-fleet', roleArn='{ROLE}', \
+             credentialDurationSeconds=900)\n\
+             iot.create_role_alias(roleAlias='gw-fleet', roleArn='{ROLE}-gw')"
+        ),
+    );
+    let source = format!("aws:{SOURCE}");
+    let target = format!("aws:{TARGET}");
+
+    // The plan names both, the sync creates both.
+    bin()
+        .args(["plan", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--kind", "role-aliases"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("create role alias cam-fleet"))
+        .stdout(predicate::str::contains("create role alias gw-fleet"));
+    bin()
+        .args(["sync", "--source", &source, "--target", &target])
+        .arg("--rewrite-arns")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"));
+    boto3(
+        TARGET,
+        &format!(
+            "d = iot.describe_role_alias(roleAlias='cam-fleet')['roleAliasDescription']\n\
+             assert d['roleArn'] == '{ROLE}', d\n\
+             assert d['credentialDurationSeconds'] == 900, d\n\
+             assert d['roleAliasArn'].startswith('arn:aws:iot:{TARGET}:'), d\n\
+             g = iot.describe_role_alias(roleAlias='gw-fleet')['roleAliasDescription']\n\
+             assert g['credentialDurationSeconds'] == 3600, g"
+        ),
+    );
+    bin()
+        .args(["verify", "--source", &source, "--target", &target])
+        .arg("--rewrite-arns")
+        .assert()
+        .code(0);
+    let snapshot = dir.path().join("target.jsonl");
+    bin()
+        .args([
+            "snapshot",
+            "--source",
+            &target,
+            "--kind",
+            "roleAlias",
+            "--output",
+        ])
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let lines = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(
+        lines.contains(r#"{"kind":"roleAlias","roleAlias":"cam-fleet","roleArn":"arn:aws:iam::123456789012:role/device-credentials","credentialDurationSeconds":900}"#),
+        "{lines}"
+    );
+
+    // The source changes: one alias updated, one deleted, one created.
+    boto3(
+        SOURCE,
+        &format!(
+            "iot.update_role_alias(roleAlias='cam-fleet', credentialDurationSeconds=1800)\n\
+             iot.delete_role_alias(roleAlias='gw-fleet')\n\
+             iot.create_role_alias(roleAlias='edge', roleArn='{ROLE}-edge', \
+             credentialDurationSeconds=43200)"
+        ),
+    );
+    let update = cloudtrail(
+        "e-1",
+        "UpdateRoleAlias",
+        json!({"roleAlias": "cam-fleet", "credentialDurationSeconds": 1800}),
+    );
+    let delete = cloudtrail("e-2", "DeleteRoleAlias", json!({"roleAlias": "gw-fleet"}));
+    let create = cloudtrail(
+        "e-3",
+        "CreateRoleAlias",
+        json!({"roleAlias": "edge", "roleArn": format!("{ROLE}-edge")}),
+    );
+    // Shuffled and repeated, as at-least-once delivery may bring them.
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        [&delete, &create, &update, &delete, &create]
+            .map(|s| s.as_str())
+            .join("\n"),
+    )
+    .unwrap();
+    let state = format!("sqlite:{}", dir.path().join("state.db").display());
+    bin()
+        .args(["apply-events", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--state", &state, "--input"])
+        .arg(&events)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 dead-lettered"));
+    boto3(
+        TARGET,
+        "d = iot.describe_role_alias(roleAlias='cam-fleet')['roleAliasDescription']\n\
+         assert d['credentialDurationSeconds'] == 1800, d\n\
+         e = iot.describe_role_alias(roleAlias='edge')['roleAliasDescription']\n\
+         assert e['credentialDurationSeconds'] == 43200, e\n\
+         names = iot.list_role_aliases()['roleAliases']\n\
+         assert sorted(names) == ['cam-fleet', 'edge'], names",
+    );
+    bin()
+        .args(["verify", "--source", &source, "--target", &target])
+        .arg("--rewrite-arns")
+        .assert()
+        .code(0);
+}
