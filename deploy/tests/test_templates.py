@@ -36,6 +36,7 @@ ALLOWED_ON_STAR = {
     "iot:ListPolicies",
     "iot:ListThings",
     "iot:ListCertificates",
+    "iot:ListRoleAliases",
     # Its target is a certificate or a thing group; IAM authorizes it on no resource.
     "iot:ListAttachedPolicies",
     # Account settings.
@@ -61,7 +62,8 @@ API_CALLS = set(
     CreateThing UpdateThing DeleteThing CreateThingGroup UpdateThingGroup DeleteThingGroup
     CreateDynamicThingGroup UpdateDynamicThingGroup DeleteDynamicThingGroup
     AddThingToThingGroup RemoveThingFromThingGroup UpdateThingGroupsForThing
-    CreateThingType UpdateThingType DeprecateThingType DeleteThingType""".split()
+    CreateThingType UpdateThingType DeprecateThingType DeleteThingType
+    CreateRoleAlias UpdateRoleAlias DeleteRoleAlias""".split()
 )
 
 RUST_FUNCTIONS = {
@@ -223,6 +225,7 @@ IOT_ARN_TYPES = {  # ARN resource part -> resource types of the reference
     "policy": {"policy"},
     "cert": {"cert"},
     "cacert": {"cacert"},
+    "rolealias": {"rolealias"},
 }
 
 
