@@ -556,6 +556,11 @@ impl<'a> Assessor<'a> {
             }
         }
 
+        // The role aliases it may assume, which the policies name but do not hold.
+        if authenticated && !src.snapshot.role_aliases.is_empty() {
+            self.role_aliases(device, &connecting, &sets, &src_held, info, &mut reasons);
+        }
+
         if reasons.is_empty() {
             return (Verdict::Ready, Vec::new());
         }
@@ -566,6 +571,49 @@ impl<'a> Assessor<'a> {
             Verdict::NotReady
         };
         (verdict, reasons)
+    }
+
+    /// Adds a reason for each role alias of the source that the device's source
+    /// policies let it assume and the standby lacks. The policies alone cannot show
+    /// it: an `iot:AssumeRoleWithCertificate` allowed on a missing alias is allowed
+    /// all the same, and the credentials provider then refuses the device.
+    fn role_aliases(
+        &self,
+        device: &Device,
+        connecting: &[String],
+        sets: &[PolicySets<'a>],
+        src_held: &side::Held<'a>,
+        info: Option<&CertificateInfo>,
+        reasons: &mut Reasons,
+    ) {
+        let (src, tgt) = (&self.source, &self.target);
+        let id = device.certificate.as_str();
+        let missing: Vec<&Name> = src
+            .snapshot
+            .role_aliases
+            .keys()
+            .filter(|a| !tgt.snapshot.role_aliases.contains_key(*a))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        for (client_id, (src_names, _)) in connecting.iter().zip(sets) {
+            let (policies, _) = compiled_of(src, src_names);
+            let ctx = context(src_held, id, client_id, info);
+            for alias in &missing {
+                let arn = src.place.arn(&format!("rolealias/{alias}"));
+                let decision =
+                    evaluate_at(&policies, Action::AssumeRoleWithCertificate, &arn, &ctx);
+                if matches!(decision, Decision::Allowed { .. }) {
+                    reasons.add(ReasonCode::RoleAliasMissing, alias.as_str(), || {
+                        format!(
+                            "the standby holds no role alias {alias}, which the source lets \
+                             the device assume (iot:AssumeRoleWithCertificate)"
+                        )
+                    });
+                }
+            }
+        }
     }
 
     /// Compares a thing's identity on both sides; `false` when it differs.

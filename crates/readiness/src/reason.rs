@@ -38,6 +38,9 @@ pub enum ReasonCode {
     /// The standby's policy is the source's document with the source's region or
     /// account in its ARNs (synced without `--rewrite-arns`).
     ArnsNotRewritten,
+    /// A role alias the source lets the device assume (`iot:AssumeRoleWithCertificate`)
+    /// is not in the standby: the device connects but gets no AWS credentials.
+    RoleAliasMissing,
     /// A standby policy denies a request the source allows (a `Deny` the source does
     /// not attach to the device).
     Denied,
@@ -49,7 +52,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in the order reports list them.
-    pub const ALL: [ReasonCode; 14] = [
+    pub const ALL: [ReasonCode; 15] = [
         ReasonCode::NotReadyInSource,
         ReasonCode::CertificateMissing,
         ReasonCode::CertificateInactive,
@@ -62,6 +65,7 @@ impl ReasonCode {
         ReasonCode::PolicyNotAttached,
         ReasonCode::PolicyDiffers,
         ReasonCode::ArnsNotRewritten,
+        ReasonCode::RoleAliasMissing,
         ReasonCode::Denied,
         ReasonCode::CannotDecide,
     ];
@@ -81,6 +85,7 @@ impl ReasonCode {
             ReasonCode::PolicyNotAttached => "policy-not-attached",
             ReasonCode::PolicyDiffers => "policy-differs",
             ReasonCode::ArnsNotRewritten => "arns-not-rewritten",
+            ReasonCode::RoleAliasMissing => "role-alias-missing",
             ReasonCode::Denied => "denied",
             ReasonCode::CannotDecide => "cannot-decide",
         }

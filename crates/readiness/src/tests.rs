@@ -521,3 +521,59 @@ fn a_certificate_pem_that_does_not_parse_makes_its_device_undecided_where_a_poli
     });
     assert_eq!(r.verdict, Verdict::Ready, "{:?}", r.reasons);
 }
+
+#[test]
+fn a_role_alias_the_standby_lacks_is_named_on_the_devices_that_may_assume_it() {
+    // Devices of site b may fetch credentials through the `camera` alias.
+    let mut s = source();
+    s.policies.insert(
+        "credentials".into(),
+        policy(
+            "credentials",
+            &doc(
+                SRC_REGION,
+                &[("Allow", "iot:AssumeRoleWithCertificate", "rolealias/camera")],
+            ),
+        ),
+    );
+    s.thing_groups
+        .get_mut("site-b")
+        .unwrap()
+        .policies
+        .insert("credentials");
+    for name in ["camera", "unused"] {
+        s.role_aliases.insert(
+            name.into(),
+            iot_crr_model::RoleAlias {
+                role_alias: name.into(),
+                role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
+                credential_duration_seconds: 3600,
+                tags: StringMap::new(),
+            },
+        );
+    }
+    let mut t = standby(&s, true);
+    t.role_aliases.clear();
+    let a = assess(&s, &t);
+    let bad = not_ready(&a);
+    assert_eq!(
+        bad.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["dev-5", "dev-6", "dev-7", "dev-8", "dev-9"]
+    );
+    assert!(
+        bad.values()
+            .all(|codes| codes == &[ReasonCode::RoleAliasMissing]),
+        "{bad:?}"
+    );
+    let report = a.devices.iter().find(|d| !d.is_ready()).unwrap();
+    assert!(
+        report.reasons[0].detail.contains("role alias camera"),
+        "{:?}",
+        report.reasons
+    );
+    assert_eq!(ReasonCode::RoleAliasMissing.fix(), Fix::Sync);
+    // With the alias replicated (the unused one need not be), every device is ready.
+    t.role_aliases
+        .insert("camera".into(), s.role_aliases["camera"].clone());
+    assert!(assess(&s, &t).all_ready());
+}
