@@ -297,6 +297,25 @@ pub struct RewriteArgs {
     /// The target's account id for --rewrite-arns (default: the source's account).
     #[arg(long, value_name = "ACCOUNT", requires = "rewrite_arns")]
     pub target_account: Option<String>,
+    /// Map an ARN that is not the same name in the target (an ACM certificate, a
+    /// Lambda function deployed under another name) or a queue URL: SOURCE=TARGET.
+    /// A SOURCE ending in `*` maps every ARN it begins, the TARGET's `*` standing for the
+    /// rest. Wins over --rewrite-arns for what it maps. Repeatable.
+    #[arg(long = "map-arn", value_name = "SOURCE=TARGET", value_parser = map_arn)]
+    pub map_arn: Vec<(String, String)>,
+    /// Map ARNs from a file: one JSON object, source ARN to target ARN (prefixes ending
+    /// in `*` as for --map-arn); --map-arn entries win.
+    #[arg(long, value_name = "FILE")]
+    pub arn_map: Option<PathBuf>,
+    /// Refuse a plan that would write into the target an ARN of a resource that region
+    /// rewriting cannot place (an ACM certificate) and no mapping placed (without it, each
+    /// is a warning in the plan).
+    #[arg(long)]
+    pub strict_arns: bool,
+}
+
+fn map_arn(s: &str) -> Result<(String, String), String> {
+    iot_crr_reconcile::parse_map_arn(s)
 }
 
 fn at_least_one(s: &str) -> Result<usize, String> {
@@ -378,8 +397,8 @@ pub struct SnapshotArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
-    /// The snapshot file to write (replaced atomically).
-    #[arg(long, short, value_name = "FILE")]
+    /// The snapshot file to write (replaced atomically); `-` writes to standard output.
+    #[arg(long, short, value_name = "FILE|-")]
     pub output: PathBuf,
     #[command(flatten)]
     #[allow(missing_docs)]

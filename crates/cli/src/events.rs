@@ -69,7 +69,7 @@ pub(crate) async fn applier(
     let options = ApplierOptions {
         reconcile: ReconcileOptions {
             filter: crate::filter_of(filter)?,
-            rewrite: crate::rewrite_spec(rewrite),
+            rewrite: crate::rewrite_spec(rewrite)?,
             ..Default::default()
         },
         apply: ApplyOptions {
@@ -372,7 +372,7 @@ pub async fn replicate(a: ReplicateArgs) -> Result<Status> {
         reconcile: ReconcileOptions {
             filter: crate::filter_of(&a.filter)?,
             prune: a.prune,
-            rewrite: crate::rewrite_spec(&a.rewrite),
+            rewrite: crate::rewrite_spec(&a.rewrite)?,
             max_delete: a.max_delete.unwrap_or_default(),
         },
         apply: ApplyOptions {

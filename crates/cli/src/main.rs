@@ -133,19 +133,26 @@ fn reconcile_options(
     Ok(ReconcileOptions {
         filter: filter_of(&c.filter)?,
         prune,
-        rewrite: rewrite_spec(&c.rewrite),
+        rewrite: rewrite_spec(&c.rewrite)?,
         max_delete: max_delete.unwrap_or_default(),
     })
 }
 
-fn rewrite_spec(r: &args::RewriteArgs) -> RewriteSpec {
-    RewriteSpec {
+fn rewrite_spec(r: &args::RewriteArgs) -> Result<RewriteSpec> {
+    let mut map = match &r.arn_map {
+        Some(path) => iot_crr_reconcile::read_arn_map(path)?,
+        None => Default::default(),
+    };
+    map.extend(r.map_arn.iter().cloned());
+    Ok(RewriteSpec {
+        map,
+        strict: r.strict_arns,
         enabled: r.rewrite_arns,
         source_region: r.source_region.clone(),
         source_account: r.source_account.clone(),
         target_region: r.target_region.clone(),
         target_account: r.target_account.clone(),
-    }
+    })
 }
 
 fn apply_options(t: &ApplyTuning) -> ApplyOptions {
@@ -296,7 +303,13 @@ async fn snapshot(a: SnapshotArgs) -> Result<Status> {
     bar.finish();
     let mut snap = read?;
     snap.origin = origin_of(src.as_ref(), &snap);
-    iot_crr_model::format::write_file(&snap, &a.output)?;
+    if a.output.as_os_str() == "-" {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        iot_crr_model::format::write_to(&snap, &mut out)?;
+        std::io::Write::flush(&mut out)?;
+    } else {
+        iot_crr_model::format::write_file(&snap, &a.output)?;
+    }
     let c = snap.counts();
     eprintln!(
         "wrote {} ({} resources: {})",

@@ -807,3 +807,169 @@ fn readiness_of_file_standbys_exit_codes_and_bad_input() {
         .assert()
         .code(2);
 }
+
+/// A snapshot file of a source in us-east-1 with one role alias.
+fn role_alias_file(dir: &Path) -> PathBuf {
+    let p = dir.join("aliases.jsonl");
+    std::fs::write(
+        &p,
+        concat!(
+            r#"{"format":"iot-crr-snapshot","formatVersion":1,"region":"us-east-1","accountId":"111111111111"}"#,
+            "\n",
+            r#"{"kind":"roleAlias","roleAlias":"cam","roleArn":"arn:aws:iam::111111111111:role/cam-uploads","credentialDurationSeconds":900}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn role_aliases_sync_between_files_with_mapped_and_rewritten_arns() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = role_alias_file(dir.path());
+    let replica = dir.path().join("replica.jsonl");
+    // Rewritten for another account: the role of that name there.
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+        ])
+        .args([
+            "--rewrite-arns",
+            "--target-region",
+            "eu-west-1",
+            "--target-account",
+        ])
+        .arg("222222222222")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "create role alias cam for arn:aws:iam::222222222222:role/cam-uploads",
+        ));
+    // Mapped: another role name in the target; the mapping wins over the rewrite.
+    let map = dir.path().join("arns.json");
+    std::fs::write(
+        &map,
+        r#"{"arn:aws:iam::111111111111:role/cam-*": "arn:aws:iam::222222222222:role/eu-cam-*"}"#,
+    )
+    .unwrap();
+    bin()
+        .args([
+            "sync",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+        ])
+        .args([
+            "--rewrite-arns",
+            "--target-region",
+            "eu-west-1",
+            "--arn-map",
+        ])
+        .arg(&map)
+        .assert()
+        .success();
+    let written = std::fs::read_to_string(&replica).unwrap();
+    assert!(
+        written.contains(r#""roleArn":"arn:aws:iam::222222222222:role/eu-cam-uploads""#),
+        "{written}"
+    );
+    // --map-arn alone (no region rewrite) maps too, and the replica is then equal.
+    bin()
+        .args(["verify", "--source", &loc(&source), "--target", &loc(&replica)])
+        .arg("--map-arn=arn:aws:iam::111111111111:role/cam-uploads=arn:aws:iam::222222222222:role/eu-cam-uploads")
+        .assert()
+        .code(0);
+    bin()
+        .args([
+            "snapshot",
+            "--source",
+            &loc(&replica),
+            "--kind",
+            "role-aliases",
+            "--output",
+            "-",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#""kind":"roleAlias""#));
+}
+
+#[test]
+fn malformed_arn_mappings_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = role_alias_file(dir.path());
+    let replica = dir.path().join("replica.jsonl");
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+        ])
+        .args(["--map-arn", "arn:aws:iam::1:role/a"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not SOURCE=TARGET"));
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+        ])
+        .args(["--map-arn", "arn:aws:iam::1:role/a=role/b"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("neither an ARN"));
+    let map = dir.path().join("arns.json");
+    std::fs::write(&map, "{\n  \"arn:aws:iam::1:role/a\": 7\n}").unwrap();
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+            "--arn-map",
+        ])
+        .arg(&map)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(map.display().to_string()))
+        .stderr(predicate::str::contains("is not a string"));
+    std::fs::write(&map, "[1,2").unwrap();
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+            "--arn-map",
+        ])
+        .arg(&map)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 1"));
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+            "--arn-map",
+        ])
+        .arg(dir.path().join("missing.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read the ARN map"));
+}

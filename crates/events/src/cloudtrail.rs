@@ -24,8 +24,9 @@ pub(crate) struct CallSpec {
 }
 
 /// An AWS IoT API call this crate maps to resource keys (the CloudTrail `eventName`).
-/// Each kind declares its calls in its own module (`kinds/`) with [`api_calls!`]; the
-/// calls that cross kinds are declared here. The keys each gives, most relevant first:
+/// Each kind declares its calls in its own module (`kinds/`) with the crate-private
+/// `api_calls!` macro; the calls that cross kinds are declared here. The keys each
+/// gives, most relevant first:
 ///
 /// - policy calls (`CreatePolicy`, `CreatePolicyVersion`, `DeletePolicyVersion`,
 ///   `SetDefaultPolicyVersion`, `DeletePolicy`): the policy;

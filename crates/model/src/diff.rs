@@ -102,6 +102,10 @@ pub mod stage {
     }
 }
 
+/// How a plan's warning about an ARN no mapping placed begins (`--strict-arns` refuses
+/// a plan with one).
+pub const UNMAPPED_ARN: &str = "unmapped ARN";
+
 /// Hierarchies deeper than this are treated as broken (a cycle) and cut.
 const MAX_WALK: usize = 64;
 
@@ -136,6 +140,25 @@ impl Builder {
     }
 
     /// The tags a created resource gets: none when tags are not compared.
+    /// An ARN (or a text of ARNs) as it goes into the target, rewritten and mapped,
+    /// with a warning ([`UNMAPPED_ARN`]) for each ARN in it that names a resource
+    /// region rewriting cannot place and no mapping placed. `subject` names where it
+    /// goes (`role alias cam`).
+    pub(crate) fn arn_for_target(&mut self, ctx: &Ctx<'_>, subject: &str, text: &str) -> String {
+        let out = ctx.rewrite_arn(text);
+        let unmapped = match &ctx.opts.rewrite {
+            Some(r) => r.unmapped(&out),
+            None => crate::rewrite::ArnRewrite::default().unmapped(&out),
+        };
+        for arn in unmapped {
+            self.warn(format!(
+                "{UNMAPPED_ARN} in {subject}: {arn} names a resource that region rewriting \
+                 cannot place in the target (map it with --map-arn or --arn-map)"
+            ));
+        }
+        out
+    }
+
     pub(crate) fn tags(&self, tags: &StringMap) -> StringMap {
         if self.ignore_tags {
             StringMap::new()

@@ -7,6 +7,8 @@
 //! empty fields are left as they are, so `arn:aws:iot:*:123456789012:topic/x` keeps its
 //! wildcard region and gets the target account.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::arn::ArnHead;
@@ -28,7 +30,25 @@ pub struct ArnRewrite {
     /// Account to write instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_account: Option<String>,
+    /// ARNs (and other identifiers, such as queue URLs) that are not the same name in
+    /// the target, source to target (`--map-arn`, `--arn-map`). A key ending in `*` maps
+    /// every ARN it is a prefix of, its value's `*` standing for the rest. A mapped ARN
+    /// is written as mapped, not rewritten by region or account.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub map: BTreeMap<String, String>,
 }
+
+/// Where an ARN ends in a text: at whitespace, a quote, a comma or a closing bracket.
+fn arn_end(text: &str) -> usize {
+    text.bytes()
+        .position(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b',' | b']' | b'}'))
+        .unwrap_or(text.len())
+}
+
+/// ARN services whose resource names region rewriting cannot derive: the target's
+/// resource has another id (an ACM certificate is issued per region with a random
+/// id), so only a mapping places it.
+const UNDERIVABLE_SERVICES: &[&str] = &["acm"];
 
 impl ArnRewrite {
     /// Whether the rewrite changes anything at all.
@@ -37,18 +57,81 @@ impl ArnRewrite {
             (Some(a), Some(b)) => a == b,
             _ => true,
         };
-        same(&self.from_region, &self.to_region) && same(&self.from_account, &self.to_account)
+        self.map.is_empty()
+            && same(&self.from_region, &self.to_region)
+            && same(&self.from_account, &self.to_account)
+    }
+
+    /// The mapping of one whole identifier: its exact entry, else the longest prefix
+    /// entry (`key*`) it starts with.
+    pub fn mapped(&self, id: &str) -> Option<String> {
+        if let Some(to) = self.map.get(id) {
+            return Some(to.clone());
+        }
+        self.map
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_suffix('*')?, v)))
+            .filter(|(prefix, _)| id.starts_with(prefix))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(prefix, v)| {
+                let rest = &id[prefix.len()..];
+                match v.strip_suffix('*') {
+                    Some(head) => format!("{head}{rest}"),
+                    None => v.clone(),
+                }
+            })
+    }
+
+    /// The ARNs of `text` (as written to the target) that name a resource region
+    /// rewriting cannot place (an ACM certificate) and that no mapping placed: each
+    /// deserves a warning, and `--strict-arns` refuses them.
+    pub fn unmapped(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(pos) = rest.find("arn:") {
+            rest = &rest[pos..];
+            let end = arn_end(rest);
+            let arn = &rest[..end];
+            if let Some(head) = ArnHead::parse(arn)
+                && UNDERIVABLE_SERVICES.contains(&head.service)
+                && !self.map.values().any(|v| {
+                    v.strip_suffix('*')
+                        .map_or(v.as_str() == arn, |p| arn.starts_with(p))
+                })
+            {
+                out.push(arn.to_string());
+            }
+            rest = &rest[end.max(4)..];
+        }
+        out
     }
 
     /// Rewrites every ARN in `text`. Returns `None` when nothing changed (so callers can
     /// avoid a copy).
     pub fn rewrite(&self, text: &str) -> Option<String> {
-        if self.is_identity() || !text.contains("arn:") {
+        if self.is_identity() {
             return None;
+        }
+        // Identifiers that are not ARNs (queue URLs): replaced where they occur whole.
+        let mut replaced: Option<String> = None;
+        for (from, to) in self.map.iter().filter(|(k, _)| !k.starts_with("arn:")) {
+            let current = replaced.as_deref().unwrap_or(text);
+            if let Some(prefix) = from.strip_suffix('*') {
+                if current.contains(prefix) {
+                    let head = to.strip_suffix('*').unwrap_or(to);
+                    replaced = Some(current.replace(prefix, head));
+                }
+            } else if current.contains(from.as_str()) {
+                replaced = Some(current.replace(from.as_str(), to));
+            }
+        }
+        let text = replaced.as_deref().unwrap_or(text);
+        if !text.contains("arn:") {
+            return replaced;
         }
         let mut out = String::with_capacity(text.len() + 16);
         let mut rest = text;
-        let mut changed = false;
+        let mut changed = replaced.is_some();
         while let Some(pos) = rest.find("arn:") {
             // Only at a token boundary: `warn:` is not an ARN.
             let boundary = pos == 0
@@ -62,6 +145,15 @@ impl ArnRewrite {
                 out.push_str("arn:");
                 rest = &rest[4..];
                 continue;
+            }
+            if !self.map.is_empty() {
+                let end = arn_end(rest);
+                if let Some(to) = self.mapped(&rest[..end]) {
+                    changed |= to != rest[..end];
+                    out.push_str(&to);
+                    rest = &rest[end..];
+                    continue;
+                }
             }
             let Some(head) = ArnHead::parse(rest) else {
                 out.push_str("arn:");
@@ -99,7 +191,92 @@ mod tests {
             to_region: Some("eu-west-1".into()),
             from_account: Some("111111111111".into()),
             to_account: Some("222222222222".into()),
+            map: BTreeMap::new(),
         }
+    }
+
+    fn mapping(pairs: &[(&str, &str)]) -> ArnRewrite {
+        ArnRewrite {
+            map: pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            ..rw()
+        }
+    }
+
+    #[test]
+    fn a_mapped_arn_is_written_as_mapped_and_the_rest_rewritten() {
+        let m = mapping(&[
+            (
+                "arn:aws:lambda:us-east-1:111111111111:function:ingest",
+                "arn:aws:lambda:eu-west-1:222222222222:function:ingest-eu",
+            ),
+            (
+                "arn:aws:acm:us-east-1:111111111111:certificate/*",
+                "arn:aws:acm:eu-west-1:222222222222:certificate/*",
+            ),
+            (
+                "https://sqs.us-east-1.amazonaws.com/111111111111/q",
+                "https://sqs.eu-west-1.amazonaws.com/222222222222/q-eu",
+            ),
+        ]);
+        let doc = r#"["arn:aws:lambda:us-east-1:111111111111:function:ingest","arn:aws:iot:us-east-1:111111111111:topic/t","arn:aws:acm:us-east-1:111111111111:certificate/abc","https://sqs.us-east-1.amazonaws.com/111111111111/q"]"#;
+        assert_eq!(
+            m.rewrite(doc).unwrap(),
+            r#"["arn:aws:lambda:eu-west-1:222222222222:function:ingest-eu","arn:aws:iot:eu-west-1:222222222222:topic/t","arn:aws:acm:eu-west-1:222222222222:certificate/abc","https://sqs.eu-west-1.amazonaws.com/222222222222/q-eu"]"#
+        );
+        // The longest prefix wins; an exact entry wins over any prefix.
+        let m = mapping(&[
+            (
+                "arn:aws:lambda:us-east-1:111111111111:*",
+                "arn:aws:lambda:eu-west-1:222222222222:*",
+            ),
+            (
+                "arn:aws:lambda:us-east-1:111111111111:function:a*",
+                "arn:aws:lambda:eu-west-1:222222222222:function:b*",
+            ),
+            ("arn:aws:lambda:us-east-1:111111111111:function:ax", "arn:x"),
+        ]);
+        assert_eq!(
+            m.mapped("arn:aws:lambda:us-east-1:111111111111:function:ay")
+                .unwrap(),
+            "arn:aws:lambda:eu-west-1:222222222222:function:by"
+        );
+        assert_eq!(
+            m.mapped("arn:aws:lambda:us-east-1:111111111111:function:ax")
+                .unwrap(),
+            "arn:x"
+        );
+        assert_eq!(
+            m.mapped("arn:aws:lambda:us-east-1:111111111111:layer:l")
+                .unwrap(),
+            "arn:aws:lambda:eu-west-1:222222222222:layer:l"
+        );
+        // A map alone (no region rewrite) still maps.
+        let only = ArnRewrite {
+            map: m.map.clone(),
+            ..ArnRewrite::default()
+        };
+        assert!(!only.is_identity());
+        assert_eq!(
+            only.rewrite("arn:aws:lambda:us-east-1:111111111111:function:ax")
+                .unwrap(),
+            "arn:x"
+        );
+        assert!(
+            only.rewrite("arn:aws:iot:us-east-1:111111111111:topic/t")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_acm_certificate_no_mapping_places_is_reported() {
+        let doc = "arn:aws:acm:eu-west-1:222222222222:certificate/abc";
+        assert_eq!(rw().unmapped(doc), [doc]);
+        let m = mapping(&[("arn:aws:acm:us-east-1:111111111111:certificate/abc", doc)]);
+        assert!(m.unmapped(doc).is_empty());
+        assert!(rw().unmapped("arn:aws:iot:eu-west-1:1:topic/x").is_empty());
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub trait View {
     /// them).
     fn names(&self, kind: Kind) -> Vec<Name>;
     /// The snapshot that holds the resources of kinds without a method of their own
-    /// here (looked up with [`KindSpec::in_view`]). A partial view records the resource
+    /// here (looked up with [`crate::kinds::KindSpec::in_view`]). A partial view records the resource
     /// `kind`/`name` as a miss when it does not know it.
     fn plain(&self, kind: Kind, name: &str) -> &Snapshot;
 

@@ -196,6 +196,7 @@ fn arns_in_policy_documents_are_rewritten_for_the_target() {
             to_region: Some("eu-west-1".into()),
             from_account: None,
             to_account: None,
+            map: Default::default(),
         }),
         ..Default::default()
     };

@@ -195,6 +195,7 @@ impl<'a> Assessor<'a> {
             to_region: Some(target.place.region.clone()),
             from_account: Some(source.place.account.clone()),
             to_account: Some(target.place.account.clone()),
+            map: Default::default(),
         };
         let same_partition = source.place.partition == target.place.partition;
         let mut equivalent = side::FastSet::default();

@@ -193,6 +193,7 @@ fn standby(source: &Snapshot, rewrite: bool) -> Snapshot {
             to_region: Some(DST_REGION.into()),
             from_account: Some(ACCOUNT.into()),
             to_account: Some(ACCOUNT.into()),
+            map: Default::default(),
         };
         for p in t.policies.values_mut() {
             for v in &mut p.versions {

@@ -20,6 +20,7 @@ fn synced(source: &Snapshot) -> Snapshot {
             to_region: Some(STANDBY.into()),
             from_account: Some(ACCOUNT.into()),
             to_account: Some(ACCOUNT.into()),
+            map: Default::default(),
         }),
         ..DiffOptions::default()
     };

@@ -186,6 +186,7 @@ pub async fn compare(
     .await?;
     plan.source = source.location();
     plan.target = target.location();
+    options.rewrite.check_strict(&plan)?;
     Ok(Comparison {
         plan,
         source_origin,

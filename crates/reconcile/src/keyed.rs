@@ -183,6 +183,7 @@ pub async fn plan_keys(
             changes: keyed.changes,
             warnings: keyed.warnings,
         };
+        options.rewrite.check_strict(&plan)?;
         // Every asked key was read (the diff asks for its own key first).
         let source_absent = asked
             .into_iter()

@@ -67,6 +67,7 @@ pub use keyed::{KeyedOutcome, KeyedPlan, plan_keys, reconcile_keys, reconcile_ke
 pub use open::{BackendOptions, Endpoint, Role, open};
 pub use options::{
     DEFAULT_MAX_DELETE_PERCENT, DeleteBound, DeleteBoundError, ReconcileOptions, RewriteSpec,
+    parse_arn_map, parse_map_arn, read_arn_map,
 };
 pub use overlap::{overlaps, sync_overlapped};
 pub use pems::{SourcePems, fill_certificate_pems, plan_lacks_pems};

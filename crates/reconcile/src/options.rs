@@ -3,7 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use iot_crr_model::{ArnRewrite, Filter, Origin};
+use std::collections::BTreeMap;
+
+use iot_crr_model::{ArnRewrite, Filter, Origin, Plan, diff::UNMAPPED_ARN};
 
 use crate::{ReconcileError, Result};
 
@@ -35,6 +37,11 @@ pub struct RewriteSpec {
     pub target_region: Option<String>,
     /// The target's account.
     pub target_account: Option<String>,
+    /// ARNs (and queue URLs) mapped source to target, whether or not ARNs are rewritten
+    /// (`--map-arn`, `--arn-map`; see [`ArnRewrite::map`]).
+    pub map: BTreeMap<String, String>,
+    /// Refuse a plan that writes an ARN no mapping placed (`--strict-arns`).
+    pub strict: bool,
 }
 
 impl RewriteSpec {
@@ -42,7 +49,10 @@ impl RewriteSpec {
     /// account defaults to the source's (a cross-region copy in one account).
     pub fn resolve(&self, source: &Origin, target: &Origin) -> Result<Option<ArnRewrite>> {
         if !self.enabled {
-            return Ok(None);
+            return Ok((!self.map.is_empty()).then(|| ArnRewrite {
+                map: self.map.clone(),
+                ..ArnRewrite::default()
+            }));
         }
         let from_region = self.source_region.clone().or_else(|| source.region.clone());
         let from_account = self
@@ -74,8 +84,90 @@ impl RewriteSpec {
             to_region: Some(to_region),
             from_account,
             to_account,
+            map: self.map.clone(),
         }))
     }
+
+    /// With `--strict-arns`, the error for a plan whose warnings name unmapped ARNs.
+    pub fn check_strict(&self, plan: &Plan) -> Result<()> {
+        if !self.strict {
+            return Ok(());
+        }
+        let unmapped: Vec<&str> = plan
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with(UNMAPPED_ARN))
+            .map(String::as_str)
+            .collect();
+        if unmapped.is_empty() {
+            return Ok(());
+        }
+        Err(ReconcileError::Rewrite(format!(
+            "--strict-arns: {} ARN(s) would go into the target unmapped: {}",
+            unmapped.len(),
+            unmapped.join("; ")
+        )))
+    }
+}
+
+/// Reads an ARN map file (`--arn-map`): one JSON object, source ARN to target ARN,
+/// keys ending in `*` mapping every ARN they are a prefix of.
+pub fn read_arn_map(path: &std::path::Path) -> Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ReconcileError::Rewrite(format!("cannot read the ARN map {}: {e}", path.display()))
+    })?;
+    parse_arn_map(&text)
+        .map_err(|e| ReconcileError::Rewrite(format!("the ARN map {}: {e}", path.display())))
+}
+
+/// Parses an ARN map's text (see [`read_arn_map`]).
+pub fn parse_arn_map(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+    let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "not a JSON object of source ARN to target ARN (line {}, column {}: {e})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let mut out = BTreeMap::new();
+    for (from, to) in map {
+        let serde_json::Value::String(to) = to else {
+            return Err(format!("the value of {from:?} is not a string"));
+        };
+        check_arn_pair(&from, &to)?;
+        out.insert(from, to);
+    }
+    Ok(out)
+}
+
+/// Parses one `--map-arn SOURCE=TARGET`.
+pub fn parse_map_arn(s: &str) -> std::result::Result<(String, String), String> {
+    // An ARN holds no `=`, a queue URL neither: the first `=` splits.
+    let Some((from, to)) = s.split_once('=') else {
+        return Err(format!("{s:?} is not SOURCE=TARGET"));
+    };
+    check_arn_pair(from, to)?;
+    Ok((from.to_string(), to.to_string()))
+}
+
+fn check_arn_pair(from: &str, to: &str) -> std::result::Result<(), String> {
+    for (what, v) in [("source", from), ("target", to)] {
+        if v.is_empty() {
+            return Err(format!("the {what} of a mapping is empty"));
+        }
+        if !(v.starts_with("arn:") || v.starts_with("https://")) {
+            return Err(format!(
+                "the {what} {v:?} is neither an ARN (arn:...) nor a URL (https://...)"
+            ));
+        }
+    }
+    if from.ends_with('*') != to.ends_with('*') && to.ends_with('*') {
+        return Err(format!(
+            "{to:?} ends in * but {from:?} does not: only a prefix mapping (both ending in *) \
+             carries the rest over"
+        ));
+    }
+    Ok(())
 }
 
 /// The most resource deletes a plan may make (`--max-delete`), like rsync's and
@@ -199,5 +291,77 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("target's region is unknown"), "{e}");
+    }
+
+    fn plan_warning(warnings: &[&str]) -> Plan {
+        Plan {
+            format_version: iot_crr_model::plan::PLAN_FORMAT_VERSION,
+            source: "s".into(),
+            target: "t".into(),
+            target_fingerprint: String::new(),
+            options: Default::default(),
+            desired_counts: Default::default(),
+            target_counts: Default::default(),
+            changes: Vec::new(),
+            warnings: warnings.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn strict_arns_refuses_only_plans_with_unmapped_arns() {
+        let unmapped =
+            format!("{UNMAPPED_ARN} in role alias a: arn:aws:acm:us-east-1:1:certificate/x");
+        let plan = plan_warning(&["certificate c kept: thing t uses it", &unmapped]);
+        let lax = RewriteSpec::default();
+        assert!(lax.check_strict(&plan).is_ok());
+        let strict = RewriteSpec {
+            strict: true,
+            ..Default::default()
+        };
+        let e = strict.check_strict(&plan).unwrap_err().to_string();
+        assert!(e.contains("1 ARN(s)") && e.contains("certificate/x"), "{e}");
+        assert!(
+            !e.contains("kept"),
+            "only unmapped-ARN warnings are named: {e}"
+        );
+        assert!(
+            strict
+                .check_strict(&plan_warning(&["certificate c kept"]))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn arn_maps_parse_and_bad_ones_are_named() {
+        let m = parse_arn_map(
+            r#"{"arn:aws:acm:us-east-1:1:certificate/a": "arn:aws:acm:eu-west-1:1:certificate/b",
+                "arn:aws:lambda:us-east-1:1:function:*": "arn:aws:lambda:eu-west-1:1:function:*"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.len(), 2);
+        let e = parse_arn_map("[1]").unwrap_err();
+        assert!(e.contains("not a JSON object"), "{e}");
+        let e = parse_arn_map(r#"{"arn:a": 3}"#).unwrap_err();
+        assert!(e.contains("\"arn:a\" is not a string"), "{e}");
+        let e = parse_arn_map(r#"{"arn:a": "role/x"}"#).unwrap_err();
+        assert!(e.contains("neither an ARN"), "{e}");
+        assert_eq!(
+            parse_map_arn("arn:a=https://sqs.eu-west-1.amazonaws.com/1/q").unwrap(),
+            (
+                "arn:a".to_string(),
+                "https://sqs.eu-west-1.amazonaws.com/1/q".to_string()
+            )
+        );
+        assert!(
+            parse_map_arn("arn:a")
+                .unwrap_err()
+                .contains("SOURCE=TARGET")
+        );
+        assert!(parse_map_arn("=arn:b").unwrap_err().contains("empty"));
+        assert!(
+            parse_map_arn("arn:a=arn:b*")
+                .unwrap_err()
+                .contains("prefix mapping")
+        );
     }
 }

@@ -157,6 +157,7 @@ pub async fn sync_overlapped(
         tracing::info!("a thing group is re-created: the sync compares everything first");
         return sync(source, target, options, apply, progress).await;
     }
+    options.rewrite.check_strict(&plan_a)?;
     check_deletes(&plan_a, &options.max_delete)?;
     let origin = replica_origin(&plan_a, &source_origin);
     target

@@ -6,6 +6,10 @@ use crate::kinds::KindSpec;
 use crate::plan::Change;
 use crate::resource::{Name, ResourceKey};
 
+fn subject(name: &Name) -> String {
+    format!("{} {name}", RoleAlias::NOUN)
+}
+
 /// The changes for one role alias: created with its tags and its role ARN rewritten for
 /// the target, role or duration updated, tags set and removed, deleted with `--prune`.
 pub(crate) fn diff(
@@ -18,8 +22,9 @@ pub(crate) fn diff(
     let push = |b: &mut Builder, base, change| b.push(base, 0, Change::RoleAlias(change));
     match (d, a) {
         (Some(d), None) => {
+            let role_arn = b.arn_for_target(ctx, &subject(name), &d.role_arn);
             let role_alias = RoleAlias {
-                role_arn: ctx.rewrite_arn(&d.role_arn),
+                role_arn,
                 tags: b.tags(&d.tags),
                 ..d.clone()
             };
@@ -30,7 +35,7 @@ pub(crate) fn diff(
             )
         }
         (Some(d), Some(a)) => {
-            let role_arn = ctx.rewrite_arn(&d.role_arn);
+            let role_arn = b.arn_for_target(ctx, &subject(name), &d.role_arn);
             if role_arn != a.role_arn
                 || d.credential_duration_seconds != a.credential_duration_seconds
             {
