@@ -406,8 +406,30 @@ impl AwsRegistry {
             Ok::<_, RegistryError>(aliases)
         };
 
-        let (types, policies, mut rel, (things, certs, mut principals, by_cert), role_aliases) =
-            tokio::try_join!(types, policies, relations, things_and_certs, role_aliases)?;
+        let ca_certificates = async {
+            if !f.selects_kind(Kind::CaCertificate) {
+                return Ok(Some(Vec::new()));
+            }
+            let cas = self.read_ca_certificates(req).await?;
+            req.report(Kind::CaCertificate, cas.as_ref().map_or(0, Vec::len) as u64);
+            Ok::<_, RegistryError>(cas)
+        };
+
+        let (
+            types,
+            policies,
+            mut rel,
+            (things, certs, mut principals, by_cert),
+            role_aliases,
+            ca_certificates,
+        ) = tokio::try_join!(
+            types,
+            policies,
+            relations,
+            things_and_certs,
+            role_aliases,
+            ca_certificates
+        )?;
 
         // Join the relations.
         let mut snap = Snapshot::default();
@@ -421,6 +443,16 @@ impl AwsRegistry {
         }
         for a in role_aliases {
             snap.role_aliases.insert(a.role_alias.clone(), a);
+        }
+        match ca_certificates {
+            Some(cas) => {
+                for c in cas {
+                    snap.ca_certificates.insert(c.certificate_id.clone(), c);
+                }
+            }
+            None => {
+                snap.unlisted.insert(Kind::CaCertificate);
+            }
         }
         for g in std::mem::take(&mut rel.billing_groups) {
             snap.billing_groups.insert(g.billing_group_name.clone(), g);
@@ -536,6 +568,7 @@ impl AwsRegistry {
             }
             Kind::BillingGroup => self.billing_group_keys(token, size).await?,
             Kind::RoleAlias => self.role_alias_keys(token, size).await?,
+            Kind::CaCertificate => self.ca_certificate_keys(token, size).await?,
             Kind::ThingGroup => {
                 let out = self
                     .call("ListThingGroups", || {

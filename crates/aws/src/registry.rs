@@ -394,6 +394,7 @@ impl Registry for AwsRegistry {
             Kind::ThingType => self.read_thing_type(&key.name).await,
             Kind::BillingGroup => self.read_billing_group(&key.name).await,
             Kind::RoleAlias => self.read_role_alias(&key.name).await,
+            Kind::CaCertificate => self.read_ca_certificate(&key.name).await,
             Kind::ThingGroup => self.read_thing_group(&key.name).await,
             Kind::Policy => self.read_policy(&key.name).await,
             Kind::Certificate => self.read_certificate(&key.name).await,

@@ -159,6 +159,7 @@ impl AwsRegistry {
                 .map(|o| o.thing_type_arn().map(str::to_string)),
             Kind::BillingGroup => self.billing_group_arn(name).await,
             Kind::RoleAlias => self.role_alias_arn(name).await,
+            Kind::CaCertificate => self.ca_certificate_arn(name).await,
             Kind::Policy => self
                 .call("GetPolicy", || {
                     self.client.get_policy().policy_name(name).send()
@@ -298,6 +299,7 @@ impl AwsRegistry {
             }
             Change::BillingGroup(c) => self.apply_billing_group(c).await,
             Change::RoleAlias(c) => self.apply_role_alias(c).await,
+            Change::CaCertificate(c) => self.apply_ca_certificate(c).await,
             Change::CreateThingGroup { thing_group } => self.create_thing_group(thing_group).await,
             Change::UpdateThingGroup { thing_group } => self.update_thing_group(thing_group).await,
             Change::DeleteThingGroup { thing_group_name } => {

@@ -180,6 +180,7 @@ pub(crate) fn arn_name(
                 Kind::BillingGroup => "a billing group",
                 Kind::Policy => "a policy",
                 Kind::RoleAlias => "a role alias",
+                Kind::CaCertificate => "a CA certificate",
                 Kind::Certificate => "a certificate",
             },
             value: value.to_owned(),

@@ -737,6 +737,7 @@ fn every_api_call_maps_to_its_keys() {
     let b = || key(Kind::BillingGroup, "b1");
     let ty = || key(Kind::ThingType, "ty1");
     let alias = || key(Kind::RoleAlias, "cam=1");
+    let ca = || key(Kind::CaCertificate, CERT);
     let none = json!(null);
     let policy = json!({"policyName": "p1"});
     let cert_resp = json!({"certificateId": CERT, "certificateArn": cert_arn});
@@ -1005,6 +1006,24 @@ fn every_api_call_maps_to_its_keys() {
             json!({"roleAlias": "cam=1"}),
             none.clone(),
             vec![alias()],
+        ),
+        (
+            ApiCall::RegisterCACertificate,
+            json!({"caCertificate": "-----BEGIN CERTIFICATE-----", "certificateMode": "SNI_ONLY"}),
+            json!({"certificateArn": format!("arn:aws:iot:eu-west-3:{ACCOUNT}:cacert/{CERT}")}),
+            vec![ca()],
+        ),
+        (
+            ApiCall::UpdateCACertificate,
+            json!({"certificateId": CERT, "newStatus": "INACTIVE"}),
+            none.clone(),
+            vec![ca()],
+        ),
+        (
+            ApiCall::DeleteCACertificate,
+            json!({"certificateId": CERT}),
+            none.clone(),
+            vec![ca()],
         ),
     ];
     let mut seen: Vec<ApiCall> = cases.iter().map(|c| c.0).collect();

@@ -247,6 +247,20 @@ pub(crate) const NAME: AsciiRule = AsciiRule {
     described: "letters, digits and : _ -",
 };
 
+/// A provisioning template name: 1 to 36 of `[0-9A-Za-z_-]`.
+pub fn check_template_name(value: &str) -> Result<(), String> {
+    length(value, 1, 36)?;
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "holds {c:?} (AWS IoT allows letters, digits, _ and -)"
+        ));
+    }
+    Ok(())
+}
+
 /// A policy name: 1 to 128 of `[\w+=,.@-]`.
 pub(crate) const POLICY_NAME: AsciiRule = AsciiRule {
     chars: Class::alphanumeric_and(b"_+=,.@-"),
@@ -461,7 +475,7 @@ pub fn check_principal(value: &str) -> Result<(), String> {
 /// The name of a resource of `kind`: a certificate id, a policy name or a name.
 pub fn check_name_of(kind: Kind, value: &str) -> Result<(), String> {
     match kind {
-        Kind::Certificate => check_certificate_id(value),
+        Kind::Certificate | Kind::CaCertificate => check_certificate_id(value),
         Kind::Policy => check_policy_name(value),
         Kind::RoleAlias => check_role_alias_name(value),
         _ => check_name(value),
@@ -664,6 +678,7 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
         }
         Change::BillingGroup(change) => change.check(),
         Change::RoleAlias(change) => change.check(),
+        Change::CaCertificate(change) => change.check(),
         Change::CreateThingGroup { thing_group: g }
         | Change::UpdateThingGroup { thing_group: g } => thing_group(g),
         Change::CreatePolicy {

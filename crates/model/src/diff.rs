@@ -133,7 +133,7 @@ impl Builder {
         });
     }
 
-    fn warn(&mut self, text: String) {
+    pub(crate) fn warn(&mut self, text: String) {
         if self.seen_warnings.insert(text.clone()) {
             self.warnings.push(text);
         }
@@ -181,8 +181,8 @@ struct Memo {
 
 /// What the diff knows about the two sides beyond the views.
 pub(crate) struct Ctx<'a> {
-    desired: &'a dyn View,
-    actual: &'a dyn View,
+    pub(crate) desired: &'a dyn View,
+    pub(crate) actual: &'a dyn View,
     opts: &'a DiffOptions,
     /// The options' filter, its patterns parsed once.
     filter: CompiledFilter,
@@ -652,8 +652,21 @@ fn diff_all(
         }
     }
     crate::for_each_kind!(K => {
-        // Things are walked with the things both sides hold alike outside the maps.
-        if K::KIND != Kind::Thing {
+        // A kind one side could not list is unknown there, not absent: left out.
+        let unlisted = [("source", desired), ("target", actual)]
+            .into_iter()
+            .find(|(_, s)| s.unlisted.contains(&K::KIND));
+        if let Some((side, _)) = unlisted {
+            if ctx.filter.selects_kind(K::KIND) {
+                b.warn(format!(
+                    "{} not compared: the {side} could not list them (its endpoint lacks the \
+                     List call); compare them by key (--key {}/ID) or from a registry that lists them",
+                    K::PLURAL,
+                    K::TAG
+                ));
+            }
+        } else if K::KIND != Kind::Thing {
+            // Things are walked with the things both sides hold alike outside the maps.
             walk(ctx, b, K::KIND, K::map(desired), K::map(actual), K::diff, &[]);
         }
     });
@@ -689,6 +702,7 @@ kind_diff!(
     ThingType => diff_thing_type,
     crate::resource::BillingGroup => billing_group::diff,
     crate::resource::RoleAlias => crate::kinds::role_alias::diff,
+    crate::resource::CaCertificate => crate::kinds::ca_certificate::diff,
     ThingGroup => diff_thing_group,
     Policy => diff_policy,
     Certificate => diff_certificate,
@@ -1127,9 +1141,15 @@ fn diff_certificate(
     let target = || PolicyTarget::Certificate(id.clone());
     match (d, a) {
         (Some(d), None) => {
+            // After the CA that signed it (see `ca_certificate::CA_SUB_STAGE`).
+            let sub = if d.ca_certificate_id.is_some() {
+                crate::kinds::ca_certificate::CA_SUB_STAGE + 1
+            } else {
+                0
+            };
             b.push(
                 stage::DEFINITIONS,
-                0,
+                sub,
                 Change::RegisterCertificate {
                     certificate_id: id.clone(),
                     certificate_pem: d.certificate_pem.clone(),

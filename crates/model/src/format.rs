@@ -47,6 +47,9 @@ pub struct Header {
     /// Which principals of things the file holds (absent: all of them).
     #[serde(default, skip_serializing_if = "is_all_principals")]
     pub principals: PrincipalCoverage,
+    /// Kinds the registry this file was read from could not list (absent: none).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub unlisted: std::collections::BTreeSet<crate::resource::Kind>,
 }
 
 fn is_all_principals(p: &PrincipalCoverage) -> bool {
@@ -447,6 +450,7 @@ fn parse_stream(
                 account_id: header.account_id,
             };
             snap.principal_coverage = header.principals;
+            snap.unlisted = header.unlisted;
             header_seen = true;
             body = rest;
         }
@@ -859,6 +863,7 @@ pub fn write_to(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
         region: s.origin.region.clone(),
         account_id: s.origin.account_id.clone(),
         principals: s.principal_coverage,
+        unlisted: s.unlisted.clone(),
     };
     serde_json::to_writer(&mut *w, &header)?;
     w.write_all(b"\n")?;

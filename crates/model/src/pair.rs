@@ -749,6 +749,7 @@ impl SideOut {
                 account_id: header.account_id.clone(),
             },
             principal_coverage: header.principals,
+            unlisted: header.unlisted.clone(),
             ..Snapshot::default()
         };
         for r in std::mem::take(&mut self.small) {

@@ -13,6 +13,7 @@ use crate::collections::{NameSet, StringMap};
 use crate::filter::DiffOptions;
 use crate::kinds::KindChange;
 use crate::kinds::billing_group::BillingGroupChange;
+use crate::kinds::ca_certificate::CaCertificateChange;
 use crate::kinds::role_alias::RoleAliasChange;
 use crate::resource::{
     CertificateStatus, Kind, Name, ResourceKey, ThingGroup, ThingType, principal_certificate_id,
@@ -273,6 +274,9 @@ pub enum Change {
     /// A role alias's changes.
     #[serde(untagged)]
     RoleAlias(RoleAliasChange),
+    /// A CA certificate's changes.
+    #[serde(untagged)]
+    CaCertificate(CaCertificateChange),
 }
 
 /// The `op` values of the changes still defined in this file; the kinds in modules of
@@ -336,6 +340,8 @@ impl<'de> Deserialize<'de> for Change {
             BillingGroupChange::deserialize(value).map(Change::BillingGroup)
         } else if RoleAliasChange::OPS.contains(&op.as_str()) {
             RoleAliasChange::deserialize(value).map(Change::RoleAlias)
+        } else if CaCertificateChange::OPS.contains(&op.as_str()) {
+            CaCertificateChange::deserialize(value).map(Change::CaCertificate)
         } else if SHARED_OPS.contains(&op.as_str()) {
             Change::deserialize(value)
         } else {
@@ -398,6 +404,7 @@ impl Change {
             Change::UntagResource { .. } => "UntagResource",
             Change::BillingGroup(c) => c.api(),
             Change::RoleAlias(c) => c.api(),
+            Change::CaCertificate(c) => c.api(),
         }
     }
 
@@ -420,6 +427,7 @@ impl Change {
             }
             Change::BillingGroup(c) => c.key(),
             Change::RoleAlias(c) => c.key(),
+            Change::CaCertificate(c) => c.key(),
             Change::CreateThingGroup { thing_group } | Change::UpdateThingGroup { thing_group } => {
                 ResourceKey::new(ThingGroup, thing_group.thing_group_name.clone())
             }
@@ -477,6 +485,7 @@ impl Change {
             | Change::UntagResource { .. } => Action::Delete,
             Change::BillingGroup(c) => c.action(),
             Change::RoleAlias(c) => c.action(),
+            Change::CaCertificate(c) => c.action(),
             _ => Action::Update,
         }
     }
@@ -492,6 +501,7 @@ impl Change {
             | Change::DeleteCertificate { .. } => true,
             Change::BillingGroup(c) => c.deletes_resource(),
             Change::RoleAlias(c) => c.deletes_resource(),
+            Change::CaCertificate(c) => c.deletes_resource(),
             _ => false,
         }
     }
@@ -558,8 +568,13 @@ impl Change {
                     out.push(ResourceKey::new(Kind::Certificate, id))
                 }
             }
+            Change::RegisterCertificate {
+                ca_certificate_id: Some(ca),
+                ..
+            } => out.push(ResourceKey::new(Kind::CaCertificate, ca.clone())),
             Change::BillingGroup(c) => c.requires(&mut out),
             Change::RoleAlias(c) => c.requires(&mut out),
+            Change::CaCertificate(c) => c.requires(&mut out),
             _ => {}
         }
         out
@@ -591,6 +606,7 @@ impl fmt::Display for Change {
             }
             Change::BillingGroup(c) => c.fmt(f),
             Change::RoleAlias(c) => c.fmt(f),
+            Change::CaCertificate(c) => c.fmt(f),
             Change::CreateThingGroup { thing_group } => {
                 let dynamic = if thing_group.is_dynamic() {
                     "dynamic "

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::collections::{NameSet, StringMap};
 pub use crate::kinds::billing_group::BillingGroup;
+pub use crate::kinds::ca_certificate::CaCertificate;
 pub use crate::kinds::role_alias::RoleAlias;
 
 /// A resource name or short string value. Short strings (up to 24 bytes) live inline,
@@ -32,6 +33,8 @@ pub enum Kind {
     Policy,
     /// A role alias for the credentials provider (`CreateRoleAlias`).
     RoleAlias,
+    /// A CA certificate (`RegisterCACertificate`).
+    CaCertificate,
     /// A device certificate (`RegisterCertificate*`).
     Certificate,
     /// A thing (`CreateThing`).
@@ -40,12 +43,13 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::ThingType,
         Kind::BillingGroup,
         Kind::ThingGroup,
         Kind::Policy,
         Kind::RoleAlias,
+        Kind::CaCertificate,
         Kind::Certificate,
         Kind::Thing,
     ];
@@ -394,6 +398,7 @@ pub enum ResourceRef<'a> {
     ThingGroup(&'a ThingGroup),
     Policy(&'a Policy),
     RoleAlias(&'a RoleAlias),
+    CaCertificate(&'a CaCertificate),
     Certificate(&'a Certificate),
     Thing(&'a Thing),
 }
@@ -412,6 +417,8 @@ pub enum Resource {
     Policy(Policy),
     /// A role alias.
     RoleAlias(RoleAlias),
+    /// A CA certificate.
+    CaCertificate(CaCertificate),
     /// A certificate.
     Certificate(Certificate),
     /// A thing.

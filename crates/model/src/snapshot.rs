@@ -1,13 +1,13 @@
 //! A whole registry in memory: every resource of every kind, in deterministic order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
-    BillingGroup, Certificate, Kind, Name, Policy, Resource, ResourceKey, RoleAlias, Thing,
-    ThingGroup, ThingType,
+    BillingGroup, CaCertificate, Certificate, Kind, Name, Policy, Resource, ResourceKey, RoleAlias,
+    Thing, ThingGroup, ThingType,
 };
 
 /// Where a snapshot came from: the region and account its ARNs name. Used to rewrite
@@ -46,6 +46,10 @@ pub struct Snapshot {
     pub origin: Origin,
     /// Which principals of things were read.
     pub principal_coverage: PrincipalCoverage,
+    /// Kinds the registry could not list (an endpoint without the kind's `List` call,
+    /// as moto lacks `ListCACertificates`): their resources are unknown here, not
+    /// absent, so a comparison leaves the kind out (see [`crate::diff`]).
+    pub unlisted: BTreeSet<Kind>,
     /// Thing types by name.
     pub thing_types: BTreeMap<Name, ThingType>,
     /// Billing groups by name.
@@ -56,6 +60,8 @@ pub struct Snapshot {
     pub policies: BTreeMap<Name, Policy>,
     /// Role aliases by name.
     pub role_aliases: BTreeMap<Name, RoleAlias>,
+    /// CA certificates by id.
+    pub ca_certificates: BTreeMap<Name, CaCertificate>,
     /// Certificates by id.
     pub certificates: BTreeMap<Name, Certificate>,
     /// Things by name.
@@ -77,6 +83,9 @@ pub struct Counts {
     /// Role aliases (left out of plan files when none, as plans before them were).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub role_aliases: usize,
+    /// CA certificates (left out of plan files when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ca_certificates: usize,
     /// Certificates.
     pub certificates: usize,
     /// Things.
@@ -174,6 +183,7 @@ impl Snapshot {
         let mut out = Snapshot {
             origin: self.origin.clone(),
             principal_coverage: self.principal_coverage,
+            unlisted: self.unlisted.clone(),
             ..Snapshot::default()
         };
         crate::for_each_kind!(K => {

@@ -5,4 +5,5 @@
 //! kinds (`read.rs`) keeps calling into these modules for what a kind reads on its own.
 
 pub(crate) mod billing_group;
+pub(crate) mod ca_certificate;
 pub(crate) mod role_alias;

@@ -1,6 +1,7 @@
 //! Each resource kind's CloudTrail calls, one module per kind. Kinds here so far:
-//! billing groups and role aliases; the calls of the other kinds, and those that cross kinds, are still
+//! billing groups, role aliases and CA certificates; the calls of the other kinds, and those that cross kinds, are still
 //! declared in `cloudtrail.rs`.
 
 pub(crate) mod billing_group;
+pub(crate) mod ca_certificate;
 pub(crate) mod role_alias;

@@ -6,11 +6,12 @@
 //! fingerprints, snapshot files) reaches a kind through these traits and through
 //! [`with_kind!`](crate::with_kind), the one list that maps a [`Kind`] to its type.
 //!
-//! Kinds here so far: billing groups and role aliases. The others still live in the shared files
+//! Kinds here so far: billing groups, role aliases and CA certificates. The others still live in the shared files
 //! (`resource.rs`, `plan.rs`, `diff.rs`, `apply.rs`, `constraints.rs`) and move one at a
 //! time; `docs/kinds-reshape.md` has the plan.
 
 pub mod billing_group;
+pub mod ca_certificate;
 mod legacy;
 pub mod role_alias;
 mod spec;
@@ -47,6 +48,10 @@ macro_rules! with_kind {
             }
             $crate::Kind::RoleAlias => {
                 type $K = $crate::RoleAlias;
+                $body
+            }
+            $crate::Kind::CaCertificate => {
+                type $K = $crate::CaCertificate;
                 $body
             }
             $crate::Kind::Certificate => {
@@ -95,6 +100,11 @@ macro_rules! with_resource {
                 type $K = $crate::RoleAlias;
                 $body
             }
+            $crate::Resource::CaCertificate($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::CaCertificate;
+                $body
+            }
             $crate::Resource::Certificate($r) => {
                 #[allow(dead_code)]
                 type $K = $crate::Certificate;
@@ -135,6 +145,10 @@ macro_rules! for_each_kind {
         }
         {
             type $K = $crate::RoleAlias;
+            $body
+        }
+        {
+            type $K = $crate::CaCertificate;
             $body
         }
         {
