@@ -10,8 +10,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use iot_crr_aws::{AwsOptions, AwsRegistry, TagMode};
 use iot_crr_model::{
-    Change, Kind, NameSet, Outcome, Resource, ResourceKey, RoleAlias, RoleAliasChange, StringMap,
-    ThingGroup,
+    CaCertificate, CaCertificateChange, CaMode, CaStatus, Change, Kind, NameSet, Outcome,
+    RegistrationConfig, Resource, ResourceKey, RoleAlias, RoleAliasChange, StringMap, ThingGroup,
 };
 use iot_crr_registry::{ErrorClass, Registry};
 use serde_json::{Value, json};
@@ -843,4 +843,140 @@ async fn role_aliases_are_listed_page_by_page_and_read_with_their_tags() {
         "tags read by the alias's ARN: {}",
         reqs[3].1
     );
+}
+
+const CA_ID: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+const CA_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+fn ca_description(mode: &str) -> Value {
+    json!({
+        "certificateDescription": {
+            "certificateArn": format!("arn:aws:iot:eu-west-1:123456789012:cacert/{CA_ID}"),
+            "certificateId": CA_ID,
+            "status": "ACTIVE",
+            "certificatePem": CA_PEM,
+            "autoRegistrationStatus": "ENABLE",
+            "certificateMode": mode
+        },
+        "registrationConfig": {"templateBody": "{}", "roleArn": "arn:aws:iam::123456789012:role/jitp"}
+    })
+}
+
+fn a_ca() -> CaCertificate {
+    CaCertificate {
+        certificate_id: CA_ID.into(),
+        certificate_pem: CA_PEM.into(),
+        status: CaStatus::Active,
+        certificate_mode: CaMode::SniOnly,
+        auto_registration: true,
+        registration_config: Some(RegistrationConfig {
+            template_body: Some("{}".into()),
+            role_arn: Some("arn:aws:iam::123456789012:role/jitp".into()),
+            template_name: None,
+        }),
+        tags: StringMap::from_iter([("team", "iot")]),
+    }
+}
+
+#[tokio::test]
+async fn register_ca_certificate_sends_sni_only_without_a_verification_certificate() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({
+            "certificateId": CA_ID,
+            "certificateArn": format!("arn:aws:iot:eu-west-1:123456789012:cacert/{CA_ID}")
+        }))),
+        event(response(
+            409,
+            Some("ResourceAlreadyExistsException"),
+            json!({"message": "exists"}),
+        )),
+        // The twin is in DEFAULT mode: the mode is the region's own, so it is in state.
+        event(ok(ca_description("DEFAULT"))),
+    ]);
+    let reg = registry(&replay, TagMode::On).with_account_id(ACCOUNT);
+    let register = Change::CaCertificate(CaCertificateChange::RegisterCaCertificate {
+        ca_certificate: a_ca(),
+    });
+    assert_eq!(reg.apply(&register).await.unwrap(), Outcome::Applied);
+    assert_eq!(reg.apply(&register).await.unwrap(), Outcome::AlreadyInState);
+    let reqs = requests(&replay);
+    assert_eq!(
+        (reqs[0].0.as_str(), path(&reqs[0].1)),
+        (
+            "POST",
+            "/cacertificate?setAsActive=true&allowAutoRegistration=true"
+        )
+    );
+    assert!(reqs[0].1.contains("setAsActive=true"), "{}", reqs[0].1);
+    assert!(
+        reqs[0].1.contains("allowAutoRegistration=true"),
+        "{}",
+        reqs[0].1
+    );
+    assert_eq!(
+        reqs[0].2,
+        json!({
+            "caCertificate": CA_PEM,
+            "certificateMode": "SNI_ONLY",
+            "registrationConfig": {"templateBody": "{}", "roleArn": "arn:aws:iam::123456789012:role/jitp"},
+            "tags": [{"Key": "team", "Value": "iot"}]
+        })
+    );
+    assert_eq!(
+        (reqs[2].0.as_str(), path(&reqs[2].1)),
+        ("GET", format!("/cacertificate/{CA_ID}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn ca_certificates_are_listed_page_by_page_and_read_with_mode_auto_registration_and_tags() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(
+            json!({"certificates": [{"certificateId": CA_ID, "status": "ACTIVE"}], "nextMarker": "m2"}),
+        )),
+        event(ok(json!({"certificates": []}))),
+        event(ok(ca_description("SNI_ONLY"))),
+        event(ok(json!({"tags": [{"Key": "team", "Value": "iot"}]}))),
+        event(ok(json!({}))),
+    ]);
+    let reg = registry(&replay, TagMode::On);
+    let page = reg.list_keys(Kind::CaCertificate, None, 1).await.unwrap();
+    assert_eq!(page.keys, [ResourceKey::new(Kind::CaCertificate, CA_ID)]);
+    assert_eq!(page.next.as_deref(), Some("m2"));
+    let page = reg
+        .list_keys(Kind::CaCertificate, page.next.as_deref(), 1)
+        .await
+        .unwrap();
+    assert!(page.keys.is_empty() && page.next.is_none());
+    let r = reg
+        .read_resource(&ResourceKey::new(Kind::CaCertificate, CA_ID))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r, Resource::CaCertificate(a_ca()));
+    // The update sends the whole wanted state: status and auto-registration in the
+    // query, the registration config (empty: cleared) in the body.
+    let update = Change::CaCertificate(CaCertificateChange::UpdateCaCertificate {
+        certificate_id: CA_ID.into(),
+        new_status: CaStatus::Inactive,
+        auto_registration: false,
+        registration_config: None,
+    });
+    assert_eq!(reg.apply(&update).await.unwrap(), Outcome::Applied);
+    let reqs = requests(&replay);
+    assert!(reqs[0].1.contains("pageSize=1"), "{}", reqs[0].1);
+    assert!(reqs[1].1.contains("marker=m2"), "{}", reqs[1].1);
+    assert!(
+        reqs[3].1.contains("cacert%2F"),
+        "tags by the CA's ARN: {}",
+        reqs[3].1
+    );
+    assert_eq!(reqs[4].0, "PUT");
+    assert!(reqs[4].1.contains("newStatus=INACTIVE"), "{}", reqs[4].1);
+    assert!(
+        reqs[4].1.contains("newAutoRegistrationStatus=DISABLE"),
+        "{}",
+        reqs[4].1
+    );
+    assert_eq!(reqs[4].2, json!({"registrationConfig": {}}));
 }
