@@ -37,6 +37,7 @@ ALLOWED_ON_STAR = {
     "iot:ListThings",
     "iot:ListCertificates",
     "iot:ListRoleAliases",
+    "iot:ListCACertificates",
     # Its target is a certificate or a thing group; IAM authorizes it on no resource.
     "iot:ListAttachedPolicies",
     # Account settings.
@@ -45,6 +46,7 @@ ALLOWED_ON_STAR = {
     # The certificate's ARN does not exist before the call.
     "iot:RegisterCertificate",
     "iot:RegisterCertificateWithoutCA",
+    "iot:RegisterCACertificate",
     # Needed by the Kinesis event source mapping; a list of all streams.
     "kinesis:ListStreams",
     # Quotas=live: the applied IoT quotas of the two regions (read-only).
@@ -63,7 +65,8 @@ API_CALLS = set(
     CreateDynamicThingGroup UpdateDynamicThingGroup DeleteDynamicThingGroup
     AddThingToThingGroup RemoveThingFromThingGroup UpdateThingGroupsForThing
     CreateThingType UpdateThingType DeprecateThingType DeleteThingType
-    CreateRoleAlias UpdateRoleAlias DeleteRoleAlias""".split()
+    CreateRoleAlias UpdateRoleAlias DeleteRoleAlias
+    RegisterCACertificate UpdateCACertificate DeleteCACertificate""".split()
 )
 
 RUST_FUNCTIONS = {
