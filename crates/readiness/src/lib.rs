@@ -506,6 +506,33 @@ impl<'a> Assessor<'a> {
             }
             Some(_) => {}
         }
+        // A certificate registered with a CA needs that CA, active, where it is known.
+        if let Some(ca) = tgt_held.certificate.and_then(|c| c.ca_certificate_id.as_ref())
+            && !tgt.snapshot.unlisted.contains(&Kind::CaCertificate)
+        {
+            match tgt.snapshot.ca_certificates.get(ca) {
+                None => {
+                    authenticated = false;
+                    reasons.add(ReasonCode::CaCertificateMissing, ca.as_str(), || {
+                        format!(
+                            "the standby holds no CA certificate {ca}, which its certificate \
+                             was registered with"
+                        )
+                    });
+                }
+                Some(c) if c.status != iot_crr_model::CaStatus::Active => {
+                    authenticated = false;
+                    reasons.add(ReasonCode::CaCertificateInactive, ca.as_str(), || {
+                        format!(
+                            "the CA certificate {ca} its certificate was registered with is {} \
+                             in the standby",
+                            c.status.as_str()
+                        )
+                    });
+                }
+                Some(_) => {}
+            }
+        }
 
         // The policies of each connection, on both sides.
         let (connecting, sets): (Vec<String>, Vec<PolicySets<'_>>) = connecting

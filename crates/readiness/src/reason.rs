@@ -41,6 +41,11 @@ pub enum ReasonCode {
     /// A role alias the source lets the device assume (`iot:AssumeRoleWithCertificate`)
     /// is not in the standby: the device connects but gets no AWS credentials.
     RoleAliasMissing,
+    /// The standby's certificate was registered with a CA the standby does not hold:
+    /// AWS IoT refuses the connection.
+    CaCertificateMissing,
+    /// The standby's certificate was registered with a CA that is not ACTIVE there.
+    CaCertificateInactive,
     /// A standby policy denies a request the source allows (a `Deny` the source does
     /// not attach to the device).
     Denied,
@@ -52,10 +57,12 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in the order reports list them.
-    pub const ALL: [ReasonCode; 15] = [
+    pub const ALL: [ReasonCode; 17] = [
         ReasonCode::NotReadyInSource,
         ReasonCode::CertificateMissing,
         ReasonCode::CertificateInactive,
+        ReasonCode::CaCertificateMissing,
+        ReasonCode::CaCertificateInactive,
         ReasonCode::ThingMissing,
         ReasonCode::CertificateNotAttached,
         ReasonCode::ThingTypeDiffers,
@@ -86,6 +93,8 @@ impl ReasonCode {
             ReasonCode::PolicyDiffers => "policy-differs",
             ReasonCode::ArnsNotRewritten => "arns-not-rewritten",
             ReasonCode::RoleAliasMissing => "role-alias-missing",
+            ReasonCode::CaCertificateMissing => "ca-certificate-missing",
+            ReasonCode::CaCertificateInactive => "ca-certificate-inactive",
             ReasonCode::Denied => "denied",
             ReasonCode::CannotDecide => "cannot-decide",
         }

@@ -578,3 +578,57 @@ fn a_role_alias_the_standby_lacks_is_named_on_the_devices_that_may_assume_it() {
         .insert("camera".into(), s.role_aliases["camera"].clone());
     assert!(assess(&s, &t).all_ready());
 }
+
+#[test]
+fn a_certificate_registered_with_a_ca_needs_that_ca_active_in_the_standby() {
+    let ca_id = "ca".repeat(32);
+    let mut s = source();
+    // Devices 1 and 2 were registered with the CA.
+    for i in [1, 2] {
+        s.certificates
+            .get_mut(cert_id(i).as_str())
+            .unwrap()
+            .ca_certificate_id = Some(ca_id.as_str().into());
+    }
+    s.ca_certificates.insert(
+        ca_id.as_str().into(),
+        iot_crr_model::CaCertificate {
+            certificate_id: ca_id.as_str().into(),
+            certificate_pem: "-----BEGIN CERTIFICATE-----".into(),
+            status: iot_crr_model::CaStatus::Active,
+            certificate_mode: iot_crr_model::CaMode::Default,
+            auto_registration: false,
+            registration_config: None,
+            tags: StringMap::new(),
+        },
+    );
+    let mut t = standby(&s, true);
+    assert!(assess(&s, &t).all_ready());
+    t.ca_certificates.clear();
+    let a = assess(&s, &t);
+    let bad = not_ready(&a);
+    assert_eq!(
+        bad.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["dev-1", "dev-2"]
+    );
+    assert!(
+        bad.values()
+            .all(|codes| codes == &[ReasonCode::CaCertificateMissing]),
+        "{bad:?}"
+    );
+    assert_eq!(ReasonCode::CaCertificateMissing.fix(), Fix::Sync);
+    // Inactive in the standby.
+    let mut inactive = s.ca_certificates[ca_id.as_str()].clone();
+    inactive.status = iot_crr_model::CaStatus::Inactive;
+    t.ca_certificates.insert(ca_id.as_str().into(), inactive);
+    let bad = not_ready(&assess(&s, &t));
+    assert!(
+        bad.values()
+            .all(|codes| codes == &[ReasonCode::CaCertificateInactive]),
+        "{bad:?}"
+    );
+    // A standby that could not list its CAs says nothing about them.
+    t.ca_certificates.clear();
+    t.unlisted.insert(Kind::CaCertificate);
+    assert!(assess(&s, &t).all_ready());
+}
