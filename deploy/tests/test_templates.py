@@ -42,6 +42,8 @@ ALLOWED_ON_STAR = {
     "iot:ListAttachedPolicies",
     # Account settings.
     "iot:GetIndexingConfiguration",
+    "iot:UpdateIndexingConfiguration",
+    "iot:DescribeEventConfigurations",
     "iot:UpdateEventConfigurations",
     # The certificate's ARN does not exist before the call.
     "iot:RegisterCertificate",
@@ -66,7 +68,8 @@ API_CALLS = set(
     AddThingToThingGroup RemoveThingFromThingGroup UpdateThingGroupsForThing
     CreateThingType UpdateThingType DeprecateThingType DeleteThingType
     CreateRoleAlias UpdateRoleAlias DeleteRoleAlias
-    RegisterCACertificate UpdateCACertificate DeleteCACertificate""".split()
+    RegisterCACertificate UpdateCACertificate DeleteCACertificate
+    UpdateIndexingConfiguration UpdateEventConfigurations""".split()
 )
 
 RUST_FUNCTIONS = {

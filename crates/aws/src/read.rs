@@ -415,6 +415,24 @@ impl AwsRegistry {
             Ok::<_, RegistryError>(cas)
         };
 
+        // Account settings: one call each.
+        let settings = async {
+            let indexing = async {
+                if !f.selects_kind(Kind::IndexingConfiguration) {
+                    return Ok(None);
+                }
+                self.read_indexing_configuration().await.map(Some)
+            };
+            let events = async {
+                if !f.selects_kind(Kind::EventConfigurations) {
+                    return Ok(Some(None));
+                }
+                // `None`: the endpoint cannot tell (moto).
+                self.read_event_configurations().await.map(|e| e.map(Some))
+            };
+            tokio::try_join!(indexing, events)
+        };
+
         let (
             types,
             policies,
@@ -422,13 +440,15 @@ impl AwsRegistry {
             (things, certs, mut principals, by_cert),
             role_aliases,
             ca_certificates,
+            (indexing, events),
         ) = tokio::try_join!(
             types,
             policies,
             relations,
             things_and_certs,
             role_aliases,
-            ca_certificates
+            ca_certificates,
+            settings
         )?;
 
         // Join the relations.
@@ -452,6 +472,25 @@ impl AwsRegistry {
             }
             None => {
                 snap.unlisted.insert(Kind::CaCertificate);
+            }
+        }
+        if let Some(c) = indexing
+            && f.matches(Kind::IndexingConfiguration, &c.name)
+        {
+            snap.indexing_configurations.insert(c.name.clone(), c);
+        }
+        match events {
+            Some(Some(c)) if f.matches(Kind::EventConfigurations, &c.name) => {
+                snap.event_configurations.insert(c.name.clone(), c);
+            }
+            Some(_) => {}
+            None => {
+                tracing::warn!(
+                    region = %self.region,
+                    "the endpoint does not implement DescribeEventConfigurations: registry event \
+                     configurations are not compared"
+                );
+                snap.unlisted.insert(Kind::EventConfigurations);
             }
         }
         for g in std::mem::take(&mut rel.billing_groups) {
@@ -569,6 +608,17 @@ impl AwsRegistry {
             Kind::BillingGroup => self.billing_group_keys(token, size).await?,
             Kind::RoleAlias => self.role_alias_keys(token, size).await?,
             Kind::CaCertificate => self.ca_certificate_keys(token, size).await?,
+            // One resource each, under a known name: nothing to list.
+            Kind::IndexingConfiguration | Kind::EventConfigurations => {
+                let first = token.is_none();
+                page(
+                    first
+                        .then(|| ResourceKey::new(kind, iot_crr_model::kinds::SINGLETON))
+                        .into_iter()
+                        .collect(),
+                    None,
+                )
+            }
             Kind::ThingGroup => {
                 let out = self
                     .call("ListThingGroups", || {

@@ -10,8 +10,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use iot_crr_aws::{AwsOptions, AwsRegistry, TagMode};
 use iot_crr_model::{
-    CaCertificate, CaCertificateChange, CaMode, CaStatus, Change, Kind, NameSet, Outcome,
-    RegistrationConfig, Resource, ResourceKey, RoleAlias, RoleAliasChange, StringMap, ThingGroup,
+    CaCertificate, CaCertificateChange, CaMode, CaStatus, Change, EventConfigurationsChange,
+    IndexingConfiguration, IndexingConfigurationChange, Kind, NameSet, Outcome, RegistrationConfig,
+    Resource, ResourceKey, RoleAlias, RoleAliasChange, StringMap, ThingGroup,
 };
 use iot_crr_registry::{ErrorClass, Registry};
 use serde_json::{Value, json};
@@ -979,4 +980,90 @@ async fn ca_certificates_are_listed_page_by_page_and_read_with_mode_auto_registr
         reqs[4].1
     );
     assert_eq!(reqs[4].2, json!({"registrationConfig": {}}));
+}
+
+#[tokio::test]
+async fn event_configurations_are_described_and_updated_by_type() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({"eventConfigurations": {
+            "THING": {"Enabled": true},
+            "THING_GROUP_MEMBERSHIP": {"Enabled": false}
+        }}))),
+        event(ok(json!({}))),
+    ]);
+    let reg = registry(&replay, TagMode::On);
+    let r = reg
+        .read_resource(&ResourceKey::new(Kind::EventConfigurations, "default"))
+        .await
+        .unwrap()
+        .unwrap();
+    let Resource::EventConfigurations(c) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(c.events.get("THING"), Some(&true));
+    assert_eq!(c.events.get("THING_GROUP_MEMBERSHIP"), Some(&false));
+    let update =
+        Change::EventConfigurations(EventConfigurationsChange::UpdateEventConfigurations {
+            events: [("THING_GROUP_MEMBERSHIP".into(), true)]
+                .into_iter()
+                .collect(),
+        });
+    assert_eq!(reg.apply(&update).await.unwrap(), Outcome::Applied);
+    let reqs = requests(&replay);
+    assert_eq!(
+        (reqs[0].0.as_str(), path(&reqs[0].1)),
+        ("GET", "/event-configurations")
+    );
+    assert_eq!(
+        (reqs[1].0.as_str(), path(&reqs[1].1)),
+        ("PATCH", "/event-configurations")
+    );
+    assert_eq!(
+        reqs[1].2,
+        json!({"eventConfigurations": {"THING_GROUP_MEMBERSHIP": {"Enabled": true}}})
+    );
+    // Another name is no resource of this kind.
+    assert!(
+        reg.read_resource(&ResourceKey::new(Kind::EventConfigurations, "other"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn update_indexing_configuration_sends_every_field() {
+    let replay = StaticReplayClient::new(vec![event(ok(json!({})))]);
+    let reg = registry(&replay, TagMode::On);
+    let c = IndexingConfiguration {
+        thing_indexing_mode: "REGISTRY".into(),
+        custom_fields: [("attributes.model".into(), "String".to_string())]
+            .into_iter()
+            .collect(),
+        ..IndexingConfiguration::default()
+    };
+    let update =
+        Change::IndexingConfiguration(IndexingConfigurationChange::UpdateIndexingConfiguration {
+            indexing_configuration: c,
+        });
+    assert_eq!(reg.apply(&update).await.unwrap(), Outcome::Applied);
+    let reqs = requests(&replay);
+    assert_eq!(
+        (reqs[0].0.as_str(), path(&reqs[0].1)),
+        ("POST", "/indexing/config")
+    );
+    assert_eq!(
+        reqs[0].2,
+        json!({
+            "thingIndexingConfiguration": {
+                "thingIndexingMode": "REGISTRY",
+                "thingConnectivityIndexingMode": "OFF",
+                "deviceDefenderIndexingMode": "OFF",
+                "namedShadowIndexingMode": "OFF",
+                "customFields": [{"name": "attributes.model", "type": "String"}],
+                "filter": {}
+            },
+            "thingGroupIndexingConfiguration": {"thingGroupIndexingMode": "OFF", "customFields": []}
+        })
+    );
 }

@@ -255,7 +255,7 @@ fn ca_certificates_sync_by_key_and_follow_their_cloudtrail_events() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "CA certificates not compared: the source could not list them",
+            "CA certificates not compared: the source could not list or read them",
         ));
     // By key, the CA is read with DescribeCACertificate and registered in the target.
     bin()
@@ -343,4 +343,83 @@ fn ca_certificates_sync_by_key_and_follow_their_cloudtrail_events() {
              except botocore.exceptions.ClientError as e:\n    assert e.response['Error']['Code'] == 'ResourceNotFoundException', e"
         ),
     );
+}
+
+#[test]
+fn the_fleet_indexing_configuration_syncs_before_dynamic_groups_and_follows_its_event() {
+    let _server = reset();
+    let dir = tempfile::tempdir().unwrap();
+    boto3(
+        SOURCE,
+        "iot.update_indexing_configuration(\n\
+         thingIndexingConfiguration={'thingIndexingMode': 'REGISTRY_AND_SHADOW',\n\
+           'thingConnectivityIndexingMode': 'STATUS', 'namedShadowIndexingMode': 'ON',\n\
+           'customFields': [{'name': 'attributes.model', 'type': 'String'}],\n\
+           'filter': {'namedShadowNames': ['config']}},\n\
+         thingGroupIndexingConfiguration={'thingGroupIndexingMode': 'ON'})",
+    );
+    let source = format!("aws:{SOURCE}");
+    let target = format!("aws:{TARGET}");
+    bin()
+        .args(["plan", "--source", &source, "--target", &target])
+        .args(["--kind", "indexing-configuration"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "update fleet indexing configuration: things REGISTRY_AND_SHADOW, thing groups ON, 1 custom field(s)",
+        ));
+    bin()
+        .args(["sync", "--source", &source, "--target", &target])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"));
+    boto3(
+        TARGET,
+        "c = iot.get_indexing_configuration()\n\
+         t = c['thingIndexingConfiguration']\n\
+         assert t['thingIndexingMode'] == 'REGISTRY_AND_SHADOW', c\n\
+         assert t['thingConnectivityIndexingMode'] == 'STATUS', c\n\
+         assert t['namedShadowIndexingMode'] == 'ON', c\n\
+         assert t['customFields'] == [{'name': 'attributes.model', 'type': 'String'}], c\n\
+         assert t['filter']['namedShadowNames'] == ['config'], c\n\
+         assert c['thingGroupIndexingConfiguration']['thingGroupIndexingMode'] == 'ON', c",
+    );
+    bin()
+        .args(["verify", "--source", &source, "--target", &target])
+        .assert()
+        .code(0);
+    // The source turns shadow indexing off; its CloudTrail event, repeated, is followed.
+    boto3(
+        SOURCE,
+        "iot.update_indexing_configuration(\n\
+         thingIndexingConfiguration={'thingIndexingMode': 'REGISTRY',\n\
+           'thingConnectivityIndexingMode': 'STATUS', 'namedShadowIndexingMode': 'OFF',\n\
+           'customFields': [{'name': 'attributes.model', 'type': 'String'}],\n\
+           'filter': {'namedShadowNames': []}})",
+    );
+    let update = cloudtrail(
+        "ix-1",
+        "UpdateIndexingConfiguration",
+        json!({"thingIndexingConfiguration": {"thingIndexingMode": "REGISTRY"}}),
+    );
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, [update.as_str(), update.as_str()].join("\n")).unwrap();
+    let state = format!("sqlite:{}", dir.path().join("state.db").display());
+    bin()
+        .args(["apply-events", "--source", &source, "--target", &target])
+        .args(["--state", &state, "--input"])
+        .arg(&events)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 dead-lettered"));
+    boto3(
+        TARGET,
+        "t = iot.get_indexing_configuration()['thingIndexingConfiguration']\n\
+         assert t['thingIndexingMode'] == 'REGISTRY', t\n\
+         assert t['namedShadowIndexingMode'] == 'OFF', t",
+    );
+    bin()
+        .args(["verify", "--source", &source, "--target", &target])
+        .assert()
+        .code(0);
 }

@@ -138,6 +138,8 @@ const TABLES: &[&[ApiCall]] = &[
     crate::kinds::billing_group::CALLS,
     crate::kinds::role_alias::CALLS,
     crate::kinds::ca_certificate::CALLS,
+    crate::kinds::indexing_configuration::CALLS,
+    crate::kinds::event_configurations::CALLS,
 ];
 
 api_calls!(SHARED:

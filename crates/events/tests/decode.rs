@@ -1025,6 +1025,18 @@ fn every_api_call_maps_to_its_keys() {
             none.clone(),
             vec![ca()],
         ),
+        (
+            ApiCall::UpdateIndexingConfiguration,
+            json!({"thingIndexingConfiguration": {"thingIndexingMode": "REGISTRY"}}),
+            none.clone(),
+            vec![key(Kind::IndexingConfiguration, "default")],
+        ),
+        (
+            ApiCall::UpdateEventConfigurations,
+            json!({"eventConfigurations": {"THING": {"Enabled": true}}}),
+            none.clone(),
+            vec![key(Kind::EventConfigurations, "default")],
+        ),
     ];
     let mut seen: Vec<ApiCall> = cases.iter().map(|c| c.0).collect();
     seen.sort_by_key(|c| c.as_str());

@@ -102,6 +102,10 @@ impl<'a> Arn<'a> {
             return None;
         }
         let (ty, name) = self.resource.split_once('/')?;
+        // Kinds without ARNs (account settings) have an empty type: never matched.
+        if ty.is_empty() {
+            return None;
+        }
         let kind = Kind::ALL.into_iter().find(|k| resource_type(*k) == ty)?;
         (!name.is_empty()).then_some((kind, name))
     }
@@ -274,6 +278,11 @@ mod tests {
         assert_eq!(b.partition, "aws");
         for kind in Kind::ALL {
             let arn = b.arn(kind, "n-1");
+            if resource_type(kind).is_empty() {
+                // Account settings have no ARN: nothing reads one back as theirs.
+                assert_eq!(Arn::parse(&arn).unwrap().iot_resource(), None, "{kind}");
+                continue;
+            }
             assert_eq!(
                 arn,
                 format!(

@@ -679,6 +679,8 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
         Change::BillingGroup(change) => change.check(),
         Change::RoleAlias(change) => change.check(),
         Change::CaCertificate(change) => change.check(),
+        Change::IndexingConfiguration(change) => change.check(),
+        Change::EventConfigurations(change) => change.check(),
         Change::CreateThingGroup { thing_group: g }
         | Change::UpdateThingGroup { thing_group: g } => thing_group(g),
         Change::CreatePolicy {

@@ -659,8 +659,9 @@ fn diff_all(
         if let Some((side, _)) = unlisted {
             if ctx.filter.selects_kind(K::KIND) {
                 b.warn(format!(
-                    "{} not compared: the {side} could not list them (its endpoint lacks the \
-                     List call); compare them by key (--key {}/ID) or from a registry that lists them",
+                    "{} not compared: the {side} could not list or read them (its endpoint \
+                     lacks the call); compare them by key (--key {}/NAME) or from a registry \
+                     that has them",
                     K::PLURAL,
                     K::TAG
                 ));
@@ -703,6 +704,8 @@ kind_diff!(
     crate::resource::BillingGroup => billing_group::diff,
     crate::resource::RoleAlias => crate::kinds::role_alias::diff,
     crate::resource::CaCertificate => crate::kinds::ca_certificate::diff,
+    crate::resource::IndexingConfiguration => crate::kinds::indexing_configuration::diff,
+    crate::resource::EventConfigurations => crate::kinds::event_configurations::diff,
     ThingGroup => diff_thing_group,
     Policy => diff_policy,
     Certificate => diff_certificate,

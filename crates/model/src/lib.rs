@@ -57,15 +57,18 @@ pub use kinds::billing_group::BillingGroupChange;
 pub use kinds::ca_certificate::{
     CaCertificateChange, CaMode, CaStatus, RegistrationConfig, same_ca_certificate,
 };
+pub use kinds::event_configurations::EventConfigurationsChange;
+pub use kinds::indexing_configuration::{GeoLocation, IndexingConfigurationChange, IndexingFilter};
 pub use kinds::role_alias::{RoleAliasChange, same_role_alias};
 pub use kinds::{KindChange, KindSpec};
 pub use pair::{PairRead, StepAside, read_pair_without_pems};
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
 pub use related::Related;
 pub use resource::{
-    BillingGroup, CERT_PRINCIPAL_PREFIX, CaCertificate, Certificate, CertificateStatus, Kind, Name,
-    Policy, PolicyVersion, Resource, ResourceKey, ResourceRef, RoleAlias, Thing, ThingGroup,
-    ThingType, cert_principal, principal_certificate_id,
+    BillingGroup, CERT_PRINCIPAL_PREFIX, CaCertificate, Certificate, CertificateStatus,
+    EventConfigurations, IndexingConfiguration, Kind, Name, Policy, PolicyVersion, Resource,
+    ResourceKey, ResourceRef, RoleAlias, Thing, ThingGroup, ThingType, cert_principal,
+    principal_certificate_id,
 };
 pub use rewrite::ArnRewrite;
 pub use same::SameLines;

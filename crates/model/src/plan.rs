@@ -14,6 +14,8 @@ use crate::filter::DiffOptions;
 use crate::kinds::KindChange;
 use crate::kinds::billing_group::BillingGroupChange;
 use crate::kinds::ca_certificate::CaCertificateChange;
+use crate::kinds::event_configurations::EventConfigurationsChange;
+use crate::kinds::indexing_configuration::IndexingConfigurationChange;
 use crate::kinds::role_alias::RoleAliasChange;
 use crate::resource::{
     CertificateStatus, Kind, Name, ResourceKey, ThingGroup, ThingType, principal_certificate_id,
@@ -277,6 +279,12 @@ pub enum Change {
     /// A CA certificate's changes.
     #[serde(untagged)]
     CaCertificate(CaCertificateChange),
+    /// The fleet indexing configuration's change.
+    #[serde(untagged)]
+    IndexingConfiguration(IndexingConfigurationChange),
+    /// The registry event configuration's change.
+    #[serde(untagged)]
+    EventConfigurations(EventConfigurationsChange),
 }
 
 /// The `op` values of the changes still defined in this file; the kinds in modules of
@@ -342,6 +350,10 @@ impl<'de> Deserialize<'de> for Change {
             RoleAliasChange::deserialize(value).map(Change::RoleAlias)
         } else if CaCertificateChange::OPS.contains(&op.as_str()) {
             CaCertificateChange::deserialize(value).map(Change::CaCertificate)
+        } else if IndexingConfigurationChange::OPS.contains(&op.as_str()) {
+            IndexingConfigurationChange::deserialize(value).map(Change::IndexingConfiguration)
+        } else if EventConfigurationsChange::OPS.contains(&op.as_str()) {
+            EventConfigurationsChange::deserialize(value).map(Change::EventConfigurations)
         } else if SHARED_OPS.contains(&op.as_str()) {
             Change::deserialize(value)
         } else {
@@ -405,6 +417,8 @@ impl Change {
             Change::BillingGroup(c) => c.api(),
             Change::RoleAlias(c) => c.api(),
             Change::CaCertificate(c) => c.api(),
+            Change::IndexingConfiguration(c) => c.api(),
+            Change::EventConfigurations(c) => c.api(),
         }
     }
 
@@ -428,6 +442,8 @@ impl Change {
             Change::BillingGroup(c) => c.key(),
             Change::RoleAlias(c) => c.key(),
             Change::CaCertificate(c) => c.key(),
+            Change::IndexingConfiguration(c) => c.key(),
+            Change::EventConfigurations(c) => c.key(),
             Change::CreateThingGroup { thing_group } | Change::UpdateThingGroup { thing_group } => {
                 ResourceKey::new(ThingGroup, thing_group.thing_group_name.clone())
             }
@@ -486,6 +502,8 @@ impl Change {
             Change::BillingGroup(c) => c.action(),
             Change::RoleAlias(c) => c.action(),
             Change::CaCertificate(c) => c.action(),
+            Change::IndexingConfiguration(c) => c.action(),
+            Change::EventConfigurations(c) => c.action(),
             _ => Action::Update,
         }
     }
@@ -502,6 +520,8 @@ impl Change {
             Change::BillingGroup(c) => c.deletes_resource(),
             Change::RoleAlias(c) => c.deletes_resource(),
             Change::CaCertificate(c) => c.deletes_resource(),
+            Change::IndexingConfiguration(c) => c.deletes_resource(),
+            Change::EventConfigurations(c) => c.deletes_resource(),
             _ => false,
         }
     }
@@ -575,6 +595,8 @@ impl Change {
             Change::BillingGroup(c) => c.requires(&mut out),
             Change::RoleAlias(c) => c.requires(&mut out),
             Change::CaCertificate(c) => c.requires(&mut out),
+            Change::IndexingConfiguration(c) => c.requires(&mut out),
+            Change::EventConfigurations(c) => c.requires(&mut out),
             _ => {}
         }
         out
@@ -607,6 +629,8 @@ impl fmt::Display for Change {
             Change::BillingGroup(c) => c.fmt(f),
             Change::RoleAlias(c) => c.fmt(f),
             Change::CaCertificate(c) => c.fmt(f),
+            Change::IndexingConfiguration(c) => c.fmt(f),
+            Change::EventConfigurations(c) => c.fmt(f),
             Change::CreateThingGroup { thing_group } => {
                 let dynamic = if thing_group.is_dynamic() {
                     "dynamic "

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::collections::{NameSet, StringMap};
 pub use crate::kinds::billing_group::BillingGroup;
 pub use crate::kinds::ca_certificate::CaCertificate;
+pub use crate::kinds::event_configurations::EventConfigurations;
+pub use crate::kinds::indexing_configuration::IndexingConfiguration;
 pub use crate::kinds::role_alias::RoleAlias;
 
 /// A resource name or short string value. Short strings (up to 24 bytes) live inline,
@@ -23,6 +25,10 @@ pub type Name = CompactString;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Kind {
+    /// The registry event configuration (`UpdateEventConfigurations`), one per region.
+    EventConfigurations,
+    /// The fleet indexing configuration (`UpdateIndexingConfiguration`), one per region.
+    IndexingConfiguration,
     /// A thing type (`CreateThingType`).
     ThingType,
     /// A billing group (`CreateBillingGroup`).
@@ -43,7 +49,9 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
+        Kind::EventConfigurations,
+        Kind::IndexingConfiguration,
         Kind::ThingType,
         Kind::BillingGroup,
         Kind::ThingGroup,
@@ -393,6 +401,8 @@ pub fn principal_certificate_id(principal: &str) -> Option<&str> {
 #[serde(tag = "kind", rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub enum ResourceRef<'a> {
+    EventConfigurations(&'a EventConfigurations),
+    IndexingConfiguration(&'a IndexingConfiguration),
     ThingType(&'a ThingType),
     BillingGroup(&'a BillingGroup),
     ThingGroup(&'a ThingGroup),
@@ -407,6 +417,10 @@ pub enum ResourceRef<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Resource {
+    /// The registry event configuration.
+    EventConfigurations(EventConfigurations),
+    /// The fleet indexing configuration.
+    IndexingConfiguration(IndexingConfiguration),
     /// A thing type.
     ThingType(ThingType),
     /// A billing group.

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
-    BillingGroup, CaCertificate, Certificate, Kind, Name, Policy, Resource, ResourceKey, RoleAlias,
-    Thing, ThingGroup, ThingType,
+    BillingGroup, CaCertificate, Certificate, EventConfigurations, IndexingConfiguration, Kind,
+    Name, Policy, Resource, ResourceKey, RoleAlias, Thing, ThingGroup, ThingType,
 };
 
 /// Where a snapshot came from: the region and account its ARNs name. Used to rewrite
@@ -60,6 +60,10 @@ pub struct Snapshot {
     pub policies: BTreeMap<Name, Policy>,
     /// Role aliases by name.
     pub role_aliases: BTreeMap<Name, RoleAlias>,
+    /// The registry event configuration (one, [`SINGLETON`](crate::kinds::SINGLETON)).
+    pub event_configurations: BTreeMap<Name, EventConfigurations>,
+    /// The fleet indexing configuration (one, [`SINGLETON`](crate::kinds::SINGLETON)).
+    pub indexing_configurations: BTreeMap<Name, IndexingConfiguration>,
     /// CA certificates by id.
     pub ca_certificates: BTreeMap<Name, CaCertificate>,
     /// Certificates by id.
@@ -86,6 +90,12 @@ pub struct Counts {
     /// CA certificates (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ca_certificates: usize,
+    /// Registry event configurations (0 or 1; left out when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub event_configurations: usize,
+    /// Fleet indexing configurations (0 or 1; left out when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub indexing_configurations: usize,
     /// Certificates.
     pub certificates: usize,
     /// Things.

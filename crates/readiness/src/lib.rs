@@ -507,7 +507,9 @@ impl<'a> Assessor<'a> {
             Some(_) => {}
         }
         // A certificate registered with a CA needs that CA, active, where it is known.
-        if let Some(ca) = tgt_held.certificate.and_then(|c| c.ca_certificate_id.as_ref())
+        if let Some(ca) = tgt_held
+            .certificate
+            .and_then(|c| c.ca_certificate_id.as_ref())
             && !tgt.snapshot.unlisted.contains(&Kind::CaCertificate)
         {
             match tgt.snapshot.ca_certificates.get(ca) {

@@ -6,4 +6,6 @@
 
 pub(crate) mod billing_group;
 pub(crate) mod ca_certificate;
+pub(crate) mod event_configurations;
+pub(crate) mod indexing_configuration;
 pub(crate) mod role_alias;

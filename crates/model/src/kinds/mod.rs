@@ -6,12 +6,15 @@
 //! fingerprints, snapshot files) reaches a kind through these traits and through
 //! [`with_kind!`](crate::with_kind), the one list that maps a [`Kind`] to its type.
 //!
-//! Kinds here so far: billing groups, role aliases and CA certificates. The others still live in the shared files
+//! Kinds here so far: billing groups, role aliases, CA certificates, and the fleet indexing
+//! and registry event configurations (account settings: one resource each, [`SINGLETON`]). The others still live in the shared files
 //! (`resource.rs`, `plan.rs`, `diff.rs`, `apply.rs`, `constraints.rs`) and move one at a
 //! time; `docs/kinds-reshape.md` has the plan.
 
 pub mod billing_group;
 pub mod ca_certificate;
+pub mod event_configurations;
+pub mod indexing_configuration;
 mod legacy;
 pub mod role_alias;
 mod spec;
@@ -20,6 +23,25 @@ pub use spec::{KindChange, KindSpec};
 
 #[allow(unused_imports)]
 use crate::resource::Kind;
+
+/// The name of the one resource of an account-setting kind (the fleet indexing and the
+/// registry event configurations): `indexingConfiguration/default`.
+pub const SINGLETON: &str = "default";
+
+/// An account setting has one resource, named [`SINGLETON`].
+pub(crate) fn check_singleton(
+    c: &crate::constraints::Ctx<'_>,
+    name: &str,
+) -> Result<(), crate::constraints::Violation> {
+    if name == SINGLETON {
+        Ok(())
+    } else {
+        Err(c.err(
+            "name",
+            format!("is {name:?}: an account setting has one resource, named \"{SINGLETON}\""),
+        ))
+    }
+}
 
 /// Runs `$body` with `$K` the resource type of the kind `$kind`: the one list that maps
 /// each [`Kind`] to the type implementing [`KindSpec`], in dependency order.
@@ -30,6 +52,14 @@ macro_rules! with_kind {
         #[allow(unused_imports)]
         use $crate::kinds::KindSpec as _;
         match $kind {
+            $crate::Kind::EventConfigurations => {
+                type $K = $crate::EventConfigurations;
+                $body
+            }
+            $crate::Kind::IndexingConfiguration => {
+                type $K = $crate::IndexingConfiguration;
+                $body
+            }
             $crate::Kind::ThingType => {
                 type $K = $crate::ThingType;
                 $body
@@ -75,6 +105,16 @@ macro_rules! with_resource {
         #[allow(unused_imports)]
         use $crate::kinds::KindSpec as _;
         match $resource {
+            $crate::Resource::EventConfigurations($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::EventConfigurations;
+                $body
+            }
+            $crate::Resource::IndexingConfiguration($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::IndexingConfiguration;
+                $body
+            }
             $crate::Resource::ThingType($r) => {
                 #[allow(dead_code)]
                 type $K = $crate::ThingType;
@@ -127,6 +167,14 @@ macro_rules! for_each_kind {
     ($K:ident => $body:block) => {{
         #[allow(unused_imports)]
         use $crate::kinds::KindSpec as _;
+        {
+            type $K = $crate::EventConfigurations;
+            $body
+        }
+        {
+            type $K = $crate::IndexingConfiguration;
+            $body
+        }
         {
             type $K = $crate::ThingType;
             $body
