@@ -44,6 +44,9 @@ ALLOWED_ON_STAR = {
     "iot:GetIndexingConfiguration",
     "iot:UpdateIndexingConfiguration",
     "iot:DescribeEventConfigurations",
+    "iot:ListAuthorizers",
+    "iot:DescribeDefaultAuthorizer",
+    "iot:ClearDefaultAuthorizer",
     "iot:UpdateEventConfigurations",
     # The certificate's ARN does not exist before the call.
     "iot:RegisterCertificate",
@@ -69,7 +72,8 @@ API_CALLS = set(
     CreateThingType UpdateThingType DeprecateThingType DeleteThingType
     CreateRoleAlias UpdateRoleAlias DeleteRoleAlias
     RegisterCACertificate UpdateCACertificate DeleteCACertificate
-    UpdateIndexingConfiguration UpdateEventConfigurations""".split()
+    UpdateIndexingConfiguration UpdateEventConfigurations
+    CreateAuthorizer UpdateAuthorizer SetDefaultAuthorizer DeleteAuthorizer""".split()
 )
 
 RUST_FUNCTIONS = {
@@ -232,6 +236,7 @@ IOT_ARN_TYPES = {  # ARN resource part -> resource types of the reference
     "cert": {"cert"},
     "cacert": {"cacert"},
     "rolealias": {"rolealias"},
+    "authorizer": {"authorizer"},
 }
 
 

@@ -415,6 +415,15 @@ impl AwsRegistry {
             Ok::<_, RegistryError>(cas)
         };
 
+        let authorizers = async {
+            if !f.selects_kind(Kind::Authorizer) {
+                return Ok(Some(Vec::new()));
+            }
+            let found = self.read_authorizers(req).await?;
+            req.report(Kind::Authorizer, found.as_ref().map_or(0, Vec::len) as u64);
+            Ok::<_, RegistryError>(found)
+        };
+
         // Account settings: one call each.
         let settings = async {
             let indexing = async {
@@ -441,6 +450,7 @@ impl AwsRegistry {
             role_aliases,
             ca_certificates,
             (indexing, events),
+            authorizers,
         ) = tokio::try_join!(
             types,
             policies,
@@ -448,7 +458,8 @@ impl AwsRegistry {
             things_and_certs,
             role_aliases,
             ca_certificates,
-            settings
+            settings,
+            authorizers
         )?;
 
         // Join the relations.
@@ -472,6 +483,16 @@ impl AwsRegistry {
             }
             None => {
                 snap.unlisted.insert(Kind::CaCertificate);
+            }
+        }
+        match authorizers {
+            Some(list) => {
+                for a in list {
+                    snap.authorizers.insert(a.authorizer_name.clone(), a);
+                }
+            }
+            None => {
+                snap.unlisted.insert(Kind::Authorizer);
             }
         }
         if let Some(c) = indexing
@@ -608,6 +629,7 @@ impl AwsRegistry {
             Kind::BillingGroup => self.billing_group_keys(token, size).await?,
             Kind::RoleAlias => self.role_alias_keys(token, size).await?,
             Kind::CaCertificate => self.ca_certificate_keys(token, size).await?,
+            Kind::Authorizer => self.authorizer_keys(token, size).await?,
             // One resource each, under a known name: nothing to list.
             Kind::IndexingConfiguration | Kind::EventConfigurations => {
                 let first = token.is_none();

@@ -10,9 +10,10 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use iot_crr_aws::{AwsOptions, AwsRegistry, TagMode};
 use iot_crr_model::{
-    CaCertificate, CaCertificateChange, CaMode, CaStatus, Change, EventConfigurationsChange,
-    IndexingConfiguration, IndexingConfigurationChange, Kind, NameSet, Outcome, RegistrationConfig,
-    Resource, ResourceKey, RoleAlias, RoleAliasChange, StringMap, ThingGroup,
+    Authorizer, AuthorizerChange, AuthorizerStatus, CaCertificate, CaCertificateChange, CaMode,
+    CaStatus, Change, EventConfigurationsChange, IndexingConfiguration,
+    IndexingConfigurationChange, Kind, NameSet, Outcome, RegistrationConfig, Resource, ResourceKey,
+    RoleAlias, RoleAliasChange, StringMap, ThingGroup,
 };
 use iot_crr_registry::{ErrorClass, Registry};
 use serde_json::{Value, json};
@@ -1036,7 +1037,7 @@ async fn update_indexing_configuration_sends_every_field() {
     let replay = StaticReplayClient::new(vec![event(ok(json!({})))]);
     let reg = registry(&replay, TagMode::On);
     let c = IndexingConfiguration {
-        thing_indexing_mode: "REGISTRY".into(),
+        thing_indexing_mode: iot_crr_model::IndexMode::Registry,
         custom_fields: [("attributes.model".into(), "String".to_string())]
             .into_iter()
             .collect(),
@@ -1066,4 +1067,133 @@ async fn update_indexing_configuration_sends_every_field() {
             "thingGroupIndexingConfiguration": {"thingGroupIndexingMode": "OFF", "customFields": []}
         })
     );
+}
+
+const AUTH_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+
+fn authorizer_description(name: &str) -> Value {
+    json!({"authorizerDescription": {
+        "authorizerName": name,
+        "authorizerArn": format!("arn:aws:iot:eu-west-1:123456789012:authorizer/{name}"),
+        "authorizerFunctionArn": "arn:aws:lambda:eu-west-1:123456789012:function:auth",
+        "tokenKeyName": "x-token",
+        "tokenSigningPublicKeys": {"k1": AUTH_KEY},
+        "status": "ACTIVE",
+        "signingDisabled": false,
+        "enableCachingForHttp": true
+    }})
+}
+
+#[tokio::test]
+async fn authorizers_are_listed_and_read_with_their_tags_and_the_default() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(
+            json!({"authorizers": [{"authorizerName": "tok"}], "nextMarker": "m2"}),
+        )),
+        event(ok(json!({"authorizers": []}))),
+        event(ok(authorizer_description("tok"))),
+        event(ok(json!({"tags": [{"Key": "team", "Value": "iot"}]}))),
+        event(ok(
+            json!({"authorizerDescription": {"authorizerName": "tok"}}),
+        )),
+    ]);
+    let reg = registry(&replay, TagMode::On);
+    let page = reg.list_keys(Kind::Authorizer, None, 1).await.unwrap();
+    assert_eq!(page.keys, [ResourceKey::new(Kind::Authorizer, "tok")]);
+    let page = reg
+        .list_keys(Kind::Authorizer, page.next.as_deref(), 1)
+        .await
+        .unwrap();
+    assert!(page.keys.is_empty() && page.next.is_none());
+    let r = reg
+        .read_resource(&ResourceKey::new(Kind::Authorizer, "tok"))
+        .await
+        .unwrap()
+        .unwrap();
+    let Resource::Authorizer(a) = r else {
+        panic!("{r:?}")
+    };
+    assert!(a.default && a.enable_caching_for_http, "{a:?}");
+    assert_eq!(
+        a.token_signing_public_keys,
+        StringMap::from_iter([("k1", AUTH_KEY)])
+    );
+    assert_eq!(a.tags, StringMap::from_iter([("team", "iot")]));
+    let reqs = requests(&replay);
+    assert_eq!(path(&reqs[0].1), "/authorizers?pageSize=1");
+    assert!(reqs[1].1.contains("marker=m2"), "{}", reqs[1].1);
+    assert_eq!(path(&reqs[2].1), "/authorizer/tok");
+    assert!(reqs[3].1.contains("authorizer%2Ftok"), "{}", reqs[3].1);
+    assert_eq!(path(&reqs[4].1), "/default-authorizer");
+}
+
+#[tokio::test]
+async fn authorizer_writes_send_keys_tags_and_the_default_and_clear_only_their_own() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({"authorizerName": "tok"}))),
+        event(ok(json!({}))),
+        // Clearing: the default is another authorizer by now, so nothing is cleared.
+        event(ok(
+            json!({"authorizerDescription": {"authorizerName": "other"}}),
+        )),
+        event(ok(json!({}))),
+    ]);
+    let reg = registry(&replay, TagMode::On).with_account_id(ACCOUNT);
+    let create = Change::Authorizer(AuthorizerChange::CreateAuthorizer {
+        authorizer: Authorizer {
+            authorizer_name: "tok".into(),
+            authorizer_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:auth".into(),
+            token_key_name: Some("x-token".into()),
+            token_signing_public_keys: StringMap::from_iter([("k1", AUTH_KEY)]),
+            status: AuthorizerStatus::Active,
+            signing_disabled: false,
+            enable_caching_for_http: true,
+            default: false,
+            tags: StringMap::from_iter([("team", "iot")]),
+        },
+    });
+    assert_eq!(reg.apply(&create).await.unwrap(), Outcome::Applied);
+    let set = Change::Authorizer(AuthorizerChange::SetDefaultAuthorizer {
+        authorizer_name: "tok".into(),
+    });
+    assert_eq!(reg.apply(&set).await.unwrap(), Outcome::Applied);
+    let clear = Change::Authorizer(AuthorizerChange::ClearDefaultAuthorizer {
+        authorizer_name: "tok".into(),
+    });
+    assert_eq!(reg.apply(&clear).await.unwrap(), Outcome::AlreadyInState);
+    let delete = Change::Authorizer(AuthorizerChange::DeleteAuthorizer {
+        authorizer_name: "tok".into(),
+    });
+    assert_eq!(reg.apply(&delete).await.unwrap(), Outcome::Applied);
+    let reqs = requests(&replay);
+    assert_eq!(
+        (reqs[0].0.as_str(), path(&reqs[0].1)),
+        ("POST", "/authorizer/tok")
+    );
+    assert_eq!(
+        reqs[0].2,
+        json!({
+            "authorizerFunctionArn": "arn:aws:lambda:eu-west-1:123456789012:function:auth",
+            "tokenKeyName": "x-token",
+            "tokenSigningPublicKeys": {"k1": AUTH_KEY},
+            "status": "ACTIVE",
+            "signingDisabled": false,
+            "enableCachingForHttp": true,
+            "tags": [{"Key": "team", "Value": "iot"}]
+        })
+    );
+    assert_eq!(
+        (reqs[1].0.as_str(), path(&reqs[1].1)),
+        ("POST", "/default-authorizer")
+    );
+    assert_eq!(reqs[1].2, json!({"authorizerName": "tok"}));
+    assert_eq!(
+        (reqs[2].0.as_str(), path(&reqs[2].1)),
+        ("GET", "/default-authorizer")
+    );
+    assert_eq!(
+        (reqs[3].0.as_str(), path(&reqs[3].1)),
+        ("DELETE", "/authorizer/tok")
+    );
+    assert_eq!(reqs.len(), 4);
 }

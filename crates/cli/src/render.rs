@@ -69,21 +69,28 @@ pub fn plan_text(plan: &Plan, max_lines: usize) -> String {
             }
         }
         let header = ["create", "update", "delete", "link", "unlink"];
-        let _ = write!(s, "\n  {:<14}", "kind");
+        let shown = || table.iter().filter(|(_, r)| r.iter().any(|n| *n > 0));
+        // 14 fits the registry's kinds; longer names (the account settings) widen it.
+        let w = shown()
+            .map(|(k, _)| k.as_str().len())
+            .max()
+            .unwrap_or(0)
+            .max(14);
+        let _ = write!(s, "\n  {:<w$}", "kind");
         for h in header {
             let _ = write!(s, " {h:>9}");
         }
         let _ = writeln!(s);
         let mut totals = [0usize; 5];
-        for (k, row) in table.iter().filter(|(_, r)| r.iter().any(|n| *n > 0)) {
-            let _ = write!(s, "  {:<14}", k.as_str());
+        for (k, row) in shown() {
+            let _ = write!(s, "  {:<w$}", k.as_str());
             for (i, n) in row.iter().enumerate() {
                 totals[i] += n;
                 let _ = write!(s, " {n:>9}");
             }
             let _ = writeln!(s);
         }
-        let _ = write!(s, "  {:<14}", "total");
+        let _ = write!(s, "  {:<w$}", "total");
         for n in totals {
             let _ = write!(s, " {n:>9}");
         }

@@ -973,3 +973,153 @@ fn malformed_arn_mappings_are_refused_by_name() {
         .code(2)
         .stderr(predicate::str::contains("cannot read the ARN map"));
 }
+
+/// The control-plane kinds beyond the registry, file to file through the binary:
+/// account settings, a default authorizer whose function is mapped, a CA with a
+/// registration role and a certificate it signed (registered after it), an unlisted
+/// kind left out with a warning, and a second plan empty.
+#[test]
+fn control_plane_kinds_sync_between_files_in_dependency_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = "ca".repeat(32);
+    let cert = "cd".repeat(32);
+    let pem = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n";
+    let key = "-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----\\n";
+    let source = dir.path().join("source.jsonl");
+    std::fs::write(
+        &source,
+        [
+            r#"{"format":"iot-crr-snapshot","formatVersion":1,"region":"us-east-1","accountId":"111111111111"}"#.to_string(),
+            r#"{"kind":"eventConfigurations","name":"default","events":{"THING":true,"THING_GROUP_MEMBERSHIP":true}}"#.to_string(),
+            r#"{"kind":"indexingConfiguration","name":"default","thingIndexingMode":"REGISTRY","thingGroupIndexingMode":"ON"}"#.to_string(),
+            format!(r#"{{"kind":"authorizer","authorizerName":"tok","authorizerFunctionArn":"arn:aws:lambda:us-east-1:111111111111:function:auth","tokenKeyName":"x-token","tokenSigningPublicKeys":{{"k1":"{key}"}},"status":"ACTIVE","default":true}}"#),
+            format!(r#"{{"kind":"caCertificate","certificateId":"{ca}","certificatePem":"{pem}","status":"ACTIVE","autoRegistration":true,"registrationConfig":{{"roleArn":"arn:aws:iam::111111111111:role/jitp"}}}}"#),
+            format!(r#"{{"kind":"certificate","certificateId":"{cert}","certificatePem":"{pem}","status":"ACTIVE","caCertificateId":"{ca}"}}"#),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let replica = dir.path().join("replica.jsonl");
+    let mapped = "--map-arn=arn:aws:lambda:us-east-1:111111111111:function:auth=arn:aws:lambda:eu-west-1:111111111111:function:auth-eu";
+    let out = bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+        ])
+        .args([
+            "--rewrite-arns",
+            "--target-region",
+            "eu-west-1",
+            mapped,
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let plan: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let ops: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "updateEventConfigurations",
+            "updateIndexingConfiguration",
+            "createAuthorizer",
+            "setDefaultAuthorizer",
+            "registerCaCertificate",
+            "registerCertificate"
+        ],
+        "{plan}"
+    );
+    bin()
+        .args([
+            "sync",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+        ])
+        .args(["--rewrite-arns", "--target-region", "eu-west-1", mapped])
+        .assert()
+        .success();
+    let written = std::fs::read_to_string(&replica).unwrap();
+    assert!(
+        written.contains(
+            r#""authorizerFunctionArn":"arn:aws:lambda:eu-west-1:111111111111:function:auth-eu""#
+        ),
+        "{written}"
+    );
+    assert!(
+        written.contains(r#""certificateMode":"SNI_ONLY""#),
+        "{written}"
+    );
+    bin()
+        .args([
+            "verify",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&replica),
+        ])
+        .args(["--rewrite-arns", "--target-region", "eu-west-1", mapped])
+        .assert()
+        .code(0);
+    // A function of another account is placed in the target region of that account
+    // (region rewriting changes the region of every ARN, the account only of the
+    // source's).
+    let foreign = dir.path().join("foreign.jsonl");
+    std::fs::write(
+        &foreign,
+        std::fs::read_to_string(&source).unwrap().replace(
+            "lambda:us-east-1:111111111111",
+            "lambda:us-east-1:999999999999",
+        ),
+    )
+    .unwrap();
+    let other = dir.path().join("other.jsonl");
+    bin()
+        .args(["plan", "--source", &loc(&foreign), "--target", &loc(&other)])
+        .args([
+            "--rewrite-arns",
+            "--target-region",
+            "eu-west-1",
+            "--strict-arns",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "create authorizer tok for arn:aws:lambda:eu-west-1:999999999999:function:auth",
+        ));
+    // A target whose header says it could not list authorizers: they are left out.
+    let unlisted = dir.path().join("unlisted.jsonl");
+    std::fs::write(
+        &unlisted,
+        r#"{"format":"iot-crr-snapshot","formatVersion":1,"region":"eu-west-1","accountId":"111111111111","unlisted":["authorizer"]}"#,
+    )
+    .unwrap();
+    bin()
+        .args([
+            "plan",
+            "--source",
+            &loc(&source),
+            "--target",
+            &loc(&unlisted),
+        ])
+        .args(["--rewrite-arns", "--prune"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "authorizers not compared: the target could not list or read them",
+        ))
+        .stdout(predicate::str::contains("create authorizer").not());
+}

@@ -137,6 +137,7 @@ const TABLES: &[&[ApiCall]] = &[
     SHARED,
     crate::kinds::billing_group::CALLS,
     crate::kinds::role_alias::CALLS,
+    crate::kinds::authorizer::CALLS,
     crate::kinds::ca_certificate::CALLS,
     crate::kinds::indexing_configuration::CALLS,
     crate::kinds::event_configurations::CALLS,

@@ -181,6 +181,7 @@ pub(crate) fn arn_name(
                 Kind::Policy => "a policy",
                 Kind::RoleAlias => "a role alias",
                 Kind::CaCertificate => "a CA certificate",
+                Kind::Authorizer => "an authorizer",
                 Kind::IndexingConfiguration => "the fleet indexing configuration",
                 Kind::EventConfigurations => "the registry event configuration",
                 Kind::Certificate => "a certificate",

@@ -1026,6 +1026,30 @@ fn every_api_call_maps_to_its_keys() {
             vec![ca()],
         ),
         (
+            ApiCall::CreateAuthorizer,
+            json!({"authorizerName": "tok", "authorizerFunctionArn": "arn:aws:lambda:eu-west-3:123456789012:function:f"}),
+            json!({"authorizerName": "tok", "authorizerArn": format!("arn:aws:iot:eu-west-3:{ACCOUNT}:authorizer/tok")}),
+            vec![key(Kind::Authorizer, "tok")],
+        ),
+        (
+            ApiCall::UpdateAuthorizer,
+            json!({"authorizerName": "tok", "status": "INACTIVE"}),
+            none.clone(),
+            vec![key(Kind::Authorizer, "tok")],
+        ),
+        (
+            ApiCall::SetDefaultAuthorizer,
+            json!({"authorizerName": "tok"}),
+            none.clone(),
+            vec![key(Kind::Authorizer, "tok")],
+        ),
+        (
+            ApiCall::DeleteAuthorizer,
+            json!({"authorizerName": "tok"}),
+            none.clone(),
+            vec![key(Kind::Authorizer, "tok")],
+        ),
+        (
             ApiCall::UpdateIndexingConfiguration,
             json!({"thingIndexingConfiguration": {"thingIndexingMode": "REGISTRY"}}),
             none.clone(),

@@ -247,6 +247,37 @@ pub(crate) const NAME: AsciiRule = AsciiRule {
     described: "letters, digits and : _ -",
 };
 
+/// A Lambda function ARN (`arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME`, an
+/// optional version or alias after it), at most 2048 characters.
+pub fn check_lambda_arn(value: &str) -> Result<(), String> {
+    length(value, 1, 2048)?;
+    match value.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "lambda", region, account, "function", name, ..]
+            if !region.is_empty() && !account.is_empty() && !name.is_empty() =>
+        {
+            Ok(())
+        }
+        _ => Err(
+            "is not a Lambda function ARN (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME)"
+                .into(),
+        ),
+    }
+}
+
+/// An authorizer's token key name: 1 to 128 of `[a-zA-Z0-9_-]`.
+pub fn check_token_key_name(value: &str) -> Result<(), String> {
+    length(value, 1, 128)?;
+    match value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        Some(c) => Err(format!(
+            "holds {c:?} (AWS IoT allows letters, digits, _ and -)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A provisioning template name: 1 to 36 of `[0-9A-Za-z_-]`.
 pub fn check_template_name(value: &str) -> Result<(), String> {
     length(value, 1, 36)?;
@@ -477,7 +508,7 @@ pub fn check_name_of(kind: Kind, value: &str) -> Result<(), String> {
     match kind {
         Kind::Certificate | Kind::CaCertificate => check_certificate_id(value),
         Kind::Policy => check_policy_name(value),
-        Kind::RoleAlias => check_role_alias_name(value),
+        Kind::RoleAlias | Kind::Authorizer => check_role_alias_name(value),
         _ => check_name(value),
     }
 }
@@ -679,6 +710,7 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
         Change::BillingGroup(change) => change.check(),
         Change::RoleAlias(change) => change.check(),
         Change::CaCertificate(change) => change.check(),
+        Change::Authorizer(change) => change.check(),
         Change::IndexingConfiguration(change) => change.check(),
         Change::EventConfigurations(change) => change.check(),
         Change::CreateThingGroup { thing_group: g }

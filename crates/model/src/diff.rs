@@ -153,7 +153,7 @@ impl Builder {
         for arn in unmapped {
             self.warn(format!(
                 "{UNMAPPED_ARN} in {subject}: {arn} names a resource that region rewriting \
-                 cannot place in the target (map it with --map-arn or --arn-map)"
+                 does not place in the target (map it with --map-arn or --arn-map)"
             ));
         }
         out
@@ -704,6 +704,7 @@ kind_diff!(
     crate::resource::BillingGroup => billing_group::diff,
     crate::resource::RoleAlias => crate::kinds::role_alias::diff,
     crate::resource::CaCertificate => crate::kinds::ca_certificate::diff,
+    crate::resource::Authorizer => crate::kinds::authorizer::diff,
     crate::resource::IndexingConfiguration => crate::kinds::indexing_configuration::diff,
     crate::resource::EventConfigurations => crate::kinds::event_configurations::diff,
     ThingGroup => diff_thing_group,

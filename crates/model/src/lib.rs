@@ -53,19 +53,22 @@ pub use document::{canonical_document, same_document};
 pub use filter::{CompiledFilter, DiffOptions, Filter, PatternError};
 pub use fingerprint::{fingerprint, fingerprint_pair};
 pub use format::SnapshotError;
+pub use kinds::authorizer::{AuthorizerChange, AuthorizerStatus, same_authorizer};
 pub use kinds::billing_group::BillingGroupChange;
 pub use kinds::ca_certificate::{
     CaCertificateChange, CaMode, CaStatus, RegistrationConfig, same_ca_certificate,
 };
 pub use kinds::event_configurations::EventConfigurationsChange;
-pub use kinds::indexing_configuration::{GeoLocation, IndexingConfigurationChange, IndexingFilter};
+pub use kinds::indexing_configuration::{
+    GeoLocation, IndexMode, IndexingConfigurationChange, IndexingFilter,
+};
 pub use kinds::role_alias::{RoleAliasChange, same_role_alias};
 pub use kinds::{KindChange, KindSpec};
 pub use pair::{PairRead, StepAside, read_pair_without_pems};
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
 pub use related::Related;
 pub use resource::{
-    BillingGroup, CERT_PRINCIPAL_PREFIX, CaCertificate, Certificate, CertificateStatus,
+    Authorizer, BillingGroup, CERT_PRINCIPAL_PREFIX, CaCertificate, Certificate, CertificateStatus,
     EventConfigurations, IndexingConfiguration, Kind, Name, Policy, PolicyVersion, Resource,
     ResourceKey, ResourceRef, RoleAlias, Thing, ThingGroup, ThingType, cert_principal,
     principal_certificate_id,

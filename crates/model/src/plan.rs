@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::collections::{NameSet, StringMap};
 use crate::filter::DiffOptions;
 use crate::kinds::KindChange;
+use crate::kinds::authorizer::AuthorizerChange;
 use crate::kinds::billing_group::BillingGroupChange;
 use crate::kinds::ca_certificate::CaCertificateChange;
 use crate::kinds::event_configurations::EventConfigurationsChange;
@@ -276,6 +277,9 @@ pub enum Change {
     /// A role alias's changes.
     #[serde(untagged)]
     RoleAlias(RoleAliasChange),
+    /// An authorizer's changes.
+    #[serde(untagged)]
+    Authorizer(AuthorizerChange),
     /// A CA certificate's changes.
     #[serde(untagged)]
     CaCertificate(CaCertificateChange),
@@ -348,6 +352,8 @@ impl<'de> Deserialize<'de> for Change {
             BillingGroupChange::deserialize(value).map(Change::BillingGroup)
         } else if RoleAliasChange::OPS.contains(&op.as_str()) {
             RoleAliasChange::deserialize(value).map(Change::RoleAlias)
+        } else if AuthorizerChange::OPS.contains(&op.as_str()) {
+            AuthorizerChange::deserialize(value).map(Change::Authorizer)
         } else if CaCertificateChange::OPS.contains(&op.as_str()) {
             CaCertificateChange::deserialize(value).map(Change::CaCertificate)
         } else if IndexingConfigurationChange::OPS.contains(&op.as_str()) {
@@ -417,6 +423,7 @@ impl Change {
             Change::BillingGroup(c) => c.api(),
             Change::RoleAlias(c) => c.api(),
             Change::CaCertificate(c) => c.api(),
+            Change::Authorizer(c) => c.api(),
             Change::IndexingConfiguration(c) => c.api(),
             Change::EventConfigurations(c) => c.api(),
         }
@@ -442,6 +449,7 @@ impl Change {
             Change::BillingGroup(c) => c.key(),
             Change::RoleAlias(c) => c.key(),
             Change::CaCertificate(c) => c.key(),
+            Change::Authorizer(c) => c.key(),
             Change::IndexingConfiguration(c) => c.key(),
             Change::EventConfigurations(c) => c.key(),
             Change::CreateThingGroup { thing_group } | Change::UpdateThingGroup { thing_group } => {
@@ -502,6 +510,7 @@ impl Change {
             Change::BillingGroup(c) => c.action(),
             Change::RoleAlias(c) => c.action(),
             Change::CaCertificate(c) => c.action(),
+            Change::Authorizer(c) => c.action(),
             Change::IndexingConfiguration(c) => c.action(),
             Change::EventConfigurations(c) => c.action(),
             _ => Action::Update,
@@ -520,6 +529,7 @@ impl Change {
             Change::BillingGroup(c) => c.deletes_resource(),
             Change::RoleAlias(c) => c.deletes_resource(),
             Change::CaCertificate(c) => c.deletes_resource(),
+            Change::Authorizer(c) => c.deletes_resource(),
             Change::IndexingConfiguration(c) => c.deletes_resource(),
             Change::EventConfigurations(c) => c.deletes_resource(),
             _ => false,
@@ -595,6 +605,7 @@ impl Change {
             Change::BillingGroup(c) => c.requires(&mut out),
             Change::RoleAlias(c) => c.requires(&mut out),
             Change::CaCertificate(c) => c.requires(&mut out),
+            Change::Authorizer(c) => c.requires(&mut out),
             Change::IndexingConfiguration(c) => c.requires(&mut out),
             Change::EventConfigurations(c) => c.requires(&mut out),
             _ => {}
@@ -629,6 +640,7 @@ impl fmt::Display for Change {
             Change::BillingGroup(c) => c.fmt(f),
             Change::RoleAlias(c) => c.fmt(f),
             Change::CaCertificate(c) => c.fmt(f),
+            Change::Authorizer(c) => c.fmt(f),
             Change::IndexingConfiguration(c) => c.fmt(f),
             Change::EventConfigurations(c) => c.fmt(f),
             Change::CreateThingGroup { thing_group } => {

@@ -10,6 +10,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::collections::{NameSet, StringMap};
+pub use crate::kinds::authorizer::Authorizer;
 pub use crate::kinds::billing_group::BillingGroup;
 pub use crate::kinds::ca_certificate::CaCertificate;
 pub use crate::kinds::event_configurations::EventConfigurations;
@@ -39,6 +40,8 @@ pub enum Kind {
     Policy,
     /// A role alias for the credentials provider (`CreateRoleAlias`).
     RoleAlias,
+    /// A custom authorizer (`CreateAuthorizer`).
+    Authorizer,
     /// A CA certificate (`RegisterCACertificate`).
     CaCertificate,
     /// A device certificate (`RegisterCertificate*`).
@@ -49,7 +52,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::EventConfigurations,
         Kind::IndexingConfiguration,
         Kind::ThingType,
@@ -57,6 +60,7 @@ impl Kind {
         Kind::ThingGroup,
         Kind::Policy,
         Kind::RoleAlias,
+        Kind::Authorizer,
         Kind::CaCertificate,
         Kind::Certificate,
         Kind::Thing,
@@ -408,6 +412,7 @@ pub enum ResourceRef<'a> {
     ThingGroup(&'a ThingGroup),
     Policy(&'a Policy),
     RoleAlias(&'a RoleAlias),
+    Authorizer(&'a Authorizer),
     CaCertificate(&'a CaCertificate),
     Certificate(&'a Certificate),
     Thing(&'a Thing),
@@ -431,6 +436,8 @@ pub enum Resource {
     Policy(Policy),
     /// A role alias.
     RoleAlias(RoleAlias),
+    /// A custom authorizer.
+    Authorizer(Authorizer),
     /// A CA certificate.
     CaCertificate(CaCertificate),
     /// A certificate.

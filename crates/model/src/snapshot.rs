@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
-    BillingGroup, CaCertificate, Certificate, EventConfigurations, IndexingConfiguration, Kind,
-    Name, Policy, Resource, ResourceKey, RoleAlias, Thing, ThingGroup, ThingType,
+    Authorizer, BillingGroup, CaCertificate, Certificate, EventConfigurations,
+    IndexingConfiguration, Kind, Name, Policy, Resource, ResourceKey, RoleAlias, Thing, ThingGroup,
+    ThingType,
 };
 
 /// Where a snapshot came from: the region and account its ARNs name. Used to rewrite
@@ -48,7 +49,7 @@ pub struct Snapshot {
     pub principal_coverage: PrincipalCoverage,
     /// Kinds the registry could not list (an endpoint without the kind's `List` call,
     /// as moto lacks `ListCACertificates`): their resources are unknown here, not
-    /// absent, so a comparison leaves the kind out (see [`crate::diff`]).
+    /// absent, so a comparison leaves the kind out (see [`crate::diff()`]).
     pub unlisted: BTreeSet<Kind>,
     /// Thing types by name.
     pub thing_types: BTreeMap<Name, ThingType>,
@@ -64,6 +65,8 @@ pub struct Snapshot {
     pub event_configurations: BTreeMap<Name, EventConfigurations>,
     /// The fleet indexing configuration (one, [`SINGLETON`](crate::kinds::SINGLETON)).
     pub indexing_configurations: BTreeMap<Name, IndexingConfiguration>,
+    /// Custom authorizers by name.
+    pub authorizers: BTreeMap<Name, Authorizer>,
     /// CA certificates by id.
     pub ca_certificates: BTreeMap<Name, CaCertificate>,
     /// Certificates by id.
@@ -87,6 +90,9 @@ pub struct Counts {
     /// Role aliases (left out of plan files when none, as plans before them were).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub role_aliases: usize,
+    /// Custom authorizers (left out of plan files when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub authorizers: usize,
     /// CA certificates (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ca_certificates: usize,

@@ -14,8 +14,8 @@ use aws_sdk_iot::types::{
 };
 use iot_crr_model::kinds::SINGLETON;
 use iot_crr_model::{
-    GeoLocation, IndexingConfiguration, IndexingConfigurationChange, IndexingFilter, Name, Outcome,
-    Resource,
+    GeoLocation, IndexMode, IndexingConfiguration, IndexingConfigurationChange, IndexingFilter,
+    Name, Outcome, Resource,
 };
 use iot_crr_registry::{ErrorClass, RegistryError, Result};
 use std::collections::BTreeMap;
@@ -61,14 +61,24 @@ impl AwsRegistry {
             })
             .await?;
         let mut c = IndexingConfiguration::default();
+        // A mode newer than this build is an error, not a silent OFF.
+        let mode = |m: Option<&str>| -> Result<IndexMode> {
+            let m = m.unwrap_or("OFF");
+            IndexMode::parse(m).ok_or_else(|| {
+                RegistryError::new(
+                    ErrorClass::Invalid,
+                    format!("the fleet indexing configuration has the unknown mode {m:?}"),
+                )
+            })
+        };
         if let Some(t) = out.thing_indexing_configuration() {
-            c.thing_indexing_mode = t.thing_indexing_mode().as_str().to_string();
-            let mode = |m: Option<&str>| m.unwrap_or("OFF").to_string();
+            c.thing_indexing_mode = mode(Some(t.thing_indexing_mode().as_str()))?;
             c.thing_connectivity_indexing_mode =
-                mode(t.thing_connectivity_indexing_mode().map(|m| m.as_str()));
+                mode(t.thing_connectivity_indexing_mode().map(|m| m.as_str()))?;
             c.device_defender_indexing_mode =
-                mode(t.device_defender_indexing_mode().map(|m| m.as_str()));
-            c.named_shadow_indexing_mode = mode(t.named_shadow_indexing_mode().map(|m| m.as_str()));
+                mode(t.device_defender_indexing_mode().map(|m| m.as_str()))?;
+            c.named_shadow_indexing_mode =
+                mode(t.named_shadow_indexing_mode().map(|m| m.as_str()))?;
             c.custom_fields = fields(t.custom_fields());
             if let Some(f) = t.filter() {
                 let mut geo: Vec<GeoLocation> = f
@@ -89,7 +99,7 @@ impl AwsRegistry {
             }
         }
         if let Some(g) = out.thing_group_indexing_configuration() {
-            c.thing_group_indexing_mode = g.thing_group_indexing_mode().as_str().to_string();
+            c.thing_group_indexing_mode = mode(Some(g.thing_group_indexing_mode().as_str()))?;
             c.thing_group_custom_fields = fields(g.custom_fields());
         }
         Ok(c)

@@ -4,6 +4,7 @@
 //! written by `write.rs`, and move one at a time. The joined read of the original six
 //! kinds (`read.rs`) keeps calling into these modules for what a kind reads on its own.
 
+pub(crate) mod authorizer;
 pub(crate) mod billing_group;
 pub(crate) mod ca_certificate;
 pub(crate) mod event_configurations;

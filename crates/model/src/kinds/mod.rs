@@ -6,11 +6,13 @@
 //! fingerprints, snapshot files) reaches a kind through these traits and through
 //! [`with_kind!`](crate::with_kind), the one list that maps a [`Kind`] to its type.
 //!
-//! Kinds here so far: billing groups, role aliases, CA certificates, and the fleet indexing
+//! Kinds here so far: billing groups, role aliases, custom authorizers, CA certificates, and
+//! the fleet indexing
 //! and registry event configurations (account settings: one resource each, [`SINGLETON`]). The others still live in the shared files
 //! (`resource.rs`, `plan.rs`, `diff.rs`, `apply.rs`, `constraints.rs`) and move one at a
 //! time; `docs/kinds-reshape.md` has the plan.
 
+pub mod authorizer;
 pub mod billing_group;
 pub mod ca_certificate;
 pub mod event_configurations;
@@ -80,6 +82,10 @@ macro_rules! with_kind {
                 type $K = $crate::RoleAlias;
                 $body
             }
+            $crate::Kind::Authorizer => {
+                type $K = $crate::Authorizer;
+                $body
+            }
             $crate::Kind::CaCertificate => {
                 type $K = $crate::CaCertificate;
                 $body
@@ -140,6 +146,11 @@ macro_rules! with_resource {
                 type $K = $crate::RoleAlias;
                 $body
             }
+            $crate::Resource::Authorizer($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::Authorizer;
+                $body
+            }
             $crate::Resource::CaCertificate($r) => {
                 #[allow(dead_code)]
                 type $K = $crate::CaCertificate;
@@ -193,6 +204,10 @@ macro_rules! for_each_kind {
         }
         {
             type $K = $crate::RoleAlias;
+            $body
+        }
+        {
+            type $K = $crate::Authorizer;
             $body
         }
         {

@@ -1,10 +1,10 @@
 use super::*;
 use crate::filter::DiffOptions;
 
-fn config(mode: &str, fields: &[(&str, &str)]) -> IndexingConfiguration {
+fn config(mode: IndexMode, fields: &[(&str, &str)]) -> IndexingConfiguration {
     IndexingConfiguration {
-        thing_indexing_mode: mode.into(),
-        thing_connectivity_indexing_mode: "STATUS".into(),
+        thing_indexing_mode: mode,
+        thing_connectivity_indexing_mode: IndexMode::Status,
         custom_fields: fields
             .iter()
             .map(|(n, t)| (Name::from(*n), t.to_string()))
@@ -16,7 +16,7 @@ fn config(mode: &str, fields: &[(&str, &str)]) -> IndexingConfiguration {
                 order: "LatLon".into(),
             }],
         },
-        thing_group_indexing_mode: "ON".into(),
+        thing_group_indexing_mode: IndexMode::On,
         ..IndexingConfiguration::default()
     }
 }
@@ -36,7 +36,7 @@ fn a_line_reads_with_modes_off_by_default_and_writes_back_the_same() {
     let Resource::IndexingConfiguration(c) = &r else {
         panic!("{r:?}")
     };
-    assert_eq!(c.thing_group_indexing_mode, "OFF");
+    assert_eq!(c.thing_group_indexing_mode, IndexMode::Off);
     assert_eq!(serde_json::to_string(&r).unwrap(), line);
     assert_eq!(r.key().to_string(), "indexingConfiguration/default");
     for spelling in ["indexing-configuration", "indexing", "fleet-indexing"] {
@@ -51,7 +51,7 @@ fn a_line_reads_with_modes_off_by_default_and_writes_back_the_same() {
 #[test]
 fn the_whole_configuration_is_written_where_it_differs_and_never_deleted() {
     let desired = snapshot(Some(config(
-        "REGISTRY_AND_SHADOW",
+        IndexMode::RegistryAndShadow,
         &[("attributes.model", "String")],
     )));
     let target = snapshot(Some(IndexingConfiguration::default()));
@@ -83,18 +83,29 @@ fn the_whole_configuration_is_written_where_it_differs_and_never_deleted() {
 
 #[test]
 fn modes_field_types_and_the_name_are_checked() {
-    assert!(config("REGISTRY", &[("a", "Number")]).check().is_ok());
-    let e = config("SOMETIMES", &[]).check().unwrap_err().to_string();
+    assert!(
+        config(IndexMode::Registry, &[("a", "Number")])
+            .check()
+            .is_ok()
+    );
+    // A mode one field does not take; a mode no field takes does not parse.
+    let e = config(IndexMode::On, &[]).check().unwrap_err().to_string();
+    assert!(
+        serde_json::from_str::<Resource>(
+            r#"{"kind":"indexingConfiguration","name":"default","thingIndexingMode":"SOMETIMES"}"#
+        )
+        .is_err()
+    );
     assert!(
         e.contains("thingIndexingMode") && e.contains("REGISTRY_AND_SHADOW"),
         "{e}"
     );
-    let e = config("REGISTRY", &[("a", "Float")])
+    let e = config(IndexMode::Registry, &[("a", "Float")])
         .check()
         .unwrap_err()
         .to_string();
     assert!(e.contains("customFields.a"), "{e}");
-    let mut c = config("REGISTRY", &[]);
+    let mut c = config(IndexMode::Registry, &[]);
     c.name = "other".into();
     assert!(c.check().unwrap_err().to_string().contains("one resource"));
     let json = serde_json::to_string(&Change::IndexingConfiguration(
