@@ -153,7 +153,11 @@ impl AwsRegistry {
         loop {
             let page = match self.authorizer_keys(marker, AUTHORIZER_PAGE).await {
                 Ok(p) => p,
-                Err(e) if e.class == ErrorClass::Unsupported => {
+                // moto answers a route it lacks with a bare 404 (no error code).
+                Err(e)
+                    if e.class == ErrorClass::Unsupported
+                        || (e.class == ErrorClass::NotFound && e.code.is_none()) =>
+                {
                     tracing::warn!(
                         region = %self.region,
                         "the endpoint does not implement ListAuthorizers: authorizers are not compared"
