@@ -52,6 +52,7 @@ use iot_crr_registry::{ErrorClass, ReadRequest, RegistryError, Result};
 
 use crate::arn;
 use crate::registry::AwsRegistry;
+use crate::write::found;
 
 /// The largest page the IoT list APIs accept.
 pub(crate) const PAGE: i32 = 250;
@@ -982,15 +983,14 @@ impl AwsRegistry {
     /// A policy with every version and document (no tags), `None` when it does not
     /// exist. One `ListPolicyVersions` and one `GetPolicyVersion` per version.
     pub(crate) async fn policy_versions(&self, name: &str) -> Result<Option<Policy>> {
-        let list = match self
-            .call("ListPolicyVersions", || {
+        let Some(list) = found(
+            self.call("ListPolicyVersions", || {
                 self.client.list_policy_versions().policy_name(name).send()
             })
-            .await
-        {
-            Ok(l) => l,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let mut ids: Vec<(u64, String, bool)> = list
             .policy_versions()
@@ -1041,15 +1041,14 @@ impl AwsRegistry {
 
     /// A certificate without its policies, `None` when it does not exist.
     pub(crate) async fn describe_certificate(&self, id: &str) -> Result<Option<Certificate>> {
-        let out = match self
-            .call("DescribeCertificate", || {
+        let Some(out) = found(
+            self.call("DescribeCertificate", || {
                 self.client.describe_certificate().certificate_id(id).send()
             })
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(d) = out.certificate_description() else {
             return Ok(None);
@@ -1079,18 +1078,17 @@ impl AwsRegistry {
         &self,
         name: &str,
     ) -> Result<Option<(ThingGroup, String)>> {
-        let d = match self
-            .call("DescribeThingGroup", || {
+        let Some(d) = found(
+            self.call("DescribeThingGroup", || {
                 self.client
                     .describe_thing_group()
                     .thing_group_name(name)
                     .send()
             })
-            .await
-        {
-            Ok(d) => d,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let group_arn = d.thing_group_arn().unwrap_or_default().to_string();
         self.note_arn(&group_arn);
@@ -1172,18 +1170,17 @@ impl AwsRegistry {
     }
 
     pub(crate) async fn read_thing_type(&self, name: &str) -> Result<Option<Resource>> {
-        let d = match self
-            .call("DescribeThingType", || {
+        let Some(d) = found(
+            self.call("DescribeThingType", || {
                 self.client
                     .describe_thing_type()
                     .thing_type_name(name)
                     .send()
             })
-            .await
-        {
-            Ok(d) => d,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let mut t = thing_type_from(name, d.thing_type_properties(), d.thing_type_metadata());
         if let Some(a) = d.thing_type_arn() {
@@ -1227,15 +1224,14 @@ impl AwsRegistry {
     }
 
     pub(crate) async fn read_thing(&self, name: &str) -> Result<Option<Resource>> {
-        let d = match self
-            .call("DescribeThing", || {
+        let Some(d) = found(
+            self.call("DescribeThing", || {
                 self.client.describe_thing().thing_name(name).send()
             })
-            .await
-        {
-            Ok(d) => d,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         if let Some(a) = d.thing_arn() {
             self.note_arn(a);

@@ -45,6 +45,16 @@ pub(crate) fn gone_ok<T>(r: Result<T>) -> Result<Outcome> {
     }
 }
 
+/// A read's answer, `None` when the resource does not exist (the read counterpart of
+/// [`gone_ok`]).
+pub(crate) fn found<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn conflict(api: &str, msg: impl Into<String>) -> RegistryError {
     RegistryError::new(ErrorClass::Conflict, msg).with_api(api)
 }

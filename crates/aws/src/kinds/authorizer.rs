@@ -10,13 +10,13 @@
 use aws_sdk_iot::types::AuthorizerStatus as AwsStatus;
 use iot_crr_model::{
     Authorizer, AuthorizerChange, AuthorizerStatus, Kind, Name, Outcome, Resource, ResourceKey,
-    StringMap, same_authorizer,
+    same_authorizer,
 };
 use iot_crr_registry::{ErrorClass, KeyPage, ReadRequest, Result};
 
-use crate::read::page;
+use crate::read::{non_empty, page, string_map};
 use crate::registry::AwsRegistry;
-use crate::write::{ALREADY_EXISTS, applied, conflict, gone_ok};
+use crate::write::{ALREADY_EXISTS, applied, conflict, found, gone_ok};
 
 /// The largest page `ListAuthorizers` returns.
 const AUTHORIZER_PAGE: i32 = 250;
@@ -35,35 +35,26 @@ impl AwsRegistry {
         &self,
         name: &str,
     ) -> Result<Option<(Authorizer, Option<String>)>> {
-        let out = match self
-            .call("DescribeAuthorizer", || {
+        let Some(out) = found(
+            self.call("DescribeAuthorizer", || {
                 self.client
                     .describe_authorizer()
                     .authorizer_name(name)
                     .send()
             })
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(d) = out.authorizer_description() else {
             return Ok(None);
         };
-        let keys: StringMap = d
-            .token_signing_public_keys()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let keys = string_map(d.token_signing_public_keys());
         let a = Authorizer {
             authorizer_name: name.into(),
             authorizer_function_arn: d.authorizer_function_arn().unwrap_or_default().to_string(),
-            token_key_name: d
-                .token_key_name()
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
+            token_key_name: non_empty(d.token_key_name()),
             token_signing_public_keys: keys,
             status: match d.status() {
                 Some(AwsStatus::Inactive) => AuthorizerStatus::Inactive,

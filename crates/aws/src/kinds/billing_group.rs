@@ -6,11 +6,11 @@ use aws_sdk_iot::types::BillingGroupProperties;
 use iot_crr_model::{
     BillingGroup, BillingGroupChange, Kind, Name, Outcome, Resource, same_billing_group,
 };
-use iot_crr_registry::{ErrorClass, KeyPage, ReadRequest, Result};
+use iot_crr_registry::{KeyPage, ReadRequest, Result};
 
 use crate::read::{PAGE, non_empty, page, paginate};
 use crate::registry::AwsRegistry;
-use crate::write::{ALREADY_EXISTS, applied, conflict, gone_ok};
+use crate::write::{ALREADY_EXISTS, applied, conflict, found, gone_ok};
 
 impl AwsRegistry {
     /// `DescribeBillingGroup`: the group without its tags, and its ARN; `None` when absent.
@@ -18,18 +18,17 @@ impl AwsRegistry {
         &self,
         name: &str,
     ) -> Result<Option<(BillingGroup, Option<String>)>> {
-        let d = match self
-            .call("DescribeBillingGroup", || {
+        let Some(d) = found(
+            self.call("DescribeBillingGroup", || {
                 self.client
                     .describe_billing_group()
                     .billing_group_name(name)
                     .send()
             })
-            .await
-        {
-            Ok(d) => d,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let group = BillingGroup {
             billing_group_name: name.into(),

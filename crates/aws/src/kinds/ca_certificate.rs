@@ -23,9 +23,9 @@ use iot_crr_model::{
 };
 use iot_crr_registry::{ErrorClass, KeyPage, ReadRequest, Result};
 
-use crate::read::page;
+use crate::read::{non_empty, page};
 use crate::registry::AwsRegistry;
-use crate::write::{ALREADY_EXISTS, applied, conflict, gone_ok};
+use crate::write::{ALREADY_EXISTS, applied, conflict, found, gone_ok};
 
 /// The largest page `ListCACertificates` returns.
 const CA_PAGE: i32 = 250;
@@ -61,35 +61,30 @@ fn aws_config(c: Option<&RegistrationConfig>) -> AwsRegistrationConfig {
         .build()
 }
 
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.filter(|s| !s.is_empty())
-}
-
 impl AwsRegistry {
     /// `DescribeCACertificate`: the CA without its tags, and its ARN; `None` when absent.
     async fn describe_ca_certificate(
         &self,
         id: &str,
     ) -> Result<Option<(CaCertificate, Option<String>)>> {
-        let out = match self
-            .call("DescribeCACertificate", || {
+        let Some(out) = found(
+            self.call("DescribeCACertificate", || {
                 self.client
                     .describe_ca_certificate()
                     .certificate_id(id)
                     .send()
             })
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(d) = out.certificate_description() else {
             return Ok(None);
         };
         let config = out.registration_config().map(|c| RegistrationConfig {
-            template_body: non_empty(c.template_body()).map(str::to_string),
-            role_arn: non_empty(c.role_arn()).map(str::to_string),
+            template_body: non_empty(c.template_body()),
+            role_arn: non_empty(c.role_arn()),
             template_name: non_empty(c.template_name()).map(Name::from),
         });
         let ca = CaCertificate {

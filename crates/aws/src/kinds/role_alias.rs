@@ -9,11 +9,11 @@
 use iot_crr_model::{
     Kind, Name, Outcome, Resource, ResourceKey, RoleAlias, RoleAliasChange, same_role_alias,
 };
-use iot_crr_registry::{ErrorClass, KeyPage, ReadRequest, Result};
+use iot_crr_registry::{KeyPage, ReadRequest, Result};
 
 use crate::read::page;
 use crate::registry::AwsRegistry;
-use crate::write::{ALREADY_EXISTS, applied, conflict, gone_ok};
+use crate::write::{ALREADY_EXISTS, applied, conflict, found, gone_ok};
 
 /// The largest page `ListRoleAliases` returns.
 const ROLE_ALIAS_PAGE: i32 = 250;
@@ -21,15 +21,14 @@ const ROLE_ALIAS_PAGE: i32 = 250;
 impl AwsRegistry {
     /// `DescribeRoleAlias`: the alias without its tags, and its ARN; `None` when absent.
     async fn describe_role_alias(&self, name: &str) -> Result<Option<(RoleAlias, Option<String>)>> {
-        let out = match self
-            .call("DescribeRoleAlias", || {
+        let Some(out) = found(
+            self.call("DescribeRoleAlias", || {
                 self.client.describe_role_alias().role_alias(name).send()
             })
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(d) = out.role_alias_description() else {
             return Ok(None);

@@ -3,26 +3,14 @@
 //! `authorizerName`. `ClearDefaultAuthorizer` names no authorizer (the one it cleared is
 //! not in the event): it is not mapped, and the next reconcile clears the target's.
 
-use iot_crr_model::{Authorizer, KindSpec, ResourceKey};
+use iot_crr_model::Authorizer;
 
-use crate::cloudtrail::{ApiCall, api_calls};
-use crate::error::DecodeError;
-use crate::json::Fields;
-
-fn keys(
-    _call: ApiCall,
-    req: &Fields<'_, '_>,
-    _resp: &Fields<'_, '_>,
-) -> Result<Vec<ResourceKey>, DecodeError> {
-    Ok(vec![ResourceKey::new(
-        Authorizer::KIND,
-        req.name(Authorizer::NAME_FIELD)?,
-    )])
-}
+use super::request_name;
+use crate::cloudtrail::api_calls;
 
 api_calls!(CALLS:
-    CreateAuthorizer => keys,
-    UpdateAuthorizer => keys,
-    SetDefaultAuthorizer => keys,
-    DeleteAuthorizer [deletes] => keys,
+    CreateAuthorizer => request_name::<Authorizer>,
+    UpdateAuthorizer => request_name::<Authorizer>,
+    SetDefaultAuthorizer => request_name::<Authorizer>,
+    DeleteAuthorizer [deletes] => request_name::<Authorizer>,
 );

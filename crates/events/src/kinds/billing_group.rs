@@ -2,25 +2,13 @@
 //! `DeleteBillingGroup`, each keyed by the request's `billingGroupName`. Memberships
 //! (`AddThingToBillingGroup`) are the thing's.
 
-use iot_crr_model::{BillingGroup, KindSpec, ResourceKey};
+use iot_crr_model::BillingGroup;
 
-use crate::cloudtrail::{ApiCall, api_calls};
-use crate::error::DecodeError;
-use crate::json::Fields;
-
-fn keys(
-    _call: ApiCall,
-    req: &Fields<'_, '_>,
-    _resp: &Fields<'_, '_>,
-) -> Result<Vec<ResourceKey>, DecodeError> {
-    Ok(vec![ResourceKey::new(
-        BillingGroup::KIND,
-        req.name(BillingGroup::NAME_FIELD)?,
-    )])
-}
+use super::request_name;
+use crate::cloudtrail::api_calls;
 
 api_calls!(CALLS:
-    CreateBillingGroup => keys,
-    UpdateBillingGroup => keys,
-    DeleteBillingGroup [deletes] => keys,
+    CreateBillingGroup => request_name::<BillingGroup>,
+    UpdateBillingGroup => request_name::<BillingGroup>,
+    DeleteBillingGroup [deletes] => request_name::<BillingGroup>,
 );

@@ -4,6 +4,7 @@
 
 use iot_crr_model::{CaCertificate, KindSpec, Name, ResourceKey};
 
+use super::request_name;
 use crate::cloudtrail::{ApiCall, api_calls};
 use crate::error::DecodeError;
 use crate::json::Fields;
@@ -24,19 +25,8 @@ fn registered(
     Ok(vec![ResourceKey::new(CaCertificate::KIND, id)])
 }
 
-fn by_id(
-    _call: ApiCall,
-    req: &Fields<'_, '_>,
-    _resp: &Fields<'_, '_>,
-) -> Result<Vec<ResourceKey>, DecodeError> {
-    Ok(vec![ResourceKey::new(
-        CaCertificate::KIND,
-        req.name(CaCertificate::NAME_FIELD)?,
-    )])
-}
-
 api_calls!(CALLS:
     RegisterCACertificate => registered,
-    UpdateCACertificate => by_id,
-    DeleteCACertificate [deletes] => by_id,
+    UpdateCACertificate => request_name::<CaCertificate>,
+    DeleteCACertificate [deletes] => request_name::<CaCertificate>,
 );

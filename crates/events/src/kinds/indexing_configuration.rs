@@ -1,24 +1,11 @@
 //! The call of an account setting, `UpdateIndexingConfiguration`, keyed by its one resource
 //! (`indexingConfiguration/default`): a re-read of the source gives the whole setting.
 
-use iot_crr_model::kinds::SINGLETON;
-use iot_crr_model::{IndexingConfiguration, KindSpec, ResourceKey};
+use iot_crr_model::IndexingConfiguration;
 
-use crate::cloudtrail::{ApiCall, api_calls};
-use crate::error::DecodeError;
-use crate::json::Fields;
-
-fn keys(
-    _call: ApiCall,
-    _req: &Fields<'_, '_>,
-    _resp: &Fields<'_, '_>,
-) -> Result<Vec<ResourceKey>, DecodeError> {
-    Ok(vec![ResourceKey::new(
-        IndexingConfiguration::KIND,
-        SINGLETON,
-    )])
-}
+use super::singleton;
+use crate::cloudtrail::api_calls;
 
 api_calls!(CALLS:
-    UpdateIndexingConfiguration => keys,
+    UpdateIndexingConfiguration => singleton::<IndexingConfiguration>,
 );

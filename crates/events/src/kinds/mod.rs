@@ -9,3 +9,32 @@ pub(crate) mod ca_certificate;
 pub(crate) mod event_configurations;
 pub(crate) mod indexing_configuration;
 pub(crate) mod role_alias;
+
+use iot_crr_model::{KindSpec, ResourceKey};
+
+use crate::cloudtrail::ApiCall;
+use crate::error::DecodeError;
+use crate::json::Fields;
+
+/// The key of a call about one resource of `K`, named by the request's
+/// [`KindSpec::NAME_FIELD`] (a non-empty string).
+pub(crate) fn request_name<K: KindSpec>(
+    _call: ApiCall,
+    req: &Fields<'_, '_>,
+    _resp: &Fields<'_, '_>,
+) -> Result<Vec<ResourceKey>, DecodeError> {
+    Ok(vec![ResourceKey::new(K::KIND, req.name(K::NAME_FIELD)?)])
+}
+
+/// The key of a call about an account setting `K`: its one resource
+/// ([`SINGLETON`](iot_crr_model::kinds::SINGLETON)).
+pub(crate) fn singleton<K: KindSpec>(
+    _call: ApiCall,
+    _req: &Fields<'_, '_>,
+    _resp: &Fields<'_, '_>,
+) -> Result<Vec<ResourceKey>, DecodeError> {
+    Ok(vec![ResourceKey::new(
+        K::KIND,
+        iot_crr_model::kinds::SINGLETON,
+    )])
+}
