@@ -12,7 +12,7 @@ use iot_crr_model::{
     Authorizer, AuthorizerChange, AuthorizerStatus, Kind, Name, Outcome, Resource, ResourceKey,
     same_authorizer,
 };
-use iot_crr_registry::{ErrorClass, KeyPage, ReadRequest, Result};
+use iot_crr_registry::{ErrorClass, KeyPage, ReadRequest, RegistryError, Result};
 
 use crate::read::{non_empty, page, string_map};
 use crate::registry::AwsRegistry;
@@ -121,7 +121,20 @@ impl AwsRegistry {
                     .set_marker(marker.clone())
                     .send()
             })
-            .await?;
+            .await
+            .map_err(|e| {
+                // moto answers a route it lacks with a bare 404 (no error code), where
+                // AWS always lists (an empty list, never a 404): the endpoint lacks it.
+                if e.class == ErrorClass::NotFound && e.code.is_none() {
+                    RegistryError::new(
+                        ErrorClass::Unsupported,
+                        format!("the endpoint does not implement iot:ListAuthorizers ({e})"),
+                    )
+                    .with_api("ListAuthorizers")
+                } else {
+                    e
+                }
+            })?;
         Ok(page(
             out.authorizers()
                 .iter()
@@ -144,11 +157,7 @@ impl AwsRegistry {
         loop {
             let page = match self.authorizer_keys(marker, AUTHORIZER_PAGE).await {
                 Ok(p) => p,
-                // moto answers a route it lacks with a bare 404 (no error code).
-                Err(e)
-                    if e.class == ErrorClass::Unsupported
-                        || (e.class == ErrorClass::NotFound && e.code.is_none()) =>
-                {
+                Err(e) if e.class == ErrorClass::Unsupported => {
                     tracing::warn!(
                         region = %self.region,
                         "the endpoint does not implement ListAuthorizers: authorizers are not compared"
