@@ -91,10 +91,10 @@ async fn runs_of_one_page_resume_and_finish_the_pass() {
         assert_eq!(p, r.progress);
         if let Some(done) = r.finished_pass {
             assert_eq!(r.stopped, Stop::Finished);
-            // The next pass is ready to start.
+            // The next pass is ready to start, at the first kind (an account setting).
             assert_eq!(
                 (p.pass, p.stage.as_str(), p.cursor.as_deref()),
-                (2, "source/thingType", None)
+                (2, "source/eventConfigurations", None)
             );
             break done;
         }
@@ -136,7 +136,7 @@ async fn a_spent_budget_stops_before_any_page_and_keeps_the_position() {
     let p = saved(&state, &source, &target).await;
     assert_eq!(
         (p.runs, p.pages, p.stage.as_str()),
-        (1, 0, "source/thingType")
+        (1, 0, "source/eventConfigurations")
     );
     // The next run with time goes on and finishes.
     let r = run_segment(&source, &target, &state, &options(5), far())
