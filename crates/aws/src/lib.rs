@@ -29,6 +29,7 @@ mod kinds;
 mod options;
 pub mod quotas;
 mod rate;
+mod raw;
 pub mod read;
 mod registry;
 mod write;

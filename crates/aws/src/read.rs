@@ -425,6 +425,19 @@ impl AwsRegistry {
             Ok::<_, RegistryError>(found)
         };
 
+        // The message routing and device-facing control plane: read on their own too.
+        let routing = async {
+            let topic_rules = async {
+                if !f.selects_kind(Kind::TopicRule) {
+                    return Ok(Vec::new());
+                }
+                let rules = self.read_topic_rules(req).await?;
+                req.report(Kind::TopicRule, rules.len() as u64);
+                Ok::<_, RegistryError>(rules)
+            };
+            tokio::try_join!(topic_rules)
+        };
+
         // Account settings: one call each.
         let settings = async {
             let indexing = async {
@@ -452,6 +465,7 @@ impl AwsRegistry {
             ca_certificates,
             (indexing, events),
             authorizers,
+            (topic_rules,),
         ) = tokio::try_join!(
             types,
             policies,
@@ -460,7 +474,8 @@ impl AwsRegistry {
             role_aliases,
             ca_certificates,
             settings,
-            authorizers
+            authorizers,
+            routing
         )?;
 
         // Join the relations.
@@ -485,6 +500,9 @@ impl AwsRegistry {
             None => {
                 snap.unlisted.insert(Kind::CaCertificate);
             }
+        }
+        for r in topic_rules {
+            snap.topic_rules.insert(r.rule_name.clone(), r);
         }
         match authorizers {
             Some(list) => {
@@ -631,6 +649,7 @@ impl AwsRegistry {
             Kind::RoleAlias => self.role_alias_keys(token, size).await?,
             Kind::CaCertificate => self.ca_certificate_keys(token, size).await?,
             Kind::Authorizer => self.authorizer_keys(token, size).await?,
+            Kind::TopicRule => self.topic_rule_keys(token, size).await?,
             // One resource each, under a known name: nothing to list.
             Kind::IndexingConfiguration | Kind::EventConfigurations => {
                 let first = token.is_none();

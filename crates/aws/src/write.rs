@@ -171,6 +171,7 @@ impl AwsRegistry {
             Kind::RoleAlias => self.role_alias_arn(name).await,
             Kind::CaCertificate => self.ca_certificate_arn(name).await,
             Kind::Authorizer => self.authorizer_arn(name).await,
+            Kind::TopicRule => self.topic_rule_arn(name).await,
             // Account settings have no ARN (and no tags).
             Kind::IndexingConfiguration | Kind::EventConfigurations => Ok(None),
             Kind::Policy => self
@@ -314,6 +315,7 @@ impl AwsRegistry {
             Change::RoleAlias(c) => self.apply_role_alias(c).await,
             Change::CaCertificate(c) => self.apply_ca_certificate(c).await,
             Change::Authorizer(c) => self.apply_authorizer(c).await,
+            Change::TopicRule(c) => self.apply_topic_rule(c).await,
             Change::IndexingConfiguration(c) => self.apply_indexing_configuration(c).await,
             Change::EventConfigurations(c) => self.apply_event_configurations(c).await,
             Change::CreateThingGroup { thing_group } => self.create_thing_group(thing_group).await,

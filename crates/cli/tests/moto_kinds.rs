@@ -423,3 +423,127 @@ fn the_fleet_indexing_configuration_syncs_before_dynamic_groups_and_follows_its_
         .assert()
         .code(0);
 }
+
+/// The topic rules of the source as boto3 creates them: one fanning out to a Lambda
+/// function, an SNS topic and an SQS queue of the source region (its error action
+/// republishing), one disabled.
+fn make_rules(region: &str) -> String {
+    format!(
+        "acct = '123456789012'\n\
+         iot.create_topic_rule(ruleName='fanout', topicRulePayload={{\n\
+           'sql': \"SELECT * FROM 'telemetry/#'\", 'description': 'fan-out',\n\
+           'awsIotSqlVersion': '2016-03-23', 'ruleDisabled': False,\n\
+           'actions': [\n\
+             {{'lambda': {{'functionArn': f'arn:aws:lambda:{region}:{{acct}}:function:ingest'}}}},\n\
+             {{'sns': {{'targetArn': f'arn:aws:sns:{region}:{{acct}}:alerts', 'roleArn': f'arn:aws:iam::{{acct}}:role/iot-sns', 'messageFormat': 'RAW'}}}},\n\
+             {{'sqs': {{'queueUrl': f'https://sqs.{region}.amazonaws.com/{{acct}}/orders', 'roleArn': f'arn:aws:iam::{{acct}}:role/iot-sqs', 'useBase64': False}}}}],\n\
+           'errorAction': {{'republish': {{'topic': 'errors/rules', 'roleArn': f'arn:aws:iam::{{acct}}:role/iot-republish', 'qos': 1}}}}}})\n\
+         iot.create_topic_rule(ruleName='paused', topicRulePayload={{\n\
+           'sql': \"SELECT temp FROM 'sensors/+'\", 'awsIotSqlVersion': '2015-10-08', 'ruleDisabled': True,\n\
+           'actions': [{{'lambda': {{'functionArn': f'arn:aws:lambda:{region}:{{acct}}:function:archive'}}}}]}})"
+    )
+}
+
+#[test]
+fn topic_rules_sync_with_their_actions_for_the_target_and_follow_their_cloudtrail_events() {
+    let _server = reset();
+    let dir = tempfile::tempdir().unwrap();
+    boto3(SOURCE, &make_rules(SOURCE));
+    let source = format!("aws:{SOURCE}");
+    let target = format!("aws:{TARGET}");
+
+    bin()
+        .args(["plan", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--kind", "topic-rules"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "create topic rule fanout (lambda, sns, sqs, republish)",
+        ))
+        .stdout(predicate::str::contains(
+            "create topic rule paused (lambda), disabled",
+        ));
+    bin()
+        .args(["sync", "--source", &source, "--target", &target])
+        .arg("--rewrite-arns")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"));
+    boto3(
+        TARGET,
+        &format!(
+            "r = iot.get_topic_rule(ruleName='fanout')\n\
+             assert r['ruleArn'].startswith('arn:aws:iot:{TARGET}:'), r\n\
+             a = r['rule']['actions']\n\
+             assert a[0]['lambda']['functionArn'] == 'arn:aws:lambda:{TARGET}:123456789012:function:ingest', a\n\
+             assert a[1]['sns']['targetArn'] == 'arn:aws:sns:{TARGET}:123456789012:alerts', a\n\
+             assert a[2]['sqs']['queueUrl'] == 'https://sqs.{TARGET}.amazonaws.com/123456789012/orders', a\n\
+             assert r['rule']['errorAction']['republish']['qos'] == 1, r\n\
+             assert r['rule']['awsIotSqlVersion'] == '2016-03-23', r\n\
+             p = iot.get_topic_rule(ruleName='paused')['rule']\n\
+             assert p['ruleDisabled'] is True, p\n\
+             assert p['awsIotSqlVersion'] == '2015-10-08', p"
+        ),
+    );
+    // A second plan is empty.
+    bin()
+        .args(["verify", "--source", &source, "--target", &target])
+        .arg("--rewrite-arns")
+        .assert()
+        .code(0);
+
+    // The source changes: one rule enabled and its SQL replaced, one deleted, one created.
+    boto3(
+        SOURCE,
+        &format!(
+            "iot.replace_topic_rule(ruleName='paused', topicRulePayload={{\n\
+               'sql': \"SELECT temp, hum FROM 'sensors/+'\", 'awsIotSqlVersion': '2015-10-08', 'ruleDisabled': False,\n\
+               'actions': [{{'lambda': {{'functionArn': 'arn:aws:lambda:{SOURCE}:123456789012:function:archive'}}}}]}})\n\
+             iot.delete_topic_rule(ruleName='fanout')\n\
+             iot.create_topic_rule(ruleName='audit', topicRulePayload={{\n\
+               'sql': \"SELECT * FROM '$aws/events/#'\", 'awsIotSqlVersion': '2016-03-23',\n\
+               'actions': [{{'kinesis': {{'streamName': 'audit', 'roleArn': 'arn:aws:iam::123456789012:role/iot-kinesis', 'partitionKey': '${{topic()}}'}}}}]}})"
+        ),
+    );
+    let replace = cloudtrail(
+        "r-1",
+        "ReplaceTopicRule",
+        json!({"ruleName": "paused", "topicRulePayload": {"sql": "SELECT temp, hum FROM 'sensors/+'"}}),
+    );
+    let delete = cloudtrail("r-2", "DeleteTopicRule", json!({"ruleName": "fanout"}));
+    let create = cloudtrail(
+        "r-3",
+        "CreateTopicRule",
+        json!({"ruleName": "audit", "topicRulePayload": {"sql": "SELECT * FROM '$aws/events/#'"}}),
+    );
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        [&create, &delete, &replace, &delete, &create]
+            .map(|s| s.as_str())
+            .join("\n"),
+    )
+    .unwrap();
+    let state = format!("sqlite:{}", dir.path().join("state.db").display());
+    bin()
+        .args(["apply-events", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--state", &state, "--input"])
+        .arg(&events)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 dead-lettered"));
+    boto3(
+        TARGET,
+        "names = sorted(r['ruleName'] for r in iot.list_topic_rules()['rules'])\n\
+         assert names == ['audit', 'paused'], names\n\
+         p = iot.get_topic_rule(ruleName='paused')['rule']\n\
+         assert p['ruleDisabled'] is False and 'hum' in p['sql'], p\n\
+         k = iot.get_topic_rule(ruleName='audit')['rule']['actions'][0]['kinesis']\n\
+         assert k['partitionKey'] == '${topic()}', k",
+    );
+    bin()
+        .args(["verify", "--source", &source, "--target", &target])
+        .arg("--rewrite-arns")
+        .assert()
+        .code(0);
+}

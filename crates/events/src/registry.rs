@@ -182,6 +182,7 @@ pub(crate) fn arn_name(
                 Kind::RoleAlias => "a role alias",
                 Kind::CaCertificate => "a CA certificate",
                 Kind::Authorizer => "an authorizer",
+                Kind::TopicRule => "a topic rule",
                 Kind::IndexingConfiguration => "the fleet indexing configuration",
                 Kind::EventConfigurations => "the registry event configuration",
                 Kind::Certificate => "a certificate",

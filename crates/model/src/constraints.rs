@@ -509,6 +509,7 @@ pub fn check_name_of(kind: Kind, value: &str) -> Result<(), String> {
         Kind::Certificate | Kind::CaCertificate => check_certificate_id(value),
         Kind::Policy => check_policy_name(value),
         Kind::RoleAlias | Kind::Authorizer => check_role_alias_name(value),
+        Kind::TopicRule => crate::kinds::topic_rule::check_rule_name(value),
         _ => check_name(value),
     }
 }
@@ -711,6 +712,7 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
         Change::RoleAlias(change) => change.check(),
         Change::CaCertificate(change) => change.check(),
         Change::Authorizer(change) => change.check(),
+        Change::TopicRule(change) => change.check(),
         Change::IndexingConfiguration(change) => change.check(),
         Change::EventConfigurations(change) => change.check(),
         Change::CreateThingGroup { thing_group: g }

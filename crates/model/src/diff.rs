@@ -159,6 +159,28 @@ impl Builder {
         out
     }
 
+    /// One value as it goes into the target (a field of a rule action, a domain's
+    /// certificate): mapped, a queue URL or its ARNs rewritten
+    /// ([`ArnRewrite::rewrite_value`](crate::rewrite::ArnRewrite::rewrite_value)), with
+    /// an [`UNMAPPED_ARN`] warning for an ARN or a regional endpoint of the source that
+    /// nothing placed in the target.
+    pub(crate) fn value_for_target(&mut self, ctx: &Ctx<'_>, subject: &str, value: &str) -> String {
+        let default = crate::rewrite::ArnRewrite::default();
+        let r = ctx.opts.rewrite.as_ref().unwrap_or(&default);
+        let out = r.rewrite_value(value).unwrap_or_else(|| value.to_string());
+        for unplaced in r
+            .unmapped(&out)
+            .into_iter()
+            .chain(r.unplaced_endpoints(&out))
+        {
+            self.warn(format!(
+                "{UNMAPPED_ARN} in {subject}: {unplaced} names a resource that region rewriting \
+                 does not place in the target (map it with --map-arn or --arn-map)"
+            ));
+        }
+        out
+    }
+
     pub(crate) fn tags(&self, tags: &StringMap) -> StringMap {
         if self.ignore_tags {
             StringMap::new()
@@ -705,6 +727,7 @@ kind_diff!(
     crate::resource::RoleAlias => crate::kinds::role_alias::diff,
     crate::resource::CaCertificate => crate::kinds::ca_certificate::diff,
     crate::resource::Authorizer => crate::kinds::authorizer::diff,
+    crate::resource::TopicRule => crate::kinds::topic_rule::diff,
     crate::resource::IndexingConfiguration => crate::kinds::indexing_configuration::diff,
     crate::resource::EventConfigurations => crate::kinds::event_configurations::diff,
     ThingGroup => diff_thing_group,

@@ -63,6 +63,7 @@ pub use kinds::indexing_configuration::{
     GeoLocation, IndexMode, IndexingConfigurationChange, IndexingFilter,
 };
 pub use kinds::role_alias::{RoleAliasChange, same_role_alias};
+pub use kinds::topic_rule::{TopicRuleChange, same_topic_rule};
 pub use kinds::{KindChange, KindSpec};
 pub use pair::{PairRead, StepAside, read_pair_without_pems};
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
@@ -70,7 +71,7 @@ pub use related::Related;
 pub use resource::{
     Authorizer, BillingGroup, CERT_PRINCIPAL_PREFIX, CaCertificate, Certificate, CertificateStatus,
     EventConfigurations, IndexingConfiguration, Kind, Name, Policy, PolicyVersion, Resource,
-    ResourceKey, ResourceRef, RoleAlias, Thing, ThingGroup, ThingType, cert_principal,
+    ResourceKey, ResourceRef, RoleAlias, Thing, ThingGroup, ThingType, TopicRule, cert_principal,
     principal_certificate_id,
 };
 pub use rewrite::ArnRewrite;

@@ -18,6 +18,7 @@ use crate::kinds::ca_certificate::CaCertificateChange;
 use crate::kinds::event_configurations::EventConfigurationsChange;
 use crate::kinds::indexing_configuration::IndexingConfigurationChange;
 use crate::kinds::role_alias::RoleAliasChange;
+use crate::kinds::topic_rule::TopicRuleChange;
 use crate::resource::{
     CertificateStatus, Kind, Name, ResourceKey, ThingGroup, ThingType, principal_certificate_id,
 };
@@ -280,6 +281,9 @@ pub enum Change {
     /// An authorizer's changes.
     #[serde(untagged)]
     Authorizer(AuthorizerChange),
+    /// A topic rule's changes.
+    #[serde(untagged)]
+    TopicRule(TopicRuleChange),
     /// A CA certificate's changes.
     #[serde(untagged)]
     CaCertificate(CaCertificateChange),
@@ -354,6 +358,8 @@ impl<'de> Deserialize<'de> for Change {
             RoleAliasChange::deserialize(value).map(Change::RoleAlias)
         } else if AuthorizerChange::OPS.contains(&op.as_str()) {
             AuthorizerChange::deserialize(value).map(Change::Authorizer)
+        } else if TopicRuleChange::OPS.contains(&op.as_str()) {
+            TopicRuleChange::deserialize(value).map(Change::TopicRule)
         } else if CaCertificateChange::OPS.contains(&op.as_str()) {
             CaCertificateChange::deserialize(value).map(Change::CaCertificate)
         } else if IndexingConfigurationChange::OPS.contains(&op.as_str()) {
@@ -424,6 +430,7 @@ impl Change {
             Change::RoleAlias(c) => c.api(),
             Change::CaCertificate(c) => c.api(),
             Change::Authorizer(c) => c.api(),
+            Change::TopicRule(c) => c.api(),
             Change::IndexingConfiguration(c) => c.api(),
             Change::EventConfigurations(c) => c.api(),
         }
@@ -450,6 +457,7 @@ impl Change {
             Change::RoleAlias(c) => c.key(),
             Change::CaCertificate(c) => c.key(),
             Change::Authorizer(c) => c.key(),
+            Change::TopicRule(c) => c.key(),
             Change::IndexingConfiguration(c) => c.key(),
             Change::EventConfigurations(c) => c.key(),
             Change::CreateThingGroup { thing_group } | Change::UpdateThingGroup { thing_group } => {
@@ -511,6 +519,7 @@ impl Change {
             Change::RoleAlias(c) => c.action(),
             Change::CaCertificate(c) => c.action(),
             Change::Authorizer(c) => c.action(),
+            Change::TopicRule(c) => c.action(),
             Change::IndexingConfiguration(c) => c.action(),
             Change::EventConfigurations(c) => c.action(),
             _ => Action::Update,
@@ -530,6 +539,7 @@ impl Change {
             Change::RoleAlias(c) => c.deletes_resource(),
             Change::CaCertificate(c) => c.deletes_resource(),
             Change::Authorizer(c) => c.deletes_resource(),
+            Change::TopicRule(c) => c.deletes_resource(),
             Change::IndexingConfiguration(c) => c.deletes_resource(),
             Change::EventConfigurations(c) => c.deletes_resource(),
             _ => false,
@@ -606,6 +616,7 @@ impl Change {
             Change::RoleAlias(c) => c.requires(&mut out),
             Change::CaCertificate(c) => c.requires(&mut out),
             Change::Authorizer(c) => c.requires(&mut out),
+            Change::TopicRule(c) => c.requires(&mut out),
             Change::IndexingConfiguration(c) => c.requires(&mut out),
             Change::EventConfigurations(c) => c.requires(&mut out),
             _ => {}
@@ -641,6 +652,7 @@ impl fmt::Display for Change {
             Change::RoleAlias(c) => c.fmt(f),
             Change::CaCertificate(c) => c.fmt(f),
             Change::Authorizer(c) => c.fmt(f),
+            Change::TopicRule(c) => c.fmt(f),
             Change::IndexingConfiguration(c) => c.fmt(f),
             Change::EventConfigurations(c) => c.fmt(f),
             Change::CreateThingGroup { thing_group } => {

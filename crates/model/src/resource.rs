@@ -16,6 +16,7 @@ pub use crate::kinds::ca_certificate::CaCertificate;
 pub use crate::kinds::event_configurations::EventConfigurations;
 pub use crate::kinds::indexing_configuration::IndexingConfiguration;
 pub use crate::kinds::role_alias::RoleAlias;
+pub use crate::kinds::topic_rule::TopicRule;
 
 /// A resource name or short string value. Short strings (up to 24 bytes) live inline,
 /// which keeps a million-thing registry compact in memory.
@@ -42,6 +43,8 @@ pub enum Kind {
     RoleAlias,
     /// A custom authorizer (`CreateAuthorizer`).
     Authorizer,
+    /// A topic rule (`CreateTopicRule`).
+    TopicRule,
     /// A CA certificate (`RegisterCACertificate`).
     CaCertificate,
     /// A device certificate (`RegisterCertificate*`).
@@ -52,7 +55,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::EventConfigurations,
         Kind::IndexingConfiguration,
         Kind::ThingType,
@@ -61,6 +64,7 @@ impl Kind {
         Kind::Policy,
         Kind::RoleAlias,
         Kind::Authorizer,
+        Kind::TopicRule,
         Kind::CaCertificate,
         Kind::Certificate,
         Kind::Thing,
@@ -413,6 +417,7 @@ pub enum ResourceRef<'a> {
     Policy(&'a Policy),
     RoleAlias(&'a RoleAlias),
     Authorizer(&'a Authorizer),
+    TopicRule(&'a TopicRule),
     CaCertificate(&'a CaCertificate),
     Certificate(&'a Certificate),
     Thing(&'a Thing),
@@ -438,6 +443,8 @@ pub enum Resource {
     RoleAlias(RoleAlias),
     /// A custom authorizer.
     Authorizer(Authorizer),
+    /// A topic rule (`CreateTopicRule`).
+    TopicRule(TopicRule),
     /// A CA certificate.
     CaCertificate(CaCertificate),
     /// A certificate.

@@ -106,6 +106,80 @@ impl ArnRewrite {
         out
     }
 
+    /// Rewrites one value as it goes into the target (a field of a topic rule action, a
+    /// template's parameter): its mapping when it is mapped whole, an SQS queue URL
+    /// (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`, or the older
+    /// `https://REGION.queue.amazonaws.com/...`) for the target region and account,
+    /// else its ARNs as [`ArnRewrite::rewrite`] does. `None` when nothing changed.
+    pub fn rewrite_value(&self, value: &str) -> Option<String> {
+        if let Some(to) = self.mapped(value) {
+            return (to != value).then_some(to);
+        }
+        if let Some(url) = self.rewrite_queue_url(value) {
+            return Some(url);
+        }
+        self.rewrite(value)
+    }
+
+    /// An SQS queue URL for the target region and account; `None` when `url` is not a
+    /// queue URL of the source region or account.
+    fn rewrite_queue_url(&self, url: &str) -> Option<String> {
+        let (scheme, rest) = url.split_at(url.find("://")? + 3);
+        let (host, path) = rest.split_at(rest.find('/')?);
+        let region_of_host = host
+            .strip_prefix("sqs.")
+            .and_then(|h| h.split_once('.'))
+            .map(|(region, tail)| (region, "sqs.", tail))
+            .or_else(|| {
+                let (region, tail) = host.split_once('.')?;
+                tail.starts_with("queue.").then_some((region, "", tail))
+            });
+        let (region, head, tail) = region_of_host?;
+        if !tail.starts_with("amazonaws.com") && !tail.starts_with("queue.amazonaws.com") {
+            return None;
+        }
+        let new_region = match (&self.from_region, &self.to_region) {
+            (Some(f), Some(t)) if region == f => t.as_str(),
+            _ => region,
+        };
+        let mut parts = path.splitn(3, '/');
+        let (_, account, name) = (parts.next()?, parts.next()?, parts.next()?);
+        let new_account = match (&self.from_account, &self.to_account) {
+            (Some(f), Some(t)) if account == f => t.as_str(),
+            _ => account,
+        };
+        if new_region == region && new_account == account {
+            return None;
+        }
+        Some(format!(
+            "{scheme}{head}{new_region}.{tail}/{new_account}/{name}"
+        ))
+    }
+
+    /// Regional endpoints of the source left in `written` (a value as it goes into the
+    /// target, outside any ARN): a host that names the source region
+    /// (`search-logs-x7.us-east-1.es.amazonaws.com`), whose target counterpart has
+    /// another name that only a mapping gives. Empty unless regions are rewritten.
+    pub fn unplaced_endpoints(&self, written: &str) -> Vec<String> {
+        let (Some(from), Some(to)) = (&self.from_region, &self.to_region) else {
+            return Vec::new();
+        };
+        let endpoint = written.contains("://") || written.contains(".amazonaws.com");
+        if from == to || written.starts_with("arn:") || !endpoint {
+            return Vec::new();
+        }
+        let token = |c: Option<char>| !c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-');
+        let names_source = written.match_indices(from.as_str()).any(|(i, _)| {
+            token(written[..i].chars().next_back())
+                && token(written[i + from.len()..].chars().next())
+        });
+        if names_source && !self.map.values().any(|v| v == written) {
+            vec![written.to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Rewrites every ARN in `text`. Returns `None` when nothing changed (so callers can
     /// avoid a copy).
     pub fn rewrite(&self, text: &str) -> Option<String> {
@@ -317,6 +391,59 @@ mod tests {
         assert_eq!(
             rw().rewrite(doc).unwrap(),
             r#"["arn:aws:iot","arn:aws:iot:eu-west-1:222222222222:thing/t"]"#
+        );
+    }
+
+    #[test]
+    fn queue_urls_follow_the_region_and_account_and_endpoints_are_named() {
+        let r = rw();
+        assert_eq!(
+            r.rewrite_value("https://sqs.us-east-1.amazonaws.com/111111111111/orders")
+                .unwrap(),
+            "https://sqs.eu-west-1.amazonaws.com/222222222222/orders"
+        );
+        assert_eq!(
+            r.rewrite_value("https://us-east-1.queue.amazonaws.com/111111111111/q")
+                .unwrap(),
+            "https://eu-west-1.queue.amazonaws.com/222222222222/q"
+        );
+        // Another region's queue keeps its region and gets the account.
+        assert_eq!(
+            r.rewrite_value("https://sqs.us-west-2.amazonaws.com/111111111111/q")
+                .unwrap(),
+            "https://sqs.us-west-2.amazonaws.com/222222222222/q"
+        );
+        assert!(r.rewrite_value("https://example.com/hook").is_none());
+        assert!(r.rewrite_value("plain text").is_none());
+        // A whole-value mapping wins.
+        let m = mapping(&[(
+            "https://search-logs-x7.us-east-1.es.amazonaws.com",
+            "https://search-logs-q2.eu-west-1.es.amazonaws.com",
+        )]);
+        assert_eq!(
+            m.rewrite_value("https://search-logs-x7.us-east-1.es.amazonaws.com")
+                .unwrap(),
+            "https://search-logs-q2.eu-west-1.es.amazonaws.com"
+        );
+        // An endpoint naming the source region is unplaced; a rewritten one is not.
+        assert_eq!(
+            r.unplaced_endpoints("https://search-logs-x7.us-east-1.es.amazonaws.com"),
+            ["https://search-logs-x7.us-east-1.es.amazonaws.com"]
+        );
+        assert!(
+            r.unplaced_endpoints("https://sqs.eu-west-1.amazonaws.com/222222222222/q")
+                .is_empty()
+        );
+        assert!(
+            r.unplaced_endpoints("https://not-us-east-12.example.com")
+                .is_empty()
+        );
+        // A value that is no endpoint (a republish topic) is not one.
+        assert!(r.unplaced_endpoints("alerts/us-east-1/high").is_empty());
+        assert!(
+            ArnRewrite::default()
+                .unplaced_endpoints("x.us-east-1.y")
+                .is_empty()
         );
     }
 

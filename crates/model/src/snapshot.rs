@@ -8,7 +8,7 @@ use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
     Authorizer, BillingGroup, CaCertificate, Certificate, EventConfigurations,
     IndexingConfiguration, Kind, Name, Policy, Resource, ResourceKey, RoleAlias, Thing, ThingGroup,
-    ThingType,
+    ThingType, TopicRule,
 };
 
 /// Where a snapshot came from: the region and account its ARNs name. Used to rewrite
@@ -67,6 +67,8 @@ pub struct Snapshot {
     pub indexing_configurations: BTreeMap<Name, IndexingConfiguration>,
     /// Custom authorizers by name.
     pub authorizers: BTreeMap<Name, Authorizer>,
+    /// Topic rules by name.
+    pub topic_rules: BTreeMap<Name, TopicRule>,
     /// CA certificates by id.
     pub ca_certificates: BTreeMap<Name, CaCertificate>,
     /// Certificates by id.
@@ -93,6 +95,9 @@ pub struct Counts {
     /// Custom authorizers (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub authorizers: usize,
+    /// Topic rules (left out of plan files when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub topic_rules: usize,
     /// CA certificates (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ca_certificates: usize,

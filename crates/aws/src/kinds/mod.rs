@@ -10,3 +10,4 @@ pub(crate) mod ca_certificate;
 pub(crate) mod event_configurations;
 pub(crate) mod indexing_configuration;
 pub(crate) mod role_alias;
+pub(crate) mod topic_rule;

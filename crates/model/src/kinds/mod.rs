@@ -20,6 +20,7 @@ pub mod indexing_configuration;
 mod legacy;
 pub mod role_alias;
 mod spec;
+pub mod topic_rule;
 
 pub use spec::{KindChange, KindSpec};
 
@@ -84,6 +85,10 @@ macro_rules! with_kind {
             }
             $crate::Kind::Authorizer => {
                 type $K = $crate::Authorizer;
+                $body
+            }
+            $crate::Kind::TopicRule => {
+                type $K = $crate::TopicRule;
                 $body
             }
             $crate::Kind::CaCertificate => {
@@ -151,6 +156,11 @@ macro_rules! with_resource {
                 type $K = $crate::Authorizer;
                 $body
             }
+            $crate::Resource::TopicRule($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::TopicRule;
+                $body
+            }
             $crate::Resource::CaCertificate($r) => {
                 #[allow(dead_code)]
                 type $K = $crate::CaCertificate;
@@ -208,6 +218,10 @@ macro_rules! for_each_kind {
         }
         {
             type $K = $crate::Authorizer;
+            $body
+        }
+        {
+            type $K = $crate::TopicRule;
             $body
         }
         {
