@@ -435,7 +435,15 @@ impl AwsRegistry {
                 req.report(Kind::TopicRule, rules.len() as u64);
                 Ok::<_, RegistryError>(rules)
             };
-            tokio::try_join!(topic_rules)
+            let domains = async {
+                if !f.selects_kind(Kind::DomainConfiguration) {
+                    return Ok(Vec::new());
+                }
+                let domains = self.read_domain_configurations(req).await?;
+                req.report(Kind::DomainConfiguration, domains.len() as u64);
+                Ok::<_, RegistryError>(domains)
+            };
+            tokio::try_join!(topic_rules, domains)
         };
 
         // Account settings: one call each.
@@ -465,7 +473,7 @@ impl AwsRegistry {
             ca_certificates,
             (indexing, events),
             authorizers,
-            (topic_rules,),
+            (topic_rules, domains),
         ) = tokio::try_join!(
             types,
             policies,
@@ -500,6 +508,10 @@ impl AwsRegistry {
             None => {
                 snap.unlisted.insert(Kind::CaCertificate);
             }
+        }
+        for d in domains {
+            snap.domain_configurations
+                .insert(d.domain_configuration_name.clone(), d);
         }
         for r in topic_rules {
             snap.topic_rules.insert(r.rule_name.clone(), r);
@@ -650,6 +662,7 @@ impl AwsRegistry {
             Kind::CaCertificate => self.ca_certificate_keys(token, size).await?,
             Kind::Authorizer => self.authorizer_keys(token, size).await?,
             Kind::TopicRule => self.topic_rule_keys(token, size).await?,
+            Kind::DomainConfiguration => self.domain_configuration_keys(token, size).await?,
             // One resource each, under a known name: nothing to list.
             Kind::IndexingConfiguration | Kind::EventConfigurations => {
                 let first = token.is_none();

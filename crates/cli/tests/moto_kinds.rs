@@ -547,3 +547,134 @@ fn topic_rules_sync_with_their_actions_for_the_target_and_follow_their_cloudtrai
         .assert()
         .code(0);
 }
+
+const SOURCE_CERT: &str = "arn:aws:acm:us-west-2:123456789012:certificate/5b1c-source";
+const TARGET_CERT: &str = "arn:aws:acm:eu-central-1:123456789012:certificate/77d0-target";
+
+/// What the issue's failover needs, in one sync: two role aliases, topic rules (one
+/// disabled) naming a Lambda function, an SNS topic and an SQS queue of the source
+/// region, a domain configuration whose ACM certificate is mapped, and a non-default
+/// indexing configuration. Everything arrives with the target's ARNs, a second plan is
+/// empty, and the domain configuration's CloudTrail events are followed.
+#[test]
+fn the_standby_gets_the_control_plane_a_device_needs_in_one_sync() {
+    let _server = reset();
+    let dir = tempfile::tempdir().unwrap();
+    boto3(
+        SOURCE,
+        &format!(
+            "iot.create_role_alias(roleAlias='cam-fleet', roleArn='{ROLE}', credentialDurationSeconds=900)\n\
+             iot.create_role_alias(roleAlias='gw-fleet', roleArn='{ROLE}-gw')\n\
+             iot.create_domain_configuration(domainConfigurationName='fleet-domain', \
+               domainName='iot.example.com', serverCertificateArns=['{SOURCE_CERT}'], serviceType='DATA')\n\
+             iot.update_indexing_configuration(thingIndexingConfiguration={{'thingIndexingMode': 'REGISTRY',\n\
+               'thingConnectivityIndexingMode': 'STATUS'}})\n\
+             {}",
+            make_rules(SOURCE)
+        ),
+    );
+    let source = format!("aws:{SOURCE}");
+    let target = format!("aws:{TARGET}");
+    let map = format!("{SOURCE_CERT}={TARGET_CERT}");
+
+    // Unmapped, the certificate is named, and --strict-arns refuses the plan.
+    bin()
+        .args(["plan", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--strict-arns"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(SOURCE_CERT));
+    bin()
+        .args(["sync", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--strict-arns", "--map-arn", &map])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"));
+    boto3(
+        TARGET,
+        &format!(
+            "d = iot.describe_domain_configuration(domainConfigurationName='fleet-domain')\n\
+             assert d['domainName'] == 'iot.example.com', d\n\
+             assert [c['serverCertificateArn'] for c in d['serverCertificates']] == ['{TARGET_CERT}'], d\n\
+             assert d['serviceType'] == 'DATA', d\n\
+             assert d['domainConfigurationArn'].startswith('arn:aws:iot:{TARGET}:'), d\n\
+             assert sorted(iot.list_role_aliases()['roleAliases']) == ['cam-fleet', 'gw-fleet']\n\
+             a = iot.get_topic_rule(ruleName='fanout')['rule']['actions']\n\
+             assert '{SOURCE}' not in str(a), a\n\
+             assert iot.get_topic_rule(ruleName='paused')['rule']['ruleDisabled'] is True\n\
+             t = iot.get_indexing_configuration()['thingIndexingConfiguration']\n\
+             assert t['thingIndexingMode'] == 'REGISTRY', t"
+        ),
+    );
+    // A second plan is empty.
+    bin()
+        .args(["plan", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--map-arn", &map])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No changes"));
+
+    // The source disables its domain and adds another; their events are followed.
+    boto3(
+        SOURCE,
+        &format!(
+            "iot.update_domain_configuration(domainConfigurationName='fleet-domain', \
+               domainConfigurationStatus='DISABLED')\n\
+             iot.create_domain_configuration(domainConfigurationName='creds-domain', \
+               domainName='creds.example.com', serverCertificateArns=['{SOURCE_CERT}'], \
+               serviceType='CREDENTIAL_PROVIDER')"
+        ),
+    );
+    let update = cloudtrail(
+        "d-1",
+        "UpdateDomainConfiguration",
+        json!({"domainConfigurationName": "fleet-domain", "domainConfigurationStatus": "DISABLED"}),
+    );
+    let create = cloudtrail(
+        "d-2",
+        "CreateDomainConfiguration",
+        json!({"domainConfigurationName": "creds-domain", "domainName": "creds.example.com"}),
+    );
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        [&create, &update, &create].map(|s| s.as_str()).join("\n"),
+    )
+    .unwrap();
+    let state = format!("sqlite:{}", dir.path().join("state.db").display());
+    bin()
+        .args(["apply-events", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--map-arn", &map, "--state", &state, "--input"])
+        .arg(&events)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 dead-lettered"));
+    boto3(
+        TARGET,
+        &format!(
+            "d = iot.describe_domain_configuration(domainConfigurationName='fleet-domain')\n\
+             assert d['domainConfigurationStatus'] == 'DISABLED', d\n\
+             c = iot.describe_domain_configuration(domainConfigurationName='creds-domain')\n\
+             assert c['serviceType'] == 'CREDENTIAL_PROVIDER', c\n\
+             assert [x['serverCertificateArn'] for x in c['serverCertificates']] == ['{TARGET_CERT}'], c"
+        ),
+    );
+    // The deleted source domain goes with --prune, disabled first.
+    boto3(
+        SOURCE,
+        "iot.update_domain_configuration(domainConfigurationName='creds-domain', domainConfigurationStatus='DISABLED')\n\
+         iot.delete_domain_configuration(domainConfigurationName='creds-domain')",
+    );
+    bin()
+        .args(["sync", "--source", &source, "--target", &target])
+        .args(["--rewrite-arns", "--map-arn", &map, "--prune"])
+        .args(["--kind", "domain-configurations"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 failed"));
+    boto3(
+        TARGET,
+        "names = [d['domainConfigurationName'] for d in iot.list_domain_configurations()['domainConfigurations']]\n\
+         assert names == ['fleet-domain'], names",
+    );
+}

@@ -138,6 +138,7 @@ const TABLES: &[&[ApiCall]] = &[
     crate::kinds::billing_group::CALLS,
     crate::kinds::role_alias::CALLS,
     crate::kinds::authorizer::CALLS,
+    crate::kinds::domain_configuration::CALLS,
     crate::kinds::topic_rule::CALLS,
     crate::kinds::ca_certificate::CALLS,
     crate::kinds::indexing_configuration::CALLS,

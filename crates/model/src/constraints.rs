@@ -510,6 +510,9 @@ pub fn check_name_of(kind: Kind, value: &str) -> Result<(), String> {
         Kind::Policy => check_policy_name(value),
         Kind::RoleAlias | Kind::Authorizer => check_role_alias_name(value),
         Kind::TopicRule => crate::kinds::topic_rule::check_rule_name(value),
+        Kind::DomainConfiguration => {
+            crate::kinds::domain_configuration::check_domain_configuration_name(value)
+        }
         _ => check_name(value),
     }
 }
@@ -712,6 +715,7 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
         Change::RoleAlias(change) => change.check(),
         Change::CaCertificate(change) => change.check(),
         Change::Authorizer(change) => change.check(),
+        Change::DomainConfiguration(change) => change.check(),
         Change::TopicRule(change) => change.check(),
         Change::IndexingConfiguration(change) => change.check(),
         Change::EventConfigurations(change) => change.check(),

@@ -147,8 +147,8 @@ impl Builder {
     pub(crate) fn arn_for_target(&mut self, ctx: &Ctx<'_>, subject: &str, text: &str) -> String {
         let out = ctx.rewrite_arn(text);
         let unmapped = match &ctx.opts.rewrite {
-            Some(r) => r.unmapped(&out),
-            None => crate::rewrite::ArnRewrite::default().unmapped(&out),
+            Some(r) => r.unmapped(text),
+            None => crate::rewrite::ArnRewrite::default().unmapped(text),
         };
         for arn in unmapped {
             self.warn(format!(
@@ -169,7 +169,7 @@ impl Builder {
         let r = ctx.opts.rewrite.as_ref().unwrap_or(&default);
         let out = r.rewrite_value(value).unwrap_or_else(|| value.to_string());
         for unplaced in r
-            .unmapped(&out)
+            .unmapped(value)
             .into_iter()
             .chain(r.unplaced_endpoints(&out))
         {
@@ -727,6 +727,7 @@ kind_diff!(
     crate::resource::RoleAlias => crate::kinds::role_alias::diff,
     crate::resource::CaCertificate => crate::kinds::ca_certificate::diff,
     crate::resource::Authorizer => crate::kinds::authorizer::diff,
+    crate::resource::DomainConfiguration => crate::kinds::domain_configuration::diff,
     crate::resource::TopicRule => crate::kinds::topic_rule::diff,
     crate::resource::IndexingConfiguration => crate::kinds::indexing_configuration::diff,
     crate::resource::EventConfigurations => crate::kinds::event_configurations::diff,

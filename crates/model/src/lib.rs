@@ -58,6 +58,10 @@ pub use kinds::billing_group::BillingGroupChange;
 pub use kinds::ca_certificate::{
     CaCertificateChange, CaMode, CaStatus, RegistrationConfig, same_ca_certificate,
 };
+pub use kinds::domain_configuration::{
+    DomainAuthorizerConfig, DomainConfigurationChange, DomainSettings, DomainStatus,
+    same_domain_configuration,
+};
 pub use kinds::event_configurations::EventConfigurationsChange;
 pub use kinds::indexing_configuration::{
     GeoLocation, IndexMode, IndexingConfigurationChange, IndexingFilter,
@@ -70,9 +74,9 @@ pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget}
 pub use related::Related;
 pub use resource::{
     Authorizer, BillingGroup, CERT_PRINCIPAL_PREFIX, CaCertificate, Certificate, CertificateStatus,
-    EventConfigurations, IndexingConfiguration, Kind, Name, Policy, PolicyVersion, Resource,
-    ResourceKey, ResourceRef, RoleAlias, Thing, ThingGroup, ThingType, TopicRule, cert_principal,
-    principal_certificate_id,
+    DomainConfiguration, EventConfigurations, IndexingConfiguration, Kind, Name, Policy,
+    PolicyVersion, Resource, ResourceKey, ResourceRef, RoleAlias, Thing, ThingGroup, ThingType,
+    TopicRule, cert_principal, principal_certificate_id,
 };
 pub use rewrite::ArnRewrite;
 pub use same::SameLines;

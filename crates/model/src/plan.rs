@@ -15,6 +15,7 @@ use crate::kinds::KindChange;
 use crate::kinds::authorizer::AuthorizerChange;
 use crate::kinds::billing_group::BillingGroupChange;
 use crate::kinds::ca_certificate::CaCertificateChange;
+use crate::kinds::domain_configuration::DomainConfigurationChange;
 use crate::kinds::event_configurations::EventConfigurationsChange;
 use crate::kinds::indexing_configuration::IndexingConfigurationChange;
 use crate::kinds::role_alias::RoleAliasChange;
@@ -281,6 +282,9 @@ pub enum Change {
     /// An authorizer's changes.
     #[serde(untagged)]
     Authorizer(AuthorizerChange),
+    /// A domain configuration's changes.
+    #[serde(untagged)]
+    DomainConfiguration(DomainConfigurationChange),
     /// A topic rule's changes.
     #[serde(untagged)]
     TopicRule(TopicRuleChange),
@@ -358,6 +362,8 @@ impl<'de> Deserialize<'de> for Change {
             RoleAliasChange::deserialize(value).map(Change::RoleAlias)
         } else if AuthorizerChange::OPS.contains(&op.as_str()) {
             AuthorizerChange::deserialize(value).map(Change::Authorizer)
+        } else if DomainConfigurationChange::OPS.contains(&op.as_str()) {
+            DomainConfigurationChange::deserialize(value).map(Change::DomainConfiguration)
         } else if TopicRuleChange::OPS.contains(&op.as_str()) {
             TopicRuleChange::deserialize(value).map(Change::TopicRule)
         } else if CaCertificateChange::OPS.contains(&op.as_str()) {
@@ -430,6 +436,7 @@ impl Change {
             Change::RoleAlias(c) => c.api(),
             Change::CaCertificate(c) => c.api(),
             Change::Authorizer(c) => c.api(),
+            Change::DomainConfiguration(c) => c.api(),
             Change::TopicRule(c) => c.api(),
             Change::IndexingConfiguration(c) => c.api(),
             Change::EventConfigurations(c) => c.api(),
@@ -457,6 +464,7 @@ impl Change {
             Change::RoleAlias(c) => c.key(),
             Change::CaCertificate(c) => c.key(),
             Change::Authorizer(c) => c.key(),
+            Change::DomainConfiguration(c) => c.key(),
             Change::TopicRule(c) => c.key(),
             Change::IndexingConfiguration(c) => c.key(),
             Change::EventConfigurations(c) => c.key(),
@@ -519,6 +527,7 @@ impl Change {
             Change::RoleAlias(c) => c.action(),
             Change::CaCertificate(c) => c.action(),
             Change::Authorizer(c) => c.action(),
+            Change::DomainConfiguration(c) => c.action(),
             Change::TopicRule(c) => c.action(),
             Change::IndexingConfiguration(c) => c.action(),
             Change::EventConfigurations(c) => c.action(),
@@ -539,6 +548,7 @@ impl Change {
             Change::RoleAlias(c) => c.deletes_resource(),
             Change::CaCertificate(c) => c.deletes_resource(),
             Change::Authorizer(c) => c.deletes_resource(),
+            Change::DomainConfiguration(c) => c.deletes_resource(),
             Change::TopicRule(c) => c.deletes_resource(),
             Change::IndexingConfiguration(c) => c.deletes_resource(),
             Change::EventConfigurations(c) => c.deletes_resource(),
@@ -616,6 +626,7 @@ impl Change {
             Change::RoleAlias(c) => c.requires(&mut out),
             Change::CaCertificate(c) => c.requires(&mut out),
             Change::Authorizer(c) => c.requires(&mut out),
+            Change::DomainConfiguration(c) => c.requires(&mut out),
             Change::TopicRule(c) => c.requires(&mut out),
             Change::IndexingConfiguration(c) => c.requires(&mut out),
             Change::EventConfigurations(c) => c.requires(&mut out),
@@ -652,6 +663,7 @@ impl fmt::Display for Change {
             Change::RoleAlias(c) => c.fmt(f),
             Change::CaCertificate(c) => c.fmt(f),
             Change::Authorizer(c) => c.fmt(f),
+            Change::DomainConfiguration(c) => c.fmt(f),
             Change::TopicRule(c) => c.fmt(f),
             Change::IndexingConfiguration(c) => c.fmt(f),
             Change::EventConfigurations(c) => c.fmt(f),

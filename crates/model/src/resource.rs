@@ -13,6 +13,7 @@ use crate::collections::{NameSet, StringMap};
 pub use crate::kinds::authorizer::Authorizer;
 pub use crate::kinds::billing_group::BillingGroup;
 pub use crate::kinds::ca_certificate::CaCertificate;
+pub use crate::kinds::domain_configuration::DomainConfiguration;
 pub use crate::kinds::event_configurations::EventConfigurations;
 pub use crate::kinds::indexing_configuration::IndexingConfiguration;
 pub use crate::kinds::role_alias::RoleAlias;
@@ -43,6 +44,8 @@ pub enum Kind {
     RoleAlias,
     /// A custom authorizer (`CreateAuthorizer`).
     Authorizer,
+    /// A domain configuration (`CreateDomainConfiguration`).
+    DomainConfiguration,
     /// A topic rule (`CreateTopicRule`).
     TopicRule,
     /// A CA certificate (`RegisterCACertificate`).
@@ -55,7 +58,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::EventConfigurations,
         Kind::IndexingConfiguration,
         Kind::ThingType,
@@ -64,6 +67,7 @@ impl Kind {
         Kind::Policy,
         Kind::RoleAlias,
         Kind::Authorizer,
+        Kind::DomainConfiguration,
         Kind::TopicRule,
         Kind::CaCertificate,
         Kind::Certificate,
@@ -417,6 +421,7 @@ pub enum ResourceRef<'a> {
     Policy(&'a Policy),
     RoleAlias(&'a RoleAlias),
     Authorizer(&'a Authorizer),
+    DomainConfiguration(&'a DomainConfiguration),
     TopicRule(&'a TopicRule),
     CaCertificate(&'a CaCertificate),
     Certificate(&'a Certificate),
@@ -443,6 +448,8 @@ pub enum Resource {
     RoleAlias(RoleAlias),
     /// A custom authorizer.
     Authorizer(Authorizer),
+    /// A domain configuration (`CreateDomainConfiguration`).
+    DomainConfiguration(DomainConfiguration),
     /// A topic rule (`CreateTopicRule`).
     TopicRule(TopicRule),
     /// A CA certificate.

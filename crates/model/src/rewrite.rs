@@ -82,9 +82,10 @@ impl ArnRewrite {
             })
     }
 
-    /// The ARNs of `text` (as written to the target) that name a resource region
-    /// rewriting cannot place (an ACM certificate) and that no mapping placed: each
-    /// deserves a warning, and `--strict-arns` refuses them.
+    /// The ARNs of `text` (as read from the source) that name a resource region
+    /// rewriting cannot place (an ACM certificate) and that no mapping places, as the
+    /// source names them (the key a `--map-arn` needs): each deserves a warning, and
+    /// `--strict-arns` refuses them.
     pub fn unmapped(&self, text: &str) -> Vec<String> {
         let mut out = Vec::new();
         let mut rest = text;
@@ -94,10 +95,7 @@ impl ArnRewrite {
             let arn = &rest[..end];
             if let Some(head) = ArnHead::parse(arn)
                 && UNDERIVABLE_SERVICES.contains(&head.service)
-                && !self.map.values().any(|v| {
-                    v.strip_suffix('*')
-                        .map_or(v.as_str() == arn, |p| arn.starts_with(p))
-                })
+                && self.mapped(arn).is_none()
             {
                 out.push(arn.to_string());
             }
@@ -346,9 +344,14 @@ mod tests {
 
     #[test]
     fn an_acm_certificate_no_mapping_places_is_reported() {
-        let doc = "arn:aws:acm:eu-west-1:222222222222:certificate/abc";
+        let doc = "arn:aws:acm:us-east-1:111111111111:certificate/abc";
         assert_eq!(rw().unmapped(doc), [doc]);
-        let m = mapping(&[("arn:aws:acm:us-east-1:111111111111:certificate/abc", doc)]);
+        let m = mapping(&[(doc, "arn:aws:acm:eu-west-1:222222222222:certificate/def")]);
+        assert!(m.unmapped(doc).is_empty());
+        let m = mapping(&[(
+            "arn:aws:acm:us-east-1:111111111111:certificate/*",
+            "arn:aws:acm:eu-west-1:222222222222:certificate/*",
+        )]);
         assert!(m.unmapped(doc).is_empty());
         assert!(rw().unmapped("arn:aws:iot:eu-west-1:1:topic/x").is_empty());
     }

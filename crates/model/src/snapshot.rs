@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
-    Authorizer, BillingGroup, CaCertificate, Certificate, EventConfigurations,
+    Authorizer, BillingGroup, CaCertificate, Certificate, DomainConfiguration, EventConfigurations,
     IndexingConfiguration, Kind, Name, Policy, Resource, ResourceKey, RoleAlias, Thing, ThingGroup,
     ThingType, TopicRule,
 };
@@ -67,6 +67,8 @@ pub struct Snapshot {
     pub indexing_configurations: BTreeMap<Name, IndexingConfiguration>,
     /// Custom authorizers by name.
     pub authorizers: BTreeMap<Name, Authorizer>,
+    /// Domain configurations by name.
+    pub domain_configurations: BTreeMap<Name, DomainConfiguration>,
     /// Topic rules by name.
     pub topic_rules: BTreeMap<Name, TopicRule>,
     /// CA certificates by id.
@@ -95,6 +97,9 @@ pub struct Counts {
     /// Custom authorizers (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub authorizers: usize,
+    /// Domain configurations (left out of plan files when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub domain_configurations: usize,
     /// Topic rules (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub topic_rules: usize,

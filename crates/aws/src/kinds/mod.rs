@@ -7,6 +7,7 @@
 pub(crate) mod authorizer;
 pub(crate) mod billing_group;
 pub(crate) mod ca_certificate;
+pub(crate) mod domain_configuration;
 pub(crate) mod event_configurations;
 pub(crate) mod indexing_configuration;
 pub(crate) mod role_alias;

@@ -15,6 +15,7 @@
 pub mod authorizer;
 pub mod billing_group;
 pub mod ca_certificate;
+pub mod domain_configuration;
 pub mod event_configurations;
 pub mod indexing_configuration;
 mod legacy;
@@ -87,6 +88,10 @@ macro_rules! with_kind {
                 type $K = $crate::Authorizer;
                 $body
             }
+            $crate::Kind::DomainConfiguration => {
+                type $K = $crate::DomainConfiguration;
+                $body
+            }
             $crate::Kind::TopicRule => {
                 type $K = $crate::TopicRule;
                 $body
@@ -156,6 +161,11 @@ macro_rules! with_resource {
                 type $K = $crate::Authorizer;
                 $body
             }
+            $crate::Resource::DomainConfiguration($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::DomainConfiguration;
+                $body
+            }
             $crate::Resource::TopicRule($r) => {
                 #[allow(dead_code)]
                 type $K = $crate::TopicRule;
@@ -218,6 +228,10 @@ macro_rules! for_each_kind {
         }
         {
             type $K = $crate::Authorizer;
+            $body
+        }
+        {
+            type $K = $crate::DomainConfiguration;
             $body
         }
         {
