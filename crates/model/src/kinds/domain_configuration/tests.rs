@@ -128,7 +128,7 @@ fn settings_are_updated_fixed_fields_reported_and_prune_deletes() {
     a.status = DomainStatus::Disabled;
     a.authorizer_config = None;
     a.domain_name = Some("old.example.com".into());
-    let desired = snapshot(&[d.clone()]);
+    let desired = snapshot(std::slice::from_ref(&d));
     let target = snapshot(&[a, domain("gone", TARGET_CERT)]);
     let options = DiffOptions {
         prune: true,

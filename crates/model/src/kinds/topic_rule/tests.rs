@@ -162,7 +162,7 @@ fn a_changed_rule_is_replaced_and_a_target_only_rule_pruned() {
     let mut a = d.clone();
     a.rule_disabled = true;
     a.sql = "SELECT temp FROM 'telemetry/#'".into();
-    let desired = snapshot(&[d.clone()]);
+    let desired = snapshot(std::slice::from_ref(&d));
     let target = snapshot(&[a, rule("old", "us-east-1", SRC)]);
     let options = DiffOptions {
         prune: true,
