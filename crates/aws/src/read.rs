@@ -443,7 +443,18 @@ impl AwsRegistry {
                 req.report(Kind::DomainConfiguration, domains.len() as u64);
                 Ok::<_, RegistryError>(domains)
             };
-            tokio::try_join!(topic_rules, domains)
+            let templates = async {
+                if !f.selects_kind(Kind::ProvisioningTemplate) {
+                    return Ok(Some(Vec::new()));
+                }
+                let found = self.read_provisioning_templates(req).await?;
+                req.report(
+                    Kind::ProvisioningTemplate,
+                    found.as_ref().map_or(0, Vec::len) as u64,
+                );
+                Ok::<_, RegistryError>(found)
+            };
+            tokio::try_join!(topic_rules, domains, templates)
         };
 
         // Account settings: one call each.
@@ -473,7 +484,7 @@ impl AwsRegistry {
             ca_certificates,
             (indexing, events),
             authorizers,
-            (topic_rules, domains),
+            (topic_rules, domains, templates),
         ) = tokio::try_join!(
             types,
             policies,
@@ -512,6 +523,17 @@ impl AwsRegistry {
         for d in domains {
             snap.domain_configurations
                 .insert(d.domain_configuration_name.clone(), d);
+        }
+        match templates {
+            Some(list) => {
+                for t in list {
+                    snap.provisioning_templates
+                        .insert(t.template_name.clone(), t);
+                }
+            }
+            None => {
+                snap.unlisted.insert(Kind::ProvisioningTemplate);
+            }
         }
         for r in topic_rules {
             snap.topic_rules.insert(r.rule_name.clone(), r);
@@ -662,6 +684,7 @@ impl AwsRegistry {
             Kind::CaCertificate => self.ca_certificate_keys(token, size).await?,
             Kind::Authorizer => self.authorizer_keys(token, size).await?,
             Kind::TopicRule => self.topic_rule_keys(token, size).await?,
+            Kind::ProvisioningTemplate => self.provisioning_template_keys(token, size).await?,
             Kind::DomainConfiguration => self.domain_configuration_keys(token, size).await?,
             // One resource each, under a known name: nothing to list.
             Kind::IndexingConfiguration | Kind::EventConfigurations => {

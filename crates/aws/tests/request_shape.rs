@@ -12,8 +12,10 @@ use iot_crr_aws::{AwsOptions, AwsRegistry, TagMode};
 use iot_crr_model::{
     Authorizer, AuthorizerChange, AuthorizerStatus, CaCertificate, CaCertificateChange, CaMode,
     CaStatus, Change, EventConfigurationsChange, IndexingConfiguration,
-    IndexingConfigurationChange, Kind, NameSet, Outcome, RegistrationConfig, Resource, ResourceKey,
-    RoleAlias, RoleAliasChange, StringMap, ThingGroup,
+    IndexingConfigurationChange, Kind, NameSet, Outcome, ProvisioningHook, ProvisioningTemplate,
+    ProvisioningTemplateChange, RegistrationConfig, Resource, ResourceKey, RoleAlias,
+    RoleAliasChange, StringMap, TemplateSettings, TemplateVersion, ThingGroup, TopicRule,
+    TopicRuleChange,
 };
 use iot_crr_registry::{ErrorClass, Registry};
 use serde_json::{Value, json};
@@ -1196,4 +1198,254 @@ async fn authorizer_writes_send_keys_tags_and_the_default_and_clear_only_their_o
         ("DELETE", "/authorizer/tok")
     );
     assert_eq!(reqs.len(), 4);
+}
+
+/// A rule whose actions include one newer than any SDK model (`futureAction`): carried
+/// whole both ways.
+fn rule_json() -> Value {
+    json!({
+        "sql": "SELECT * FROM 'telemetry/#'",
+        "description": "fan-out",
+        "actions": [
+            {"lambda": {"functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:ingest"}},
+            {"futureAction": {"endpoint": "https://example.com", "options": {"batch": 10}}}
+        ],
+        "ruleDisabled": true,
+        "awsIotSqlVersion": "2016-03-23",
+        "errorAction": {"republish": {"topic": "errors", "roleArn": "arn:aws:iam::123456789012:role/r", "qos": 1}}
+    })
+}
+
+#[tokio::test]
+async fn topic_rules_are_read_and_sent_as_aws_iot_json_with_no_action_lost() {
+    let mut rule = rule_json();
+    rule["ruleName"] = json!("fanout");
+    rule["createdAt"] = json!(1.7e9);
+    let replay = StaticReplayClient::new(vec![
+        event(ok(
+            json!({"rules": [{"ruleName": "fanout"}], "nextToken": "t2"}),
+        )),
+        event(ok(
+            json!({"ruleArn": "arn:aws:iot:eu-west-1:123456789012:rule/fanout", "rule": rule}),
+        )),
+        event(ok(json!({"tags": [{"Key": "team", "Value": "iot"}]}))),
+        event(ok(json!({}))),
+        event(ok(json!({}))),
+    ]);
+    let reg = registry(&replay, TagMode::On).with_account_id(ACCOUNT);
+    let page = reg.list_keys(Kind::TopicRule, None, 5).await.unwrap();
+    assert_eq!(page.keys, [ResourceKey::new(Kind::TopicRule, "fanout")]);
+    assert_eq!(page.next.as_deref(), Some("t2"));
+    let r = reg
+        .read_resource(&ResourceKey::new(Kind::TopicRule, "fanout"))
+        .await
+        .unwrap()
+        .unwrap();
+    let Resource::TopicRule(t) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(t.action_types(), ["lambda", "futureAction", "republish"]);
+    assert!(t.rule_disabled);
+    assert_eq!(t.tags, StringMap::from_iter([("team", "iot")]));
+    let create = Change::TopicRule(TopicRuleChange::CreateTopicRule {
+        topic_rule: t.clone(),
+    });
+    assert_eq!(reg.apply(&create).await.unwrap(), Outcome::Applied);
+    let replace = Change::TopicRule(TopicRuleChange::ReplaceTopicRule {
+        topic_rule: TopicRule {
+            tags: StringMap::new(),
+            ..t
+        },
+    });
+    assert_eq!(reg.apply(&replace).await.unwrap(), Outcome::Applied);
+    let sent: Vec<&HttpRequest> = replay.actual_requests().collect();
+    assert!(
+        sent[0].uri().contains("/rules?maxResults=5"),
+        "{}",
+        sent[0].uri()
+    );
+    assert!(
+        sent[1].uri().ends_with("/rules/fanout"),
+        "{}",
+        sent[1].uri()
+    );
+    assert_eq!(sent[3].method(), "POST");
+    assert!(
+        sent[3].uri().ends_with("/rules/fanout"),
+        "{}",
+        sent[3].uri()
+    );
+    assert_eq!(sent[3].headers().get("x-amz-tagging"), Some("team=iot"));
+    let body: Value = serde_json::from_slice(sent[3].body().bytes().unwrap()).unwrap();
+    assert_eq!(body, rule_json());
+    assert_eq!(
+        sent[3].headers().get("content-length"),
+        Some(sent[3].body().bytes().unwrap().len().to_string().as_str())
+    );
+    assert_eq!(sent[4].method(), "PATCH");
+    assert!(sent[4].headers().get("x-amz-tagging").is_none());
+    let body: Value = serde_json::from_slice(sent[4].body().bytes().unwrap()).unwrap();
+    assert_eq!(body, rule_json());
+}
+
+const TEMPLATE_BODY: &str = r#"{"Resources":{"thing":{"Type":"AWS::IoT::Thing"}}}"#;
+
+#[tokio::test]
+async fn provisioning_templates_are_read_with_every_version_and_written_by_their_calls() {
+    let replay = StaticReplayClient::new(vec![
+        event(ok(json!({"templates": [{"templateName": "claim"}]}))),
+        event(ok(json!({
+            "templateArn": "arn:aws:iot:eu-west-1:123456789012:provisioningtemplate/claim",
+            "templateName": "claim", "description": "by claim", "defaultVersionId": 2,
+            "templateBody": TEMPLATE_BODY, "enabled": true,
+            "provisioningRoleArn": "arn:aws:iam::123456789012:role/prov",
+            "preProvisioningHook": {"targetArn": "arn:aws:lambda:eu-west-1:123456789012:function:hook", "payloadVersion": "2020-04-01"},
+            "type": "FLEET_PROVISIONING"}))),
+        event(ok(
+            json!({"versions": [{"versionId": 1, "isDefaultVersion": false}, {"versionId": 2, "isDefaultVersion": true}]}),
+        )),
+        event(ok(
+            json!({"versionId": 1, "templateBody": "{\"Resources\":{}}", "isDefaultVersion": false}),
+        )),
+        event(ok(json!({"tags": []}))),
+        // Writes.
+        event(ok(
+            json!({"templateArn": "arn:aws:iot:eu-west-1:123456789012:provisioningtemplate/claim", "defaultVersionId": 1}),
+        )),
+        event(ok(json!({"versionId": 2, "isDefaultVersion": true}))),
+        event(ok(json!({}))),
+        event(ok(json!({}))),
+        event(ok(json!({}))),
+    ]);
+    let reg = registry(&replay, TagMode::On).with_account_id(ACCOUNT);
+    let page = reg
+        .list_keys(Kind::ProvisioningTemplate, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.keys,
+        [ResourceKey::new(Kind::ProvisioningTemplate, "claim")]
+    );
+    let r = reg
+        .read_resource(&ResourceKey::new(Kind::ProvisioningTemplate, "claim"))
+        .await
+        .unwrap()
+        .unwrap();
+    let Resource::ProvisioningTemplate(t) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        t.versions,
+        [
+            TemplateVersion {
+                version_id: 1,
+                template_body: r#"{"Resources":{}}"#.into(),
+                is_default_version: false
+            },
+            TemplateVersion {
+                version_id: 2,
+                template_body: TEMPLATE_BODY.into(),
+                is_default_version: true
+            },
+        ]
+    );
+    assert_eq!(t.template_type.as_deref(), Some("FLEET_PROVISIONING"));
+
+    let hook = ProvisioningHook {
+        target_arn: "arn:aws:lambda:eu-west-1:123456789012:function:hook".into(),
+        payload_version: Some("2020-04-01".into()),
+    };
+    let create =
+        Change::ProvisioningTemplate(ProvisioningTemplateChange::CreateProvisioningTemplate {
+            provisioning_template: Box::new(ProvisioningTemplate {
+                tags: StringMap::from_iter([("team", "iot")]),
+                ..t.clone()
+            }),
+        });
+    assert_eq!(reg.apply(&create).await.unwrap(), Outcome::Applied);
+    let version = Change::ProvisioningTemplate(
+        ProvisioningTemplateChange::CreateProvisioningTemplateVersion {
+            template_name: "claim".into(),
+            template_body: TEMPLATE_BODY.into(),
+            set_as_default: true,
+        },
+    );
+    assert_eq!(reg.apply(&version).await.unwrap(), Outcome::Applied);
+    let update =
+        Change::ProvisioningTemplate(ProvisioningTemplateChange::UpdateProvisioningTemplate {
+            template_name: "claim".into(),
+            settings: Box::new(TemplateSettings {
+                description: "by claim".into(),
+                enabled: false,
+                provisioning_role_arn: "arn:aws:iam::123456789012:role/prov".into(),
+                pre_provisioning_hook: None,
+            }),
+            default_version_id: Some(1),
+        });
+    assert_eq!(reg.apply(&update).await.unwrap(), Outcome::Applied);
+    let delete_version = Change::ProvisioningTemplate(
+        ProvisioningTemplateChange::DeleteProvisioningTemplateVersion {
+            template_name: "claim".into(),
+            version_id: 2,
+        },
+    );
+    assert_eq!(reg.apply(&delete_version).await.unwrap(), Outcome::Applied);
+    let delete =
+        Change::ProvisioningTemplate(ProvisioningTemplateChange::DeleteProvisioningTemplate {
+            template_name: "claim".into(),
+        });
+    assert_eq!(reg.apply(&delete).await.unwrap(), Outcome::Applied);
+
+    let reqs = requests(&replay);
+    assert!(
+        reqs[0].1.contains("/provisioning-templates?maxResults=10"),
+        "{}",
+        reqs[0].1
+    );
+    assert_eq!(path(&reqs[1].1), "/provisioning-templates/claim");
+    assert!(
+        reqs[2].1.contains("/provisioning-templates/claim/versions"),
+        "{}",
+        reqs[2].1
+    );
+    assert_eq!(path(&reqs[3].1), "/provisioning-templates/claim/versions/1");
+    assert_eq!(
+        (reqs[5].0.as_str(), path(&reqs[5].1)),
+        ("POST", "/provisioning-templates")
+    );
+    assert_eq!(
+        reqs[5].2,
+        json!({
+            "templateName": "claim", "description": "by claim", "templateBody": TEMPLATE_BODY,
+            "enabled": true, "provisioningRoleArn": "arn:aws:iam::123456789012:role/prov",
+            "preProvisioningHook": {"targetArn": hook.target_arn, "payloadVersion": "2020-04-01"},
+            "type": "FLEET_PROVISIONING", "tags": [{"Key": "team", "Value": "iot"}]
+        })
+    );
+    assert!(
+        reqs[6].1.contains("/provisioning-templates/claim/versions"),
+        "{}",
+        reqs[6].1
+    );
+    assert!(reqs[6].1.contains("setAsDefault=true"), "{}", reqs[6].1);
+    assert_eq!(reqs[6].2, json!({"templateBody": TEMPLATE_BODY}));
+    assert_eq!(
+        (reqs[7].0.as_str(), path(&reqs[7].1)),
+        ("PATCH", "/provisioning-templates/claim")
+    );
+    assert_eq!(
+        reqs[7].2,
+        json!({"description": "by claim", "enabled": false, "defaultVersionId": 1,
+               "provisioningRoleArn": "arn:aws:iam::123456789012:role/prov",
+               "removePreProvisioningHook": true})
+    );
+    assert_eq!(
+        (reqs[8].0.as_str(), path(&reqs[8].1)),
+        ("DELETE", "/provisioning-templates/claim/versions/2")
+    );
+    assert_eq!(
+        (reqs[9].0.as_str(), path(&reqs[9].1)),
+        ("DELETE", "/provisioning-templates/claim")
+    );
+    assert_eq!(reqs.len(), 10);
 }

@@ -644,7 +644,14 @@ fn the_standby_gets_the_control_plane_a_device_needs_in_one_sync() {
     let state = format!("sqlite:{}", dir.path().join("state.db").display());
     bin()
         .args(["apply-events", "--source", &source, "--target", &target])
-        .args(["--rewrite-arns", "--map-arn", &map, "--state", &state, "--input"])
+        .args([
+            "--rewrite-arns",
+            "--map-arn",
+            &map,
+            "--state",
+            &state,
+            "--input",
+        ])
         .arg(&events)
         .assert()
         .success()

@@ -729,6 +729,7 @@ kind_diff!(
     crate::resource::Authorizer => crate::kinds::authorizer::diff,
     crate::resource::DomainConfiguration => crate::kinds::domain_configuration::diff,
     crate::resource::TopicRule => crate::kinds::topic_rule::diff,
+    crate::resource::ProvisioningTemplate => crate::kinds::provisioning_template::diff,
     crate::resource::IndexingConfiguration => crate::kinds::indexing_configuration::diff,
     crate::resource::EventConfigurations => crate::kinds::event_configurations::diff,
     ThingGroup => diff_thing_group,

@@ -66,6 +66,10 @@ pub use kinds::event_configurations::EventConfigurationsChange;
 pub use kinds::indexing_configuration::{
     GeoLocation, IndexMode, IndexingConfigurationChange, IndexingFilter,
 };
+pub use kinds::provisioning_template::{
+    ProvisioningHook, ProvisioningTemplateChange, TemplateSettings, TemplateVersion,
+    same_provisioning_template,
+};
 pub use kinds::role_alias::{RoleAliasChange, same_role_alias};
 pub use kinds::topic_rule::{TopicRuleChange, same_topic_rule};
 pub use kinds::{KindChange, KindSpec};
@@ -75,8 +79,8 @@ pub use related::Related;
 pub use resource::{
     Authorizer, BillingGroup, CERT_PRINCIPAL_PREFIX, CaCertificate, Certificate, CertificateStatus,
     DomainConfiguration, EventConfigurations, IndexingConfiguration, Kind, Name, Policy,
-    PolicyVersion, Resource, ResourceKey, ResourceRef, RoleAlias, Thing, ThingGroup, ThingType,
-    TopicRule, cert_principal, principal_certificate_id,
+    PolicyVersion, ProvisioningTemplate, Resource, ResourceKey, ResourceRef, RoleAlias, Thing,
+    ThingGroup, ThingType, TopicRule, cert_principal, principal_certificate_id,
 };
 pub use rewrite::ArnRewrite;
 pub use same::SameLines;

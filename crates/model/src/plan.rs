@@ -18,6 +18,7 @@ use crate::kinds::ca_certificate::CaCertificateChange;
 use crate::kinds::domain_configuration::DomainConfigurationChange;
 use crate::kinds::event_configurations::EventConfigurationsChange;
 use crate::kinds::indexing_configuration::IndexingConfigurationChange;
+use crate::kinds::provisioning_template::ProvisioningTemplateChange;
 use crate::kinds::role_alias::RoleAliasChange;
 use crate::kinds::topic_rule::TopicRuleChange;
 use crate::resource::{
@@ -288,6 +289,9 @@ pub enum Change {
     /// A topic rule's changes.
     #[serde(untagged)]
     TopicRule(TopicRuleChange),
+    /// A provisioning template's changes.
+    #[serde(untagged)]
+    ProvisioningTemplate(ProvisioningTemplateChange),
     /// A CA certificate's changes.
     #[serde(untagged)]
     CaCertificate(CaCertificateChange),
@@ -366,6 +370,8 @@ impl<'de> Deserialize<'de> for Change {
             DomainConfigurationChange::deserialize(value).map(Change::DomainConfiguration)
         } else if TopicRuleChange::OPS.contains(&op.as_str()) {
             TopicRuleChange::deserialize(value).map(Change::TopicRule)
+        } else if ProvisioningTemplateChange::OPS.contains(&op.as_str()) {
+            ProvisioningTemplateChange::deserialize(value).map(Change::ProvisioningTemplate)
         } else if CaCertificateChange::OPS.contains(&op.as_str()) {
             CaCertificateChange::deserialize(value).map(Change::CaCertificate)
         } else if IndexingConfigurationChange::OPS.contains(&op.as_str()) {
@@ -438,6 +444,7 @@ impl Change {
             Change::Authorizer(c) => c.api(),
             Change::DomainConfiguration(c) => c.api(),
             Change::TopicRule(c) => c.api(),
+            Change::ProvisioningTemplate(c) => c.api(),
             Change::IndexingConfiguration(c) => c.api(),
             Change::EventConfigurations(c) => c.api(),
         }
@@ -466,6 +473,7 @@ impl Change {
             Change::Authorizer(c) => c.key(),
             Change::DomainConfiguration(c) => c.key(),
             Change::TopicRule(c) => c.key(),
+            Change::ProvisioningTemplate(c) => c.key(),
             Change::IndexingConfiguration(c) => c.key(),
             Change::EventConfigurations(c) => c.key(),
             Change::CreateThingGroup { thing_group } | Change::UpdateThingGroup { thing_group } => {
@@ -529,6 +537,7 @@ impl Change {
             Change::Authorizer(c) => c.action(),
             Change::DomainConfiguration(c) => c.action(),
             Change::TopicRule(c) => c.action(),
+            Change::ProvisioningTemplate(c) => c.action(),
             Change::IndexingConfiguration(c) => c.action(),
             Change::EventConfigurations(c) => c.action(),
             _ => Action::Update,
@@ -550,6 +559,7 @@ impl Change {
             Change::Authorizer(c) => c.deletes_resource(),
             Change::DomainConfiguration(c) => c.deletes_resource(),
             Change::TopicRule(c) => c.deletes_resource(),
+            Change::ProvisioningTemplate(c) => c.deletes_resource(),
             Change::IndexingConfiguration(c) => c.deletes_resource(),
             Change::EventConfigurations(c) => c.deletes_resource(),
             _ => false,
@@ -628,6 +638,7 @@ impl Change {
             Change::Authorizer(c) => c.requires(&mut out),
             Change::DomainConfiguration(c) => c.requires(&mut out),
             Change::TopicRule(c) => c.requires(&mut out),
+            Change::ProvisioningTemplate(c) => c.requires(&mut out),
             Change::IndexingConfiguration(c) => c.requires(&mut out),
             Change::EventConfigurations(c) => c.requires(&mut out),
             _ => {}
@@ -665,6 +676,7 @@ impl fmt::Display for Change {
             Change::Authorizer(c) => c.fmt(f),
             Change::DomainConfiguration(c) => c.fmt(f),
             Change::TopicRule(c) => c.fmt(f),
+            Change::ProvisioningTemplate(c) => c.fmt(f),
             Change::IndexingConfiguration(c) => c.fmt(f),
             Change::EventConfigurations(c) => c.fmt(f),
             Change::CreateThingGroup { thing_group } => {

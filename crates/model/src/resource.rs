@@ -16,6 +16,7 @@ pub use crate::kinds::ca_certificate::CaCertificate;
 pub use crate::kinds::domain_configuration::DomainConfiguration;
 pub use crate::kinds::event_configurations::EventConfigurations;
 pub use crate::kinds::indexing_configuration::IndexingConfiguration;
+pub use crate::kinds::provisioning_template::ProvisioningTemplate;
 pub use crate::kinds::role_alias::RoleAlias;
 pub use crate::kinds::topic_rule::TopicRule;
 
@@ -48,6 +49,8 @@ pub enum Kind {
     DomainConfiguration,
     /// A topic rule (`CreateTopicRule`).
     TopicRule,
+    /// A provisioning template (`CreateProvisioningTemplate`).
+    ProvisioningTemplate,
     /// A CA certificate (`RegisterCACertificate`).
     CaCertificate,
     /// A device certificate (`RegisterCertificate*`).
@@ -58,7 +61,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::EventConfigurations,
         Kind::IndexingConfiguration,
         Kind::ThingType,
@@ -69,6 +72,7 @@ impl Kind {
         Kind::Authorizer,
         Kind::DomainConfiguration,
         Kind::TopicRule,
+        Kind::ProvisioningTemplate,
         Kind::CaCertificate,
         Kind::Certificate,
         Kind::Thing,
@@ -423,6 +427,7 @@ pub enum ResourceRef<'a> {
     Authorizer(&'a Authorizer),
     DomainConfiguration(&'a DomainConfiguration),
     TopicRule(&'a TopicRule),
+    ProvisioningTemplate(&'a ProvisioningTemplate),
     CaCertificate(&'a CaCertificate),
     Certificate(&'a Certificate),
     Thing(&'a Thing),
@@ -452,6 +457,8 @@ pub enum Resource {
     DomainConfiguration(DomainConfiguration),
     /// A topic rule (`CreateTopicRule`).
     TopicRule(TopicRule),
+    /// A provisioning template (`CreateProvisioningTemplate`).
+    ProvisioningTemplate(ProvisioningTemplate),
     /// A CA certificate.
     CaCertificate(CaCertificate),
     /// A certificate.

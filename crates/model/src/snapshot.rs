@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
     Authorizer, BillingGroup, CaCertificate, Certificate, DomainConfiguration, EventConfigurations,
-    IndexingConfiguration, Kind, Name, Policy, Resource, ResourceKey, RoleAlias, Thing, ThingGroup,
-    ThingType, TopicRule,
+    IndexingConfiguration, Kind, Name, Policy, ProvisioningTemplate, Resource, ResourceKey,
+    RoleAlias, Thing, ThingGroup, ThingType, TopicRule,
 };
 
 /// Where a snapshot came from: the region and account its ARNs name. Used to rewrite
@@ -71,6 +71,8 @@ pub struct Snapshot {
     pub domain_configurations: BTreeMap<Name, DomainConfiguration>,
     /// Topic rules by name.
     pub topic_rules: BTreeMap<Name, TopicRule>,
+    /// Provisioning templates by name.
+    pub provisioning_templates: BTreeMap<Name, ProvisioningTemplate>,
     /// CA certificates by id.
     pub ca_certificates: BTreeMap<Name, CaCertificate>,
     /// Certificates by id.
@@ -103,6 +105,9 @@ pub struct Counts {
     /// Topic rules (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub topic_rules: usize,
+    /// Provisioning templates (left out of plan files when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub provisioning_templates: usize,
     /// CA certificates (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ca_certificates: usize,

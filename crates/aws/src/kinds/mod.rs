@@ -10,5 +10,6 @@ pub(crate) mod ca_certificate;
 pub(crate) mod domain_configuration;
 pub(crate) mod event_configurations;
 pub(crate) mod indexing_configuration;
+pub(crate) mod provisioning_template;
 pub(crate) mod role_alias;
 pub(crate) mod topic_rule;

@@ -1,5 +1,6 @@
 //! Each resource kind's CloudTrail calls, one module per kind. Kinds here so far:
-//! billing groups, role aliases, authorizers, domain configurations, topic rules, CA
+//! billing groups, role aliases, authorizers, domain configurations, topic rules,
+//! provisioning templates, CA
 //! certificates and the
 //! account settings;
 //! the calls of the other kinds, and those that cross kinds, are still
@@ -11,6 +12,7 @@ pub(crate) mod ca_certificate;
 pub(crate) mod domain_configuration;
 pub(crate) mod event_configurations;
 pub(crate) mod indexing_configuration;
+pub(crate) mod provisioning_template;
 pub(crate) mod role_alias;
 pub(crate) mod topic_rule;
 

@@ -19,6 +19,7 @@ pub mod domain_configuration;
 pub mod event_configurations;
 pub mod indexing_configuration;
 mod legacy;
+pub mod provisioning_template;
 pub mod role_alias;
 mod spec;
 pub mod topic_rule;
@@ -96,6 +97,10 @@ macro_rules! with_kind {
                 type $K = $crate::TopicRule;
                 $body
             }
+            $crate::Kind::ProvisioningTemplate => {
+                type $K = $crate::ProvisioningTemplate;
+                $body
+            }
             $crate::Kind::CaCertificate => {
                 type $K = $crate::CaCertificate;
                 $body
@@ -171,6 +176,11 @@ macro_rules! with_resource {
                 type $K = $crate::TopicRule;
                 $body
             }
+            $crate::Resource::ProvisioningTemplate($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::ProvisioningTemplate;
+                $body
+            }
             $crate::Resource::CaCertificate($r) => {
                 #[allow(dead_code)]
                 type $K = $crate::CaCertificate;
@@ -236,6 +246,10 @@ macro_rules! for_each_kind {
         }
         {
             type $K = $crate::TopicRule;
+            $body
+        }
+        {
+            type $K = $crate::ProvisioningTemplate;
             $body
         }
         {

@@ -97,6 +97,26 @@ impl KindChange for CaCertificateChange {
         }
     }
 
+    /// The provisioning template a registration configuration names.
+    fn requires(&self, out: &mut Vec<ResourceKey>) {
+        let config = match self {
+            CaCertificateChange::RegisterCaCertificate { ca_certificate } => {
+                ca_certificate.registration_config.as_ref()
+            }
+            CaCertificateChange::UpdateCaCertificate {
+                registration_config,
+                ..
+            } => registration_config.as_ref(),
+            CaCertificateChange::DeleteCaCertificate { .. } => None,
+        };
+        if let Some(t) = config.and_then(|c| c.template_name.as_ref()) {
+            out.push(ResourceKey::new(
+                crate::resource::Kind::ProvisioningTemplate,
+                t.clone(),
+            ));
+        }
+    }
+
     fn check(&self) -> Result<(), Violation> {
         match self {
             CaCertificateChange::RegisterCaCertificate { ca_certificate } => ca_certificate.check(),
