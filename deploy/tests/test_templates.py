@@ -45,6 +45,9 @@ ALLOWED_ON_STAR = {
     "iot:UpdateIndexingConfiguration",
     "iot:DescribeEventConfigurations",
     "iot:ListAuthorizers",
+    "iot:ListTopicRules",
+    "iot:ListDomainConfigurations",
+    "iot:ListProvisioningTemplates",
     "iot:DescribeDefaultAuthorizer",
     "iot:ClearDefaultAuthorizer",
     "iot:UpdateEventConfigurations",
@@ -73,7 +76,11 @@ API_CALLS = set(
     CreateRoleAlias UpdateRoleAlias DeleteRoleAlias
     RegisterCACertificate UpdateCACertificate DeleteCACertificate
     UpdateIndexingConfiguration UpdateEventConfigurations
-    CreateAuthorizer UpdateAuthorizer SetDefaultAuthorizer DeleteAuthorizer""".split()
+    CreateAuthorizer UpdateAuthorizer SetDefaultAuthorizer DeleteAuthorizer
+    CreateTopicRule ReplaceTopicRule EnableTopicRule DisableTopicRule DeleteTopicRule
+    CreateDomainConfiguration UpdateDomainConfiguration DeleteDomainConfiguration
+    CreateProvisioningTemplate UpdateProvisioningTemplate CreateProvisioningTemplateVersion
+    DeleteProvisioningTemplateVersion DeleteProvisioningTemplate""".split()
 )
 
 RUST_FUNCTIONS = {
@@ -237,6 +244,9 @@ IOT_ARN_TYPES = {  # ARN resource part -> resource types of the reference
     "cacert": {"cacert"},
     "rolealias": {"rolealias"},
     "authorizer": {"authorizer"},
+    "rule": {"rule"},
+    "domainconfiguration": {"domainconfiguration"},
+    "provisioningtemplate": {"provisioningtemplate"},
 }
 
 
