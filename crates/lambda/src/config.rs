@@ -10,6 +10,9 @@ pub enum ConfigError {
     /// A required variable is not set.
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    /// `IOT_CRR_ARN_MAP` is not a JSON object of source to target ARNs.
+    #[error("environment variable IOT_CRR_ARN_MAP: {0}")]
+    ArnMap(String),
     /// A variable does not parse.
     #[error("environment variable {name}={value:?}: {reason}")]
     Invalid {
@@ -40,6 +43,13 @@ pub struct Config {
     /// `IOT_CRR_REWRITE_ARNS` (applier, reconciler): rewrite ARNs from the source's
     /// region.
     pub rewrite_arns: bool,
+    /// `IOT_CRR_ARN_MAP` (applier, reconciler): a JSON object of source ARNs (or
+    /// prefixes ending in `*`, or queue URLs) to target ones, as `--arn-map` takes: what
+    /// region rewriting cannot derive (ACM certificates, functions of another name).
+    pub arn_map: std::collections::BTreeMap<String, String>,
+    /// `IOT_CRR_STRICT_ARNS` (applier, reconciler): refuse to write anything that would
+    /// carry an unmapped ARN (`--strict-arns`).
+    pub strict_arns: bool,
     /// `IOT_CRR_CERT_STRATEGY` (applier, reconciler): `without-ca` (default), `with-ca`
     /// or `skip`.
     pub cert_strategy: CertStrategy,
@@ -118,6 +128,13 @@ impl Config {
             state_table: non_empty("IOT_CRR_STATE_TABLE"),
             dead_letter_queue_url: non_empty("IOT_CRR_DEAD_LETTER_QUEUE_URL"),
             rewrite_arns: flag("IOT_CRR_REWRITE_ARNS", get("IOT_CRR_REWRITE_ARNS"))?,
+            arn_map: match non_empty("IOT_CRR_ARN_MAP") {
+                None => Default::default(),
+                Some(text) => {
+                    iot_crr_reconcile::parse_arn_map(&text).map_err(ConfigError::ArnMap)?
+                }
+            },
+            strict_arns: flag("IOT_CRR_STRICT_ARNS", get("IOT_CRR_STRICT_ARNS"))?,
             cert_strategy: match non_empty("IOT_CRR_CERT_STRATEGY") {
                 None => CertStrategy::default(),
                 Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
@@ -254,6 +271,26 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+        assert!(c.arn_map.is_empty() && !c.strict_arns);
+        let env: HashMap<&str, &str> = [
+            (
+                "IOT_CRR_ARN_MAP",
+                r#"{"arn:aws:acm:us-east-1:1:certificate/a":"arn:aws:acm:eu-west-1:1:certificate/b"}"#,
+            ),
+            ("IOT_CRR_STRICT_ARNS", "true"),
+        ]
+        .into_iter()
+        .collect();
+        let c = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.arn_map.len(), 1);
+        assert!(c.strict_arns);
+        let e =
+            Config::from_lookup(|n| (n == "IOT_CRR_ARN_MAP").then(|| "[1]".into())).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("environment variable IOT_CRR_ARN_MAP: "),
+            "{e}"
+        );
         let env: HashMap<&str, &str> = [
             ("IOT_CRR_PRUNE", "true"),
             ("IOT_CRR_MAX_DELETE", "25"),

@@ -30,6 +30,8 @@ async fn main() -> Result<(), Error> {
         reconcile: ReconcileOptions {
             rewrite: RewriteSpec {
                 enabled: config.rewrite_arns,
+                map: config.arn_map.clone(),
+                strict: config.strict_arns,
                 ..Default::default()
             },
             ..Default::default()

@@ -25,6 +25,8 @@ async fn main() -> Result<(), Error> {
             prune: config.prune,
             rewrite: RewriteSpec {
                 enabled: config.rewrite_arns,
+                map: config.arn_map.clone(),
+                strict: config.strict_arns,
                 ..Default::default()
             },
             ..Default::default()
