@@ -454,7 +454,8 @@ impl AwsRegistry {
                 );
                 Ok::<_, RegistryError>(found)
             };
-            tokio::try_join!(topic_rules, domains, templates)
+            // Boxed: the joined read is one future, and these kinds' reads are large.
+            Box::pin(async { tokio::try_join!(topic_rules, domains, templates) }).await
         };
 
         // Account settings: one call each.
