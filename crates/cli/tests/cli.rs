@@ -993,14 +993,24 @@ fn control_plane_kinds_sync_between_files_in_dependency_order() {
             r#"{"kind":"eventConfigurations","name":"default","events":{"THING":true,"THING_GROUP_MEMBERSHIP":true}}"#.to_string(),
             r#"{"kind":"indexingConfiguration","name":"default","thingIndexingMode":"REGISTRY","thingGroupIndexingMode":"ON"}"#.to_string(),
             format!(r#"{{"kind":"authorizer","authorizerName":"tok","authorizerFunctionArn":"arn:aws:lambda:us-east-1:111111111111:function:auth","tokenKeyName":"x-token","tokenSigningPublicKeys":{{"k1":"{key}"}},"status":"ACTIVE","default":true}}"#),
-            format!(r#"{{"kind":"caCertificate","certificateId":"{ca}","certificatePem":"{pem}","status":"ACTIVE","autoRegistration":true,"registrationConfig":{{"roleArn":"arn:aws:iam::111111111111:role/jitp"}}}}"#),
+            r#"{"kind":"domainConfiguration","domainConfigurationName":"fleet-domain","domainName":"iot.example.com","serverCertificateArns":["arn:aws:acm:us-east-1:111111111111:certificate/src"],"serviceType":"DATA","status":"ENABLED","authorizerConfig":{"defaultAuthorizerName":"tok","allowAuthorizerOverride":false}}"#.to_string(),
+            r#"{"kind":"topicRule","ruleName":"fanout","sql":"SELECT * FROM 't/#'","awsIotSqlVersion":"2016-03-23","actions":[{"sqs":{"queueUrl":"https://sqs.us-east-1.amazonaws.com/111111111111/q","roleArn":"arn:aws:iam::111111111111:role/r"}}]}"#.to_string(),
+            r#"{"kind":"provisioningTemplate","templateName":"jitp","enabled":true,"provisioningRoleArn":"arn:aws:iam::111111111111:role/prov","type":"JITP","versions":[{"versionId":1,"templateBody":"{\"Resources\":{}}","isDefaultVersion":true}]}"#.to_string(),
+            format!(r#"{{"kind":"caCertificate","certificateId":"{ca}","certificatePem":"{pem}","status":"ACTIVE","autoRegistration":true,"registrationConfig":{{"roleArn":"arn:aws:iam::111111111111:role/jitp","templateName":"jitp"}}}}"#),
             format!(r#"{{"kind":"certificate","certificateId":"{cert}","certificatePem":"{pem}","status":"ACTIVE","caCertificateId":"{ca}"}}"#),
         ]
         .join("\n"),
     )
     .unwrap();
     let replica = dir.path().join("replica.jsonl");
-    let mapped = "--map-arn=arn:aws:lambda:us-east-1:111111111111:function:auth=arn:aws:lambda:eu-west-1:111111111111:function:auth-eu";
+    let map = dir.path().join("map.json");
+    std::fs::write(
+        &map,
+        r#"{"arn:aws:lambda:us-east-1:111111111111:function:auth":"arn:aws:lambda:eu-west-1:111111111111:function:auth-eu",
+            "arn:aws:acm:us-east-1:111111111111:certificate/src":"arn:aws:acm:eu-west-1:111111111111:certificate/dst"}"#,
+    )
+    .unwrap();
+    let mapped = &format!("--arn-map={}", map.display());
     let out = bin()
         .args([
             "plan",
@@ -1035,6 +1045,9 @@ fn control_plane_kinds_sync_between_files_in_dependency_order() {
             "updateEventConfigurations",
             "updateIndexingConfiguration",
             "createAuthorizer",
+            "createDomainConfiguration",
+            "createTopicRule",
+            "createProvisioningTemplate",
             "setDefaultAuthorizer",
             "registerCaCertificate",
             "registerCertificate"
@@ -1063,6 +1076,13 @@ fn control_plane_kinds_sync_between_files_in_dependency_order() {
         written.contains(r#""certificateMode":"SNI_ONLY""#),
         "{written}"
     );
+    for expected in [
+        r#""serverCertificateArns":["arn:aws:acm:eu-west-1:111111111111:certificate/dst"]"#,
+        r#""queueUrl":"https://sqs.eu-west-1.amazonaws.com/111111111111/q""#,
+        r#""templateName":"jitp""#,
+    ] {
+        assert!(written.contains(expected), "{expected} in {written}");
+    }
     bin()
         .args([
             "verify",
@@ -1094,6 +1114,7 @@ fn control_plane_kinds_sync_between_files_in_dependency_order() {
             "--target-region",
             "eu-west-1",
             "--strict-arns",
+            mapped,
         ])
         .assert()
         .success()

@@ -6,9 +6,10 @@
 //! fingerprints, snapshot files) reaches a kind through these traits and through
 //! [`with_kind!`](crate::with_kind), the one list that maps a [`Kind`] to its type.
 //!
-//! Kinds here so far: billing groups, role aliases, custom authorizers, CA certificates, and
-//! the fleet indexing
-//! and registry event configurations (account settings: one resource each, [`SINGLETON`]). The others still live in the shared files
+//! Kinds here so far: billing groups, role aliases, custom authorizers, domain
+//! configurations, topic rules, provisioning templates, CA certificates, and the fleet
+//! indexing and registry event configurations (account settings: one resource each,
+//! [`SINGLETON`]). The five other original kinds still live in the shared files
 //! (`resource.rs`, `plan.rs`, `diff.rs`, `apply.rs`, `constraints.rs`) and move one at a
 //! time; `docs/kinds-reshape.md` has the plan.
 

@@ -40,7 +40,7 @@ fn wanted(ctx: &Ctx<'_>, b: &mut Builder, d: &TopicRule) -> TopicRule {
         error_action: d
             .error_action
             .as_ref()
-            .map(|e| for_target(b, ctx, &subject, e)),
+            .map(|e| Box::new(for_target(b, ctx, &subject, e))),
         tags: b.tags(&d.tags),
         ..d.clone()
     }

@@ -67,9 +67,10 @@ pub struct TopicRule {
     /// spells it.
     #[serde(default)]
     pub actions: Vec<Value>,
-    /// `errorAction`, in the same form.
+    /// `errorAction`, in the same form (boxed: a JSON value is large, and rules are few
+    /// beside the things a snapshot holds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_action: Option<Value>,
+    pub error_action: Option<Box<Value>>,
     /// Tags.
     #[serde(default, skip_serializing_if = "StringMap::is_empty")]
     pub tags: StringMap,
@@ -91,7 +92,7 @@ impl TopicRule {
             Value::String(self.aws_iot_sql_version.clone()),
         );
         if let Some(e) = &self.error_action {
-            p.insert("errorAction".into(), e.clone());
+            p.insert("errorAction".into(), (**e).clone());
         }
         Value::Object(p)
     }
@@ -111,7 +112,7 @@ impl TopicRule {
         let error_action = match rule.get("errorAction") {
             None | Some(Value::Null) => None,
             Some(Value::Object(o)) if o.is_empty() => None,
-            Some(v) => Some(v.clone()),
+            Some(v) => Some(Box::new(v.clone())),
         };
         Ok(TopicRule {
             rule_name: name.into(),
@@ -134,7 +135,7 @@ impl TopicRule {
     pub fn action_types(&self) -> Vec<&str> {
         self.actions
             .iter()
-            .chain(self.error_action.as_ref())
+            .chain(self.error_action.as_deref())
             .filter_map(|a| a.as_object()?.keys().next().map(String::as_str))
             .collect()
     }

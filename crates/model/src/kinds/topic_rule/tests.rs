@@ -26,9 +26,9 @@ fn rule(name: &str, region: &str, account: &str) -> TopicRule {
                            "roleArn": format!("arn:aws:iam::{account}:role/iot-sqs"),
                            "useBase64": false}}),
         ],
-        error_action: Some(
+        error_action: Some(Box::new(
             json!({"republish": {"topic": "errors/rules", "roleArn": format!("arn:aws:iam::{account}:role/iot-republish"), "qos": 1}}),
-        ),
+        )),
         tags: StringMap::default(),
     }
 }
@@ -240,7 +240,7 @@ fn checks_name_sql_version_and_actions() {
         "{v}"
     );
     let mut r = rule("r", "us-east-1", SRC);
-    r.error_action = Some(json!("lambda"));
+    r.error_action = Some(Box::new(json!("lambda")));
     assert!(r.check().unwrap_err().to_string().contains("errorAction"));
     let mut r = rule("r", "us-east-1", SRC);
     r.actions = vec![json!({"lambda": {}}); 11];
