@@ -48,6 +48,8 @@ ALLOWED_ON_STAR = {
     "iot:ListTopicRules",
     "iot:ListDomainConfigurations",
     "iot:ListProvisioningTemplates",
+    "iot:ListTopicRuleDestinations",
+    "iot:CreateTopicRuleDestination",
     "iot:DescribeDefaultAuthorizer",
     "iot:ClearDefaultAuthorizer",
     "iot:UpdateEventConfigurations",
@@ -80,7 +82,8 @@ API_CALLS = set(
     CreateTopicRule ReplaceTopicRule EnableTopicRule DisableTopicRule DeleteTopicRule
     CreateDomainConfiguration UpdateDomainConfiguration DeleteDomainConfiguration
     CreateProvisioningTemplate UpdateProvisioningTemplate CreateProvisioningTemplateVersion
-    DeleteProvisioningTemplateVersion DeleteProvisioningTemplate""".split()
+    DeleteProvisioningTemplateVersion DeleteProvisioningTemplate
+    CreateTopicRuleDestination""".split()
 )
 
 RUST_FUNCTIONS = {
@@ -251,6 +254,7 @@ IOT_ARN_TYPES = {  # ARN resource part -> resource types of the reference
     "rule": {"rule"},
     "domainconfiguration": {"domainconfiguration"},
     "provisioningtemplate": {"provisioningtemplate"},
+    "ruledestination": {"destination"},
 }
 
 

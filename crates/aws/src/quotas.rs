@@ -39,6 +39,7 @@ pub const PACED_OPERATIONS: &[&str] = &[
     "CreateThingGroup",
     "CreateThingType",
     "CreateTopicRule",
+    "CreateTopicRuleDestination",
     "DeleteAuthorizer",
     "DeleteBillingGroup",
     "DeleteCACertificate",
@@ -54,6 +55,7 @@ pub const PACED_OPERATIONS: &[&str] = &[
     "DeleteThingGroup",
     "DeleteThingType",
     "DeleteTopicRule",
+    "DeleteTopicRuleDestination",
     "DeprecateThingType",
     "DescribeAuthorizer",
     "DescribeBillingGroup",
@@ -95,6 +97,7 @@ pub const PACED_OPERATIONS: &[&str] = &[
     "ListThings",
     "ListThingsInBillingGroup",
     "ListThingsInThingGroup",
+    "ListTopicRuleDestinations",
     "ListTopicRules",
     "RegisterCACertificate",
     "RegisterCertificate",
@@ -119,6 +122,7 @@ pub const PACED_OPERATIONS: &[&str] = &[
     "UpdateThing",
     "UpdateThingGroup",
     "UpdateThingType",
+    "UpdateTopicRuleDestination",
 ];
 
 /// What Service Quotas told about one region.

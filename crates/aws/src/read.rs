@@ -455,7 +455,19 @@ impl AwsRegistry {
                 Ok::<_, RegistryError>(found)
             };
             // Boxed: the joined read is one future, and these kinds' reads are large.
-            Box::pin(async { tokio::try_join!(topic_rules, domains, templates) }).await
+            let destinations = async {
+                if !f.selects_kind(Kind::TopicRuleDestination) {
+                    return Ok(Some(Vec::new()));
+                }
+                let found = self.read_topic_rule_destinations(req).await?;
+                req.report(
+                    Kind::TopicRuleDestination,
+                    found.as_ref().map_or(0, Vec::len) as u64,
+                );
+                Ok::<_, RegistryError>(found)
+            };
+            Box::pin(async { tokio::try_join!(topic_rules, domains, templates, destinations) })
+                .await
         };
 
         // Account settings: one call each.
@@ -485,7 +497,7 @@ impl AwsRegistry {
             ca_certificates,
             (indexing, events),
             authorizers,
-            (topic_rules, domains, templates),
+            (topic_rules, domains, templates, destinations),
         ) = tokio::try_join!(
             types,
             policies,
@@ -534,6 +546,17 @@ impl AwsRegistry {
             }
             None => {
                 snap.unlisted.insert(Kind::ProvisioningTemplate);
+            }
+        }
+        match destinations {
+            Some(list) => {
+                for d in list {
+                    snap.topic_rule_destinations
+                        .insert(d.confirmation_url.clone(), d);
+                }
+            }
+            None => {
+                snap.unlisted.insert(Kind::TopicRuleDestination);
             }
         }
         for r in topic_rules {
@@ -685,6 +708,7 @@ impl AwsRegistry {
             Kind::CaCertificate => self.ca_certificate_keys(token, size).await?,
             Kind::Authorizer => self.authorizer_keys(token, size).await?,
             Kind::TopicRule => self.topic_rule_keys(token, size).await?,
+            Kind::TopicRuleDestination => self.topic_rule_destination_keys(token, size).await?,
             Kind::ProvisioningTemplate => self.provisioning_template_keys(token, size).await?,
             Kind::DomainConfiguration => self.domain_configuration_keys(token, size).await?,
             // One resource each, under a known name: nothing to list.

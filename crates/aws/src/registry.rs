@@ -397,6 +397,7 @@ impl Registry for AwsRegistry {
             Kind::CaCertificate => self.read_ca_certificate(&key.name).await,
             Kind::Authorizer => self.read_authorizer(&key.name).await,
             Kind::TopicRule => self.read_topic_rule(&key.name).await,
+            Kind::TopicRuleDestination => self.read_topic_rule_destination(&key.name).await,
             Kind::ProvisioningTemplate => self.read_provisioning_template(&key.name).await,
             Kind::DomainConfiguration => self.read_domain_configuration(&key.name).await,
             Kind::IndexingConfiguration => self.read_indexing_resource(&key.name).await,

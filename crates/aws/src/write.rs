@@ -172,6 +172,7 @@ impl AwsRegistry {
             Kind::CaCertificate => self.ca_certificate_arn(name).await,
             Kind::Authorizer => self.authorizer_arn(name).await,
             Kind::TopicRule => self.topic_rule_arn(name).await,
+            Kind::TopicRuleDestination => self.topic_rule_destination_arn(name).await,
             Kind::ProvisioningTemplate => self.provisioning_template_arn(name).await,
             Kind::DomainConfiguration => self.domain_configuration_arn(name).await,
             // Account settings have no ARN (and no tags).
@@ -318,6 +319,7 @@ impl AwsRegistry {
             Change::CaCertificate(c) => self.apply_ca_certificate(c).await,
             Change::Authorizer(c) => self.apply_authorizer(c).await,
             Change::TopicRule(c) => Box::pin(self.apply_topic_rule(c)).await,
+            Change::TopicRuleDestination(c) => Box::pin(self.apply_topic_rule_destination(c)).await,
             Change::ProvisioningTemplate(c) => Box::pin(self.apply_provisioning_template(c)).await,
             Change::DomainConfiguration(c) => Box::pin(self.apply_domain_configuration(c)).await,
             Change::IndexingConfiguration(c) => self.apply_indexing_configuration(c).await,

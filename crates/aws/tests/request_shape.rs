@@ -11,11 +11,11 @@ use aws_smithy_types::body::SdkBody;
 use iot_crr_aws::{AwsOptions, AwsRegistry, TagMode};
 use iot_crr_model::{
     Authorizer, AuthorizerChange, AuthorizerStatus, CaCertificate, CaCertificateChange, CaMode,
-    CaStatus, Change, EventConfigurationsChange, IndexingConfiguration,
+    CaStatus, Change, DestinationStatus, EventConfigurationsChange, IndexingConfiguration,
     IndexingConfigurationChange, Kind, NameSet, Outcome, ProvisioningHook, ProvisioningTemplate,
     ProvisioningTemplateChange, RegistrationConfig, Resource, ResourceKey, RoleAlias,
     RoleAliasChange, StringMap, TemplateSettings, TemplateVersion, ThingGroup, TopicRule,
-    TopicRuleChange,
+    TopicRuleChange, TopicRuleDestinationChange,
 };
 use iot_crr_registry::{ErrorClass, Registry};
 use serde_json::{Value, json};
@@ -1448,4 +1448,75 @@ async fn provisioning_templates_are_read_with_every_version_and_written_by_their
         ("DELETE", "/provisioning-templates/claim")
     );
     assert_eq!(reqs.len(), 10);
+}
+
+#[tokio::test]
+async fn http_destinations_are_keyed_by_their_url_and_written_by_their_arn() {
+    let arn = "arn:aws:iot:eu-west-1:123456789012:ruledestination/http/7f0c-uuid";
+    let listed = json!({"destinationSummaries": [
+        {"arn": arn, "status": "ENABLED", "httpUrlSummary": {"confirmationUrl": "https://hooks.example.com/iot"}},
+        {"arn": "arn:aws:iot:eu-west-1:123456789012:ruledestination/vpc/1", "status": "ENABLED",
+         "vpcDestinationSummary": {"vpcId": "vpc-1"}}
+    ]});
+    let replay = StaticReplayClient::new(vec![
+        event(ok(listed.clone())),
+        event(ok(
+            json!({"topicRuleDestination": {"arn": arn, "status": "IN_PROGRESS"}}),
+        )),
+        event(ok(listed.clone())),
+        event(ok(json!({}))),
+        event(ok(listed)),
+        event(ok(json!({}))),
+    ]);
+    let reg = registry(&replay, TagMode::On).with_account_id(ACCOUNT);
+    let page = reg
+        .list_keys(Kind::TopicRuleDestination, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.keys,
+        [ResourceKey::new(
+            Kind::TopicRuleDestination,
+            "https://hooks.example.com/iot"
+        )],
+        "the VPC destination is left out"
+    );
+    let url = "https://hooks.example.com/iot";
+    for change in [
+        TopicRuleDestinationChange::CreateTopicRuleDestination {
+            confirmation_url: url.into(),
+        },
+        TopicRuleDestinationChange::UpdateTopicRuleDestination {
+            confirmation_url: url.into(),
+            status: DestinationStatus::Disabled,
+        },
+        TopicRuleDestinationChange::DeleteTopicRuleDestination {
+            confirmation_url: url.into(),
+        },
+    ] {
+        let c = Change::TopicRuleDestination(change);
+        assert_eq!(reg.apply(&c).await.unwrap(), Outcome::Applied, "{c}");
+    }
+    let reqs = requests(&replay);
+    assert!(
+        reqs[0].1.contains("/destinations?maxResults=50"),
+        "{}",
+        reqs[0].1
+    );
+    assert_eq!(
+        (reqs[1].0.as_str(), path(&reqs[1].1)),
+        ("POST", "/destinations")
+    );
+    assert_eq!(
+        reqs[1].2,
+        json!({"destinationConfiguration": {"httpUrlConfiguration": {"confirmationUrl": url}}})
+    );
+    assert_eq!(
+        (reqs[3].0.as_str(), path(&reqs[3].1)),
+        ("PATCH", "/destinations")
+    );
+    assert_eq!(reqs[3].2, json!({"arn": arn, "status": "DISABLED"}));
+    assert_eq!(reqs[5].0.as_str(), "DELETE");
+    assert!(reqs[5].1.contains("ruledestination"), "{}", reqs[5].1);
+    assert_eq!(reqs.len(), 6);
 }

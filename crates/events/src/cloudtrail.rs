@@ -140,6 +140,7 @@ const TABLES: &[&[ApiCall]] = &[
     crate::kinds::authorizer::CALLS,
     crate::kinds::domain_configuration::CALLS,
     crate::kinds::topic_rule::CALLS,
+    crate::kinds::topic_rule_destination::CALLS,
     crate::kinds::provisioning_template::CALLS,
     crate::kinds::ca_certificate::CALLS,
     crate::kinds::indexing_configuration::CALLS,

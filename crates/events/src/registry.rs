@@ -183,6 +183,7 @@ pub(crate) fn arn_name(
                 Kind::CaCertificate => "a CA certificate",
                 Kind::Authorizer => "an authorizer",
                 Kind::TopicRule => "a topic rule",
+                Kind::TopicRuleDestination => "a topic rule destination",
                 Kind::ProvisioningTemplate => "a provisioning template",
                 Kind::DomainConfiguration => "a domain configuration",
                 Kind::IndexingConfiguration => "the fleet indexing configuration",

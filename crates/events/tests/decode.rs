@@ -1128,6 +1128,15 @@ fn every_api_call_maps_to_its_keys() {
             vec![key(Kind::ProvisioningTemplate, "claim")],
         ),
         (
+            ApiCall::CreateTopicRuleDestination,
+            json!({"destinationConfiguration": {"httpUrlConfiguration": {"confirmationUrl": "https://hooks.example.com/iot"}}}),
+            none.clone(),
+            vec![key(
+                Kind::TopicRuleDestination,
+                "https://hooks.example.com/iot",
+            )],
+        ),
+        (
             ApiCall::UpdateIndexingConfiguration,
             json!({"thingIndexingConfiguration": {"thingIndexingMode": "REGISTRY"}}),
             none.clone(),

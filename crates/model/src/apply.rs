@@ -212,6 +212,7 @@ pub fn apply_change(s: &mut Snapshot, change: &Change) -> Result<Outcome, ApplyE
         Change::CaCertificate(c) => c.apply(s),
         Change::Authorizer(c) => c.apply(s),
         Change::DomainConfiguration(c) => c.apply(s),
+        Change::TopicRuleDestination(c) => c.apply(s),
         Change::TopicRule(c) => c.apply(s),
         Change::ProvisioningTemplate(c) => c.apply(s),
         Change::IndexingConfiguration(c) => c.apply(s),

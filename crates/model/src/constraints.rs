@@ -510,6 +510,9 @@ pub fn check_name_of(kind: Kind, value: &str) -> Result<(), String> {
         Kind::Policy => check_policy_name(value),
         Kind::RoleAlias | Kind::Authorizer => check_role_alias_name(value),
         Kind::TopicRule => crate::kinds::topic_rule::check_rule_name(value),
+        Kind::TopicRuleDestination => {
+            crate::kinds::topic_rule_destination::check_confirmation_url(value)
+        }
         Kind::ProvisioningTemplate => check_template_name(value),
         Kind::DomainConfiguration => {
             crate::kinds::domain_configuration::check_domain_configuration_name(value)
@@ -717,6 +720,7 @@ pub fn check_change(change: &Change) -> Result<(), Violation> {
         Change::CaCertificate(change) => change.check(),
         Change::Authorizer(change) => change.check(),
         Change::DomainConfiguration(change) => change.check(),
+        Change::TopicRuleDestination(change) => change.check(),
         Change::TopicRule(change) => change.check(),
         Change::ProvisioningTemplate(change) => change.check(),
         Change::IndexingConfiguration(change) => change.check(),

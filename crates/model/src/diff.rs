@@ -728,6 +728,7 @@ kind_diff!(
     crate::resource::CaCertificate => crate::kinds::ca_certificate::diff,
     crate::resource::Authorizer => crate::kinds::authorizer::diff,
     crate::resource::DomainConfiguration => crate::kinds::domain_configuration::diff,
+    crate::resource::TopicRuleDestination => crate::kinds::topic_rule_destination::diff,
     crate::resource::TopicRule => crate::kinds::topic_rule::diff,
     crate::resource::ProvisioningTemplate => crate::kinds::provisioning_template::diff,
     crate::resource::IndexingConfiguration => crate::kinds::indexing_configuration::diff,

@@ -72,6 +72,7 @@ pub use kinds::provisioning_template::{
 };
 pub use kinds::role_alias::{RoleAliasChange, same_role_alias};
 pub use kinds::topic_rule::{TopicRuleChange, same_topic_rule};
+pub use kinds::topic_rule_destination::{DestinationStatus, TopicRuleDestinationChange};
 pub use kinds::{KindChange, KindSpec};
 pub use pair::{PairRead, StepAside, read_pair_without_pems};
 pub use plan::{Action, Change, Plan, PlanFileError, PlannedChange, PolicyTarget};
@@ -80,7 +81,8 @@ pub use resource::{
     Authorizer, BillingGroup, CERT_PRINCIPAL_PREFIX, CaCertificate, Certificate, CertificateStatus,
     DomainConfiguration, EventConfigurations, IndexingConfiguration, Kind, Name, Policy,
     PolicyVersion, ProvisioningTemplate, Resource, ResourceKey, ResourceRef, RoleAlias, Thing,
-    ThingGroup, ThingType, TopicRule, cert_principal, principal_certificate_id,
+    ThingGroup, ThingType, TopicRule, TopicRuleDestination, cert_principal,
+    principal_certificate_id,
 };
 pub use rewrite::ArnRewrite;
 pub use same::SameLines;

@@ -21,6 +21,7 @@ use crate::kinds::indexing_configuration::IndexingConfigurationChange;
 use crate::kinds::provisioning_template::ProvisioningTemplateChange;
 use crate::kinds::role_alias::RoleAliasChange;
 use crate::kinds::topic_rule::TopicRuleChange;
+use crate::kinds::topic_rule_destination::TopicRuleDestinationChange;
 use crate::resource::{
     CertificateStatus, Kind, Name, ResourceKey, ThingGroup, ThingType, principal_certificate_id,
 };
@@ -286,6 +287,9 @@ pub enum Change {
     /// A domain configuration's changes.
     #[serde(untagged)]
     DomainConfiguration(DomainConfigurationChange),
+    /// A topic rule destination's changes.
+    #[serde(untagged)]
+    TopicRuleDestination(TopicRuleDestinationChange),
     /// A topic rule's changes.
     #[serde(untagged)]
     TopicRule(TopicRuleChange),
@@ -368,6 +372,8 @@ impl<'de> Deserialize<'de> for Change {
             AuthorizerChange::deserialize(value).map(Change::Authorizer)
         } else if DomainConfigurationChange::OPS.contains(&op.as_str()) {
             DomainConfigurationChange::deserialize(value).map(Change::DomainConfiguration)
+        } else if TopicRuleDestinationChange::OPS.contains(&op.as_str()) {
+            TopicRuleDestinationChange::deserialize(value).map(Change::TopicRuleDestination)
         } else if TopicRuleChange::OPS.contains(&op.as_str()) {
             TopicRuleChange::deserialize(value).map(Change::TopicRule)
         } else if ProvisioningTemplateChange::OPS.contains(&op.as_str()) {
@@ -443,6 +449,7 @@ impl Change {
             Change::CaCertificate(c) => c.api(),
             Change::Authorizer(c) => c.api(),
             Change::DomainConfiguration(c) => c.api(),
+            Change::TopicRuleDestination(c) => c.api(),
             Change::TopicRule(c) => c.api(),
             Change::ProvisioningTemplate(c) => c.api(),
             Change::IndexingConfiguration(c) => c.api(),
@@ -472,6 +479,7 @@ impl Change {
             Change::CaCertificate(c) => c.key(),
             Change::Authorizer(c) => c.key(),
             Change::DomainConfiguration(c) => c.key(),
+            Change::TopicRuleDestination(c) => c.key(),
             Change::TopicRule(c) => c.key(),
             Change::ProvisioningTemplate(c) => c.key(),
             Change::IndexingConfiguration(c) => c.key(),
@@ -536,6 +544,7 @@ impl Change {
             Change::CaCertificate(c) => c.action(),
             Change::Authorizer(c) => c.action(),
             Change::DomainConfiguration(c) => c.action(),
+            Change::TopicRuleDestination(c) => c.action(),
             Change::TopicRule(c) => c.action(),
             Change::ProvisioningTemplate(c) => c.action(),
             Change::IndexingConfiguration(c) => c.action(),
@@ -558,6 +567,7 @@ impl Change {
             Change::CaCertificate(c) => c.deletes_resource(),
             Change::Authorizer(c) => c.deletes_resource(),
             Change::DomainConfiguration(c) => c.deletes_resource(),
+            Change::TopicRuleDestination(c) => c.deletes_resource(),
             Change::TopicRule(c) => c.deletes_resource(),
             Change::ProvisioningTemplate(c) => c.deletes_resource(),
             Change::IndexingConfiguration(c) => c.deletes_resource(),
@@ -637,6 +647,7 @@ impl Change {
             Change::CaCertificate(c) => c.requires(&mut out),
             Change::Authorizer(c) => c.requires(&mut out),
             Change::DomainConfiguration(c) => c.requires(&mut out),
+            Change::TopicRuleDestination(c) => c.requires(&mut out),
             Change::TopicRule(c) => c.requires(&mut out),
             Change::ProvisioningTemplate(c) => c.requires(&mut out),
             Change::IndexingConfiguration(c) => c.requires(&mut out),
@@ -675,6 +686,7 @@ impl fmt::Display for Change {
             Change::CaCertificate(c) => c.fmt(f),
             Change::Authorizer(c) => c.fmt(f),
             Change::DomainConfiguration(c) => c.fmt(f),
+            Change::TopicRuleDestination(c) => c.fmt(f),
             Change::TopicRule(c) => c.fmt(f),
             Change::ProvisioningTemplate(c) => c.fmt(f),
             Change::IndexingConfiguration(c) => c.fmt(f),

@@ -19,6 +19,7 @@ pub use crate::kinds::indexing_configuration::IndexingConfiguration;
 pub use crate::kinds::provisioning_template::ProvisioningTemplate;
 pub use crate::kinds::role_alias::RoleAlias;
 pub use crate::kinds::topic_rule::TopicRule;
+pub use crate::kinds::topic_rule_destination::TopicRuleDestination;
 
 /// A resource name or short string value. Short strings (up to 24 bytes) live inline,
 /// which keeps a million-thing registry compact in memory.
@@ -47,6 +48,8 @@ pub enum Kind {
     Authorizer,
     /// A domain configuration (`CreateDomainConfiguration`).
     DomainConfiguration,
+    /// An HTTP topic rule destination (`CreateTopicRuleDestination`).
+    TopicRuleDestination,
     /// A topic rule (`CreateTopicRule`).
     TopicRule,
     /// A provisioning template (`CreateProvisioningTemplate`).
@@ -61,7 +64,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::EventConfigurations,
         Kind::IndexingConfiguration,
         Kind::ThingType,
@@ -71,6 +74,7 @@ impl Kind {
         Kind::RoleAlias,
         Kind::Authorizer,
         Kind::DomainConfiguration,
+        Kind::TopicRuleDestination,
         Kind::TopicRule,
         Kind::ProvisioningTemplate,
         Kind::CaCertificate,
@@ -426,6 +430,7 @@ pub enum ResourceRef<'a> {
     RoleAlias(&'a RoleAlias),
     Authorizer(&'a Authorizer),
     DomainConfiguration(&'a DomainConfiguration),
+    TopicRuleDestination(&'a TopicRuleDestination),
     TopicRule(&'a TopicRule),
     ProvisioningTemplate(&'a ProvisioningTemplate),
     CaCertificate(&'a CaCertificate),
@@ -455,6 +460,8 @@ pub enum Resource {
     Authorizer(Authorizer),
     /// A domain configuration (`CreateDomainConfiguration`).
     DomainConfiguration(DomainConfiguration),
+    /// An HTTP topic rule destination (`CreateTopicRuleDestination`).
+    TopicRuleDestination(TopicRuleDestination),
     /// A topic rule (`CreateTopicRule`).
     TopicRule(TopicRule),
     /// A provisioning template (`CreateProvisioningTemplate`).

@@ -8,7 +8,7 @@ use crate::filter::{CompiledFilter, Filter};
 use crate::resource::{
     Authorizer, BillingGroup, CaCertificate, Certificate, DomainConfiguration, EventConfigurations,
     IndexingConfiguration, Kind, Name, Policy, ProvisioningTemplate, Resource, ResourceKey,
-    RoleAlias, Thing, ThingGroup, ThingType, TopicRule,
+    RoleAlias, Thing, ThingGroup, ThingType, TopicRule, TopicRuleDestination,
 };
 
 /// Where a snapshot came from: the region and account its ARNs name. Used to rewrite
@@ -69,6 +69,8 @@ pub struct Snapshot {
     pub authorizers: BTreeMap<Name, Authorizer>,
     /// Domain configurations by name.
     pub domain_configurations: BTreeMap<Name, DomainConfiguration>,
+    /// HTTP topic rule destinations by confirmation URL.
+    pub topic_rule_destinations: BTreeMap<Name, TopicRuleDestination>,
     /// Topic rules by name.
     pub topic_rules: BTreeMap<Name, TopicRule>,
     /// Provisioning templates by name.
@@ -102,6 +104,9 @@ pub struct Counts {
     /// Domain configurations (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub domain_configurations: usize,
+    /// Topic rule destinations (left out of plan files when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub topic_rule_destinations: usize,
     /// Topic rules (left out of plan files when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub topic_rules: usize,

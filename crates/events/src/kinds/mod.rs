@@ -15,6 +15,7 @@ pub(crate) mod indexing_configuration;
 pub(crate) mod provisioning_template;
 pub(crate) mod role_alias;
 pub(crate) mod topic_rule;
+pub(crate) mod topic_rule_destination;
 
 use iot_crr_model::{KindSpec, ResourceKey};
 

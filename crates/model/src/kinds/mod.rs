@@ -7,7 +7,7 @@
 //! [`with_kind!`](crate::with_kind), the one list that maps a [`Kind`] to its type.
 //!
 //! Kinds here so far: billing groups, role aliases, custom authorizers, domain
-//! configurations, topic rules, provisioning templates, CA certificates, and the fleet
+//! configurations, topic rule destinations, topic rules, provisioning templates, CA certificates, and the fleet
 //! indexing and registry event configurations (account settings: one resource each,
 //! [`SINGLETON`]). The five other original kinds still live in the shared files
 //! (`resource.rs`, `plan.rs`, `diff.rs`, `apply.rs`, `constraints.rs`) and move one at a
@@ -24,6 +24,7 @@ pub mod provisioning_template;
 pub mod role_alias;
 mod spec;
 pub mod topic_rule;
+pub mod topic_rule_destination;
 
 pub use spec::{KindChange, KindSpec};
 
@@ -92,6 +93,10 @@ macro_rules! with_kind {
             }
             $crate::Kind::DomainConfiguration => {
                 type $K = $crate::DomainConfiguration;
+                $body
+            }
+            $crate::Kind::TopicRuleDestination => {
+                type $K = $crate::TopicRuleDestination;
                 $body
             }
             $crate::Kind::TopicRule => {
@@ -172,6 +177,11 @@ macro_rules! with_resource {
                 type $K = $crate::DomainConfiguration;
                 $body
             }
+            $crate::Resource::TopicRuleDestination($r) => {
+                #[allow(dead_code)]
+                type $K = $crate::TopicRuleDestination;
+                $body
+            }
             $crate::Resource::TopicRule($r) => {
                 #[allow(dead_code)]
                 type $K = $crate::TopicRule;
@@ -243,6 +253,10 @@ macro_rules! for_each_kind {
         }
         {
             type $K = $crate::DomainConfiguration;
+            $body
+        }
+        {
+            type $K = $crate::TopicRuleDestination;
             $body
         }
         {
