@@ -22,4 +22,9 @@ if ! python3 -c "import aws_kinesis_agg" >/dev/null 2>&1; then
 fi
 # aws-kinesis-agg was installed above: the KPL cross-check runs, never skips.
 export IOT_CRR_REQUIRE_PYTHON_CROSSCHECK=1
+# Debug builds keep the locals of every arm of an async state machine's poll on the
+# stack: the AWS backend's apply dispatch (one arm per operation, some thirty kinds of
+# change) comes close to the 2 MiB a test thread gets by default. Release builds (the
+# binaries, the Lambda handlers) need a fraction of it.
+export RUST_MIN_STACK="${RUST_MIN_STACK:-8388608}"
 exec scripts/with-moto.sh cargo test --workspace "$@"

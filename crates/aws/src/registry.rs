@@ -396,10 +396,14 @@ impl Registry for AwsRegistry {
             Kind::RoleAlias => self.read_role_alias(&key.name).await,
             Kind::CaCertificate => self.read_ca_certificate(&key.name).await,
             Kind::Authorizer => self.read_authorizer(&key.name).await,
-            Kind::TopicRule => self.read_topic_rule(&key.name).await,
-            Kind::TopicRuleDestination => self.read_topic_rule_destination(&key.name).await,
-            Kind::ProvisioningTemplate => self.read_provisioning_template(&key.name).await,
-            Kind::DomainConfiguration => self.read_domain_configuration(&key.name).await,
+            Kind::TopicRule => Box::pin(self.read_topic_rule(&key.name)).await,
+            Kind::TopicRuleDestination => {
+                Box::pin(self.read_topic_rule_destination(&key.name)).await
+            }
+            Kind::ProvisioningTemplate => {
+                Box::pin(self.read_provisioning_template(&key.name)).await
+            }
+            Kind::DomainConfiguration => Box::pin(self.read_domain_configuration(&key.name)).await,
             Kind::IndexingConfiguration => self.read_indexing_resource(&key.name).await,
             Kind::EventConfigurations => self.read_event_resource(&key.name).await,
             Kind::ThingGroup => self.read_thing_group(&key.name).await,

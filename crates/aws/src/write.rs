@@ -171,10 +171,10 @@ impl AwsRegistry {
             Kind::RoleAlias => self.role_alias_arn(name).await,
             Kind::CaCertificate => self.ca_certificate_arn(name).await,
             Kind::Authorizer => self.authorizer_arn(name).await,
-            Kind::TopicRule => self.topic_rule_arn(name).await,
-            Kind::TopicRuleDestination => self.topic_rule_destination_arn(name).await,
-            Kind::ProvisioningTemplate => self.provisioning_template_arn(name).await,
-            Kind::DomainConfiguration => self.domain_configuration_arn(name).await,
+            Kind::TopicRule => Box::pin(self.topic_rule_arn(name)).await,
+            Kind::TopicRuleDestination => Box::pin(self.topic_rule_destination_arn(name)).await,
+            Kind::ProvisioningTemplate => Box::pin(self.provisioning_template_arn(name)).await,
+            Kind::DomainConfiguration => Box::pin(self.domain_configuration_arn(name)).await,
             // Account settings have no ARN (and no tags).
             Kind::IndexingConfiguration | Kind::EventConfigurations => Ok(None),
             Kind::Policy => self
