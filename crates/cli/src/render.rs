@@ -9,7 +9,10 @@ pub fn counts_line(c: &Counts) -> String {
     let parts: Vec<String> = Kind::ALL
         .iter()
         .filter(|k| c.get(**k) > 0)
-        .map(|k| format!("{} {}", c.get(*k), plural(*k)))
+        .map(|k| match c.get(*k) {
+            1 => format!("1 {}", k.noun()),
+            n => format!("{n} {}", plural(*k)),
+        })
         .collect();
     if parts.is_empty() {
         "empty".into()
