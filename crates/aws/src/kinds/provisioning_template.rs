@@ -10,6 +10,7 @@
 //! moto marks the kind unlisted and a comparison leaves it out; `request_shape.rs`
 //! tests what AWS takes.
 
+use aws_sdk_iot::operation::describe_provisioning_template::DescribeProvisioningTemplateOutput;
 use aws_sdk_iot::types::{ProvisioningHook as AwsHook, TemplateType};
 use iot_crr_model::{
     Kind, Name, Outcome, ProvisioningHook, ProvisioningTemplate, ProvisioningTemplateChange,
@@ -37,13 +38,12 @@ fn version_id(id: u32) -> i32 {
 }
 
 impl AwsRegistry {
-    /// `DescribeProvisioningTemplate` and the template's versions: the template without
-    /// its tags, and its ARN; `None` when absent.
-    async fn describe_provisioning_template(
+    /// `DescribeProvisioningTemplate` alone; `None` when absent.
+    async fn describe_template_call(
         &self,
         name: &str,
-    ) -> Result<Option<(ProvisioningTemplate, Option<String>)>> {
-        let Some(d) = found(
+    ) -> Result<Option<DescribeProvisioningTemplateOutput>> {
+        found(
             self.call("DescribeProvisioningTemplate", || {
                 self.client
                     .describe_provisioning_template()
@@ -51,8 +51,16 @@ impl AwsRegistry {
                     .send()
             })
             .await,
-        )?
-        else {
+        )
+    }
+
+    /// `DescribeProvisioningTemplate` and the template's versions: the template without
+    /// its tags, and its ARN; `None` when absent.
+    async fn describe_provisioning_template(
+        &self,
+        name: &str,
+    ) -> Result<Option<(ProvisioningTemplate, Option<String>)>> {
+        let Some(d) = self.describe_template_call(name).await? else {
             return Ok(None);
         };
         let default_id = d.default_version_id().and_then(|v| u32::try_from(v).ok());
@@ -147,16 +155,7 @@ impl AwsRegistry {
 
     /// The ARN of a provisioning template, `None` when it does not exist.
     pub(crate) async fn provisioning_template_arn(&self, name: &str) -> Result<Option<String>> {
-        let Some(d) = found(
-            self.call("DescribeProvisioningTemplate", || {
-                self.client
-                    .describe_provisioning_template()
-                    .template_name(name)
-                    .send()
-            })
-            .await,
-        )?
-        else {
+        let Some(d) = self.describe_template_call(name).await? else {
             return Ok(None);
         };
         Ok(d.template_arn().map(str::to_string))
